@@ -1,0 +1,53 @@
+# orderflow: `make up` runs the system, `make test` runs the tests. `make help` lists the rest.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
+
+.PHONY: help deps build proto proto-check lint format typecheck test test-unit test-int test-e2e up
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: node_modules/.installed ## Install npm packages and the system packages the tests need
+	@scripts/install-system-deps.sh
+
+build: node_modules/.installed ## Compile every workspace (tsc -b)
+	npx tsc -b tsconfig.build.json
+
+proto: node_modules/.installed ## Generate TypeScript from proto/ (buf + ts-proto)
+	npx buf lint
+	npx buf generate
+
+proto-check: node_modules/.installed ## Fail when the generated code is stale
+	@scripts/proto-check.sh
+
+typecheck: node_modules/.installed ## Type-check sources and tests
+	npx tsc -p tsconfig.json --noEmit
+
+lint: node_modules/.installed ## ESLint (type-checked rules) and Prettier
+	npx eslint .
+	npx prettier --check .
+
+format: node_modules/.installed ## Format everything with Prettier
+	npx prettier --write .
+
+test: deps build proto-check typecheck ## Run every test (unit, integration, end-to-end, chart checks)
+	npx jest --ci
+
+test-unit: node_modules/.installed ## Unit tests only
+	npx jest --ci --selectProjects unit
+
+test-int: deps ## Integration tests only
+	npx jest --ci --selectProjects int
+
+test-e2e: deps build ## End-to-end tests only
+	npx jest --ci --selectProjects e2e
+
+up: deps build ## Run the whole system locally (embedded PostgreSQL and NATS)
+	node tools/runner/dist/main.js
+
+-include mk/*.mk

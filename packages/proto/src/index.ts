@@ -1,0 +1,1 @@
+export * from './gen/orderflow/eventstore/v1/eventstore';
