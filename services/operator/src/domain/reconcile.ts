@@ -1,0 +1,360 @@
+import { decideScale } from './scaling';
+import { CONSUMER_NAMES, durationsMs, type ConsumerName, type OrderFlow } from './spec';
+import { parseDuration } from './duration';
+import type {
+  Action,
+  Condition,
+  ConditionType,
+  ConsumerConfigWanted,
+  ConsumerObserved,
+  ConsumerStatus,
+  Observed,
+  OrderFlowStatus,
+  ReconcileResult,
+  StreamConfigWanted,
+  StreamObserved,
+} from './types';
+import { CONDITION_TYPES } from './types';
+
+export const EVENT_SUBJECTS = 'orderflow.events.>';
+export const DEAD_LETTER_SUBJECTS = 'orderflow.deadletter.>';
+export const RUNTIME_KEY = 'runtime.json';
+
+export const runtimeConfigMapName = (orderflow: string) => `${orderflow}-runtime`;
+export const queryWorkerDeploymentName = (orderflow: string) => `${orderflow}-order-query-worker`;
+export const deadLetterStreamName = (stream: string) => `${stream}_DLQ`;
+
+/** The JSON the services read from `runtime.json` (docs/conventions.md, "Operator runtime ConfigMap"). */
+export interface RuntimeConfig {
+  saga: { paymentTimeoutMs: number; restaurantTimeoutMs: number };
+  payment: { defaultCreditCents: number };
+  restaurant?: { catalog: unknown };
+  consumers: Record<ConsumerName, { ackWaitMs: number; maxDeliver: number; maxAckPending: number }>;
+}
+
+export function wantedStreams(resource: OrderFlow): StreamConfigWanted[] {
+  const bus = resource.spec.eventBus;
+  const ms = durationsMs(resource.spec);
+  const common = { storage: bus.storage, replicas: bus.replicas, duplicateWindowMs: ms.duplicateWindowMs };
+  return [
+    { ...common, name: bus.streamName, subjects: [EVENT_SUBJECTS], maxAgeMs: ms.maxAgeMs },
+    { ...common, name: deadLetterStreamName(bus.streamName), subjects: [DEAD_LETTER_SUBJECTS], maxAgeMs: ms.deadLetterMaxAgeMs },
+  ];
+}
+
+export function wantedConsumers(resource: OrderFlow): ConsumerConfigWanted[] {
+  const bus = resource.spec.eventBus;
+  return CONSUMER_NAMES.map((name) => {
+    const c = bus.consumers[name];
+    return { stream: bus.streamName, name, ackWaitMs: parseDuration(c.ackWait), maxDeliver: c.maxDeliver, maxAckPending: c.maxAckPending };
+  });
+}
+
+export function buildRuntimeConfig(resource: OrderFlow, catalog: unknown): RuntimeConfig {
+  const ms = durationsMs(resource.spec);
+  const consumers = Object.fromEntries(
+    wantedConsumers(resource).map((c) => [c.name, { ackWaitMs: c.ackWaitMs, maxDeliver: c.maxDeliver, maxAckPending: c.maxAckPending }]),
+  ) as RuntimeConfig['consumers'];
+  return {
+    saga: { paymentTimeoutMs: ms.paymentTimeoutMs, restaurantTimeoutMs: ms.restaurantTimeoutMs },
+    payment: { defaultCreditCents: resource.spec.payment.defaultCredit },
+    ...(catalog === undefined ? {} : { restaurant: { catalog } }),
+    consumers,
+  };
+}
+
+interface Diff {
+  changes: string[];
+  drift: string[];
+}
+
+function diffStream(want: StreamConfigWanted, have: StreamObserved, clustered: boolean): Diff & { update: StreamConfigWanted } {
+  const changes: string[] = [];
+  const drift: string[] = [];
+  const update = { ...want };
+  if (have.storage !== want.storage) {
+    drift.push(`stream ${want.name} has ${have.storage} storage, the resource says ${want.storage}; JetStream cannot change storage in place (back up, delete and recreate the stream)`);
+    update.storage = have.storage;
+  }
+  if (have.retention !== 'limits') {
+    drift.push(`stream ${want.name} has ${have.retention} retention, orderflow needs limits; JetStream cannot change retention in place`);
+  }
+  if (have.replicas !== want.replicas) {
+    if (!clustered && want.replicas > 1) {
+      drift.push(`stream ${want.name} cannot have ${want.replicas} replicas: the NATS server is not clustered`);
+      update.replicas = have.replicas;
+    } else {
+      changes.push(`replicas ${have.replicas} -> ${want.replicas}`);
+    }
+  }
+  const sameSubjects = have.subjects.length === want.subjects.length && want.subjects.every((s) => have.subjects.includes(s));
+  if (!sameSubjects) changes.push(`subjects [${have.subjects.join(',')}] -> [${want.subjects.join(',')}]`);
+  if (have.maxAgeMs !== want.maxAgeMs) changes.push(`maxAge ${have.maxAgeMs}ms -> ${want.maxAgeMs}ms`);
+  if (have.duplicateWindowMs !== want.duplicateWindowMs) changes.push(`duplicateWindow ${have.duplicateWindowMs}ms -> ${want.duplicateWindowMs}ms`);
+  return { changes, drift, update };
+}
+
+function diffConsumer(want: ConsumerConfigWanted, have: ConsumerObserved): Diff {
+  const changes: string[] = [];
+  const drift: string[] = [];
+  if (have.push) drift.push(`consumer ${want.name} is a push consumer; orderflow needs a pull consumer (delete it and the operator recreates it)`);
+  if (have.ackPolicy !== 'explicit') drift.push(`consumer ${want.name} has ack policy ${have.ackPolicy}; orderflow needs explicit (delete it and the operator recreates it)`);
+  if (have.ackWaitMs !== want.ackWaitMs) changes.push(`ackWait ${have.ackWaitMs}ms -> ${want.ackWaitMs}ms`);
+  if (have.maxDeliver !== want.maxDeliver) changes.push(`maxDeliver ${have.maxDeliver} -> ${want.maxDeliver}`);
+  if (have.maxAckPending !== want.maxAckPending) changes.push(`maxAckPending ${have.maxAckPending} -> ${want.maxAckPending}`);
+  return { changes, drift };
+}
+
+type ConditionDraft = Omit<Condition, 'lastTransitionTime' | 'observedGeneration'>;
+
+function finishConditions(
+  drafts: ConditionDraft[],
+  previous: Condition[] | undefined,
+  generation: number | undefined,
+  now: number,
+): Condition[] {
+  const nowIso = new Date(now).toISOString();
+  return CONDITION_TYPES.flatMap((type) => {
+    const draft = drafts.find((d) => d.type === type);
+    if (!draft) return [];
+    const before = previous?.find((p) => p.type === type);
+    const lastTransitionTime = before && before.status === draft.status ? before.lastTransitionTime : nowIso;
+    return [{ ...draft, lastTransitionTime, ...(generation === undefined ? {} : { observedGeneration: generation }) }];
+  });
+}
+
+/** Ready is True when the stream, the consumers and the runtime config are; scaling is reported on its own. */
+export function readyCondition(conditions: ConditionDraft[]): ConditionDraft {
+  const blocking: ConditionType[] = ['StreamReady', 'ConsumersReady', 'ConfigApplied'];
+  const notReady = blocking.map((t) => conditions.find((c) => c.type === t)).filter((c) => c && c.status !== 'True');
+  const first = notReady[0];
+  if (!first) return { type: 'Ready', status: 'True', reason: 'Reconciled', message: 'stream, consumers and runtime config match the resource' };
+  const reasons: Partial<Record<ConditionType, string>> = {
+    StreamReady: 'StreamNotReady',
+    ConsumersReady: 'ConsumersNotReady',
+    ConfigApplied: 'ConfigNotApplied',
+  };
+  return { type: 'Ready', status: first.status === 'Unknown' ? 'Unknown' : 'False', reason: reasons[first.type] ?? 'NotReady', message: first.message };
+}
+
+function sameStatus(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/**
+ * The operator's decision, free of I/O: from the resource and what the cluster and JetStream look
+ * like now, the actions that make them match, and the status to report once they succeeded.
+ *
+ * Deletion: the runtime ConfigMap carries an ownerReference to the OrderFlow, so the Kubernetes
+ * garbage collector removes it; the JetStream stream and consumers are kept (they hold the events),
+ * so no finalizer is needed and a deleted resource yields no actions.
+ */
+export function reconcile(resource: OrderFlow | null, observed: Observed, now: number): ReconcileResult {
+  if (!resource || resource.metadata.deletionTimestamp) {
+    return { actions: [], status: normaliseStatus(observed.status, resource), history: undefined };
+  }
+  const name = resource.metadata.name;
+  const namespace = resource.metadata.namespace ?? 'default';
+  const generation = resource.metadata.generation;
+  const actions: Action[] = [];
+  const drafts: ConditionDraft[] = [];
+  const js = observed.jetstream;
+
+  // Streams and consumers.
+  let consumerStatuses: ConsumerStatus[] = observed.status?.consumers ?? [];
+  let queryLag: number | undefined;
+  if (!js.reachable) {
+    drafts.push({ type: 'StreamReady', status: 'Unknown', reason: 'NatsUnavailable', message: js.message });
+    drafts.push({ type: 'ConsumersReady', status: 'Unknown', reason: 'NatsUnavailable', message: js.message });
+  } else {
+    const streamDrift: string[] = [];
+    for (const want of wantedStreams(resource)) {
+      const have = js.streams[want.name] ?? null;
+      if (!have) {
+        actions.push({ type: 'CreateStream', config: want });
+        continue;
+      }
+      const diff = diffStream(want, have, js.clustered);
+      streamDrift.push(...diff.drift);
+      if (diff.changes.length > 0) {
+        actions.push({ type: 'UpdateStream', config: diff.update, changes: diff.changes });
+      }
+    }
+    if (streamDrift.length > 0) drafts.push({ type: 'StreamReady', status: 'False', reason: 'StreamDrift', message: streamDrift.join('; ') });
+    else {
+      const names = wantedStreams(resource).map((w) => w.name).join(' and ');
+      drafts.push({ type: 'StreamReady', status: 'True', reason: 'StreamInSync', message: `streams ${names} match the resource` });
+    }
+
+    const missing: string[] = [];
+    const consumerDrift: string[] = [];
+    consumerStatuses = [];
+    for (const want of wantedConsumers(resource)) {
+      const have = js.consumers[want.name] ?? null;
+      if (!have) {
+        missing.push(want.name);
+        actions.push({ type: 'CreateConsumer', config: want });
+        consumerStatuses.push({ name: want.name, present: false, numPending: 0, numAckPending: 0, lag: 0 });
+        continue;
+      }
+      const lag = have.numPending + have.numAckPending;
+      consumerStatuses.push({ name: want.name, present: true, numPending: have.numPending, numAckPending: have.numAckPending, lag });
+      if (want.name === 'order-query') queryLag = lag;
+      const diff = diffConsumer(want, have);
+      consumerDrift.push(...diff.drift);
+      if (diff.changes.length > 0) {
+        actions.push({ type: 'UpdateConsumer', config: want, changes: diff.changes });
+      }
+    }
+    if (missing.length > 0) {
+      drafts.push({ type: 'ConsumersReady', status: 'False', reason: 'ConsumerMissing', message: `consumer ${missing.join(', ')} missing; creating` });
+    } else if (consumerDrift.length > 0) {
+      drafts.push({ type: 'ConsumersReady', status: 'False', reason: 'ConsumerDrift', message: consumerDrift.join('; ') });
+    } else {
+      drafts.push({ type: 'ConsumersReady', status: 'True', reason: 'ConsumersInSync', message: 'all consumers match the resource' });
+    }
+  }
+
+  // Runtime ConfigMap.
+  const configName = runtimeConfigMapName(name);
+  const currentText = observed.runtimeConfigMap?.data[RUNTIME_KEY];
+  let catalog: unknown;
+  let catalogProblem: { reason: string; message: string } | undefined;
+  const previousCatalog = (): unknown => {
+    try {
+      return currentText === undefined ? undefined : (JSON.parse(currentText) as Partial<RuntimeConfig>).restaurant?.catalog;
+    } catch {
+      return undefined;
+    }
+  };
+  if (observed.catalog.state === 'found') {
+    try {
+      catalog = JSON.parse(observed.catalog.text) as unknown;
+      if (typeof catalog !== 'object' || catalog === null || Array.isArray(catalog)) throw new Error('the catalog must be a JSON object');
+    } catch (err: unknown) {
+      catalogProblem = { reason: 'CatalogInvalid', message: `restaurant catalog is not valid: ${err instanceof Error ? err.message : String(err)}` };
+      catalog = previousCatalog();
+    }
+  } else if (observed.catalog.state === 'missing') {
+    catalogProblem = { reason: 'CatalogNotFound', message: observed.catalog.message };
+    catalog = previousCatalog();
+  }
+  const runtimeText = `${JSON.stringify(buildRuntimeConfig(resource, catalog), null, 2)}\n`;
+  if (currentText !== runtimeText) {
+    actions.push({
+      type: 'WriteConfigMap',
+      name: configName,
+      namespace,
+      create: observed.runtimeConfigMap === null,
+      data: { ...(observed.runtimeConfigMap?.data ?? {}), [RUNTIME_KEY]: runtimeText },
+      ...(resource.metadata.uid
+        ? { ownerReference: { apiVersion: 'orderflow.io/v1alpha1', kind: 'OrderFlow', name, uid: resource.metadata.uid, controller: true } }
+        : {}),
+    });
+  }
+  if (catalogProblem) {
+    drafts.push({ type: 'ConfigApplied', status: 'False', reason: catalogProblem.reason, message: `${catalogProblem.message}; the rest of ${configName} is written, the previous catalog kept` });
+  } else {
+    drafts.push({
+      type: 'ConfigApplied',
+      status: 'True',
+      reason: 'ConfigInSync',
+      message: `ConfigMap ${configName} key ${RUNTIME_KEY} matches the resource`,
+    });
+  }
+
+  // Query-worker scaling on consumer lag.
+  const deployment = queryWorkerDeploymentName(name);
+  let history = observed.history;
+  const queryWorkers: OrderFlowStatus['queryWorkers'] = { deployment };
+  const previousWorkers = observed.status?.queryWorkers;
+  if (previousWorkers?.lastScaleTime) queryWorkers.lastScaleTime = previousWorkers.lastScaleTime;
+  if (observed.scale === null) {
+    drafts.push({ type: 'Scaling', status: 'False', reason: 'DeploymentNotFound', message: `Deployment ${deployment} not found` });
+  } else {
+    queryWorkers.replicas = observed.scale.replicas;
+    if (queryLag === undefined) {
+      const why = js.reachable ? 'consumer order-query is missing' : 'NATS is unreachable';
+      drafts.push({ type: 'Scaling', status: 'False', reason: 'LagUnknown', message: `${why}; keeping ${observed.scale.replicas} replicas` });
+    } else {
+      const decision = decideScale(observed.scale.replicas, queryLag, resource.spec.queryWorkers, history, now);
+      history = decision.history;
+      queryWorkers.desiredReplicas = decision.target;
+      queryWorkers.lag = queryLag;
+      if (decision.target !== observed.scale.replicas) {
+        actions.push({ type: 'ScaleDeployment', name: deployment, namespace, from: observed.scale.replicas, to: decision.target, reason: decision.reason });
+        queryWorkers.replicas = decision.target;
+        queryWorkers.lastScaleTime = new Date(now).toISOString();
+      }
+      drafts.push({
+        type: 'Scaling',
+        status: 'True',
+        reason: decision.reason,
+        message: `lag ${queryLag}, recommended ${decision.recommended}, running ${observed.scale.replicas}, target ${decision.target}`,
+      });
+    }
+  }
+
+  drafts.push(readyCondition(drafts));
+  const status: OrderFlowStatus = {
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+    conditions: finishConditions(drafts, observed.status?.conditions, generation, now),
+    consumers: consumerStatuses,
+    queryWorkers,
+  };
+  if (!sameStatus(status, observed.status)) actions.push({ type: 'PatchStatus', status });
+  return { actions, status, history };
+}
+
+function normaliseStatus(status: Partial<OrderFlowStatus> | undefined, resource: OrderFlow | null): OrderFlowStatus {
+  return {
+    ...(status?.observedGeneration === undefined ? {} : { observedGeneration: status.observedGeneration }),
+    conditions: status?.conditions ?? [],
+    consumers: status?.consumers ?? [],
+    queryWorkers: status?.queryWorkers ?? { deployment: queryWorkerDeploymentName(resource?.metadata.name ?? '') },
+  };
+}
+
+export interface ActionFailure {
+  action: Action;
+  message: string;
+}
+
+const FAILURE_CONDITION: Record<Action['type'], { type: ConditionType; reason: string } | null> = {
+  CreateStream: { type: 'StreamReady', reason: 'StreamCreateFailed' },
+  UpdateStream: { type: 'StreamReady', reason: 'StreamUpdateFailed' },
+  CreateConsumer: { type: 'ConsumersReady', reason: 'ConsumerCreateFailed' },
+  UpdateConsumer: { type: 'ConsumersReady', reason: 'ConsumerUpdateFailed' },
+  WriteConfigMap: { type: 'ConfigApplied', reason: 'ConfigWriteFailed' },
+  ScaleDeployment: { type: 'Scaling', reason: 'ScaleFailed' },
+  PatchStatus: null,
+};
+
+/** The status to report when some actions failed: their conditions turn False with the error. */
+export function applyFailures(status: OrderFlowStatus, failures: ActionFailure[], previous: Condition[] | undefined, now: number): OrderFlowStatus {
+  if (failures.length === 0) return status;
+  const drafts: ConditionDraft[] = status.conditions.map(({ type, status: s, reason, message }) => ({ type, status: s, reason, message }));
+  for (const failure of failures) {
+    const target = FAILURE_CONDITION[failure.action.type];
+    if (!target) continue;
+    const message = failure.message;
+    const index = drafts.findIndex((d) => d.type === target.type);
+    const draft: ConditionDraft = { type: target.type, status: 'False', reason: target.reason, message };
+    if (index >= 0) {
+      const existing = drafts[index];
+      drafts[index] = existing && existing.status === 'False' && existing.reason === target.reason ? { ...draft, message: `${existing.message}; ${message}` } : draft;
+    } else drafts.push(draft);
+  }
+  const withoutReady = drafts.filter((d) => d.type !== 'Ready');
+  withoutReady.push(readyCondition(withoutReady));
+  const queryWorkers = { ...status.queryWorkers };
+  if (failures.some((f) => f.action.type === 'ScaleDeployment')) {
+    const scale = failures.find((f) => f.action.type === 'ScaleDeployment')?.action;
+    if (scale?.type === 'ScaleDeployment') queryWorkers.replicas = scale.from;
+  }
+  return {
+    ...status,
+    conditions: finishConditions(withoutReady, previous, status.observedGeneration, now),
+    queryWorkers,
+  };
+}
