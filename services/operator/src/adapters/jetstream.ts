@@ -1,0 +1,153 @@
+import {
+  AckPolicy,
+  DeliverPolicy,
+  DiscardPolicy,
+  jetstreamManager,
+  JetStreamApiCodes,
+  JetStreamApiError,
+  RetentionPolicy,
+  StorageType,
+  type ConsumerInfo,
+  type JetStreamManager,
+  type StreamInfo,
+} from '@nats-io/jetstream';
+import type { NatsConnection } from '@nats-io/transport-node';
+import type { ConsumerConfigWanted, ConsumerObserved, JetStreamObserved, StreamConfigWanted, StreamObserved } from '../domain/types';
+
+const NS_PER_MS = 1_000_000;
+const toNanos = (ms: number) => ms * NS_PER_MS;
+const toMs = (ns: number) => Math.round(ns / NS_PER_MS);
+
+/** The JetStream management the operator needs; `observe` never throws (an outage is an observation). */
+export interface JetStreamPort {
+  observe(streams: string[], stream: string, consumers: readonly string[]): Promise<JetStreamObserved>;
+  createStream(config: StreamConfigWanted): Promise<void>;
+  updateStream(config: StreamConfigWanted): Promise<void>;
+  createConsumer(config: ConsumerConfigWanted): Promise<void>;
+  updateConsumer(config: ConsumerConfigWanted): Promise<void>;
+}
+
+function isNotFound(err: unknown): boolean {
+  return (
+    err instanceof JetStreamApiError &&
+    (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound)
+  );
+}
+
+function streamObserved(info: StreamInfo): StreamObserved {
+  const c = info.config;
+  return {
+    name: c.name,
+    subjects: c.subjects ?? [],
+    storage: c.storage === StorageType.Memory ? 'memory' : 'file',
+    replicas: c.num_replicas,
+    maxAgeMs: toMs(c.max_age),
+    duplicateWindowMs: toMs(c.duplicate_window),
+    retention: c.retention === RetentionPolicy.Interest ? 'interest' : c.retention === RetentionPolicy.Workqueue ? 'workqueue' : 'limits',
+  };
+}
+
+function consumerObserved(info: ConsumerInfo): ConsumerObserved {
+  const c = info.config;
+  return {
+    name: info.name,
+    ackPolicy: c.ack_policy === AckPolicy.All ? 'all' : c.ack_policy === AckPolicy.None ? 'none' : 'explicit',
+    deliverPolicy: c.deliver_policy,
+    push: Boolean(c.deliver_subject),
+    ackWaitMs: toMs(c.ack_wait ?? 0),
+    maxDeliver: c.max_deliver ?? -1,
+    maxAckPending: c.max_ack_pending ?? -1,
+    // Consumer info is answered by the stream's leader, so these counts are current.
+    numPending: info.num_pending,
+    numAckPending: info.num_ack_pending,
+  };
+}
+
+export function createJetStreamAdapter(nc: NatsConnection): JetStreamPort {
+  let manager: Promise<JetStreamManager> | undefined;
+  const jsm = async () => {
+    manager ??= jetstreamManager(nc).catch((err: unknown) => {
+      manager = undefined;
+      throw err;
+    });
+    return manager;
+  };
+
+  return {
+    async observe(streams, stream, consumers) {
+      try {
+        const m = await jsm();
+        const streamInfos: Record<string, StreamObserved | null> = {};
+        for (const name of streams) {
+          try {
+            streamInfos[name] = streamObserved(await m.streams.info(name));
+          } catch (err: unknown) {
+            if (!isNotFound(err)) throw err;
+            streamInfos[name] = null;
+          }
+        }
+        const consumerInfos: Record<string, ConsumerObserved | null> = {};
+        for (const name of consumers) {
+          if (!streamInfos[stream]) {
+            consumerInfos[name] = null;
+            continue;
+          }
+          try {
+            consumerInfos[name] = consumerObserved(await m.consumers.info(stream, name));
+          } catch (err: unknown) {
+            if (!isNotFound(err)) throw err;
+            consumerInfos[name] = null;
+          }
+        }
+        return { reachable: true, streams: streamInfos, consumers: consumerInfos, clustered: Boolean(nc.info?.cluster) };
+      } catch (err: unknown) {
+        return { reachable: false, message: `JetStream: ${err instanceof Error ? err.message : String(err)}` };
+      }
+    },
+
+    async createStream(config) {
+      const m = await jsm();
+      await m.streams.add({
+        name: config.name,
+        subjects: config.subjects,
+        storage: config.storage === 'memory' ? StorageType.Memory : StorageType.File,
+        num_replicas: config.replicas,
+        max_age: toNanos(config.maxAgeMs),
+        duplicate_window: toNanos(config.duplicateWindowMs),
+        retention: RetentionPolicy.Limits,
+        discard: DiscardPolicy.Old,
+      });
+    },
+
+    async updateStream(config) {
+      const m = await jsm();
+      await m.streams.update(config.name, {
+        subjects: config.subjects,
+        num_replicas: config.replicas,
+        max_age: toNanos(config.maxAgeMs),
+        duplicate_window: toNanos(config.duplicateWindowMs),
+      });
+    },
+
+    async createConsumer(config) {
+      const m = await jsm();
+      await m.consumers.add(config.stream, {
+        durable_name: config.name,
+        ack_policy: AckPolicy.Explicit,
+        deliver_policy: DeliverPolicy.All,
+        ack_wait: toNanos(config.ackWaitMs),
+        max_deliver: config.maxDeliver,
+        max_ack_pending: config.maxAckPending,
+      });
+    },
+
+    async updateConsumer(config) {
+      const m = await jsm();
+      await m.consumers.update(config.stream, config.name, {
+        ack_wait: toNanos(config.ackWaitMs),
+        max_deliver: config.maxDeliver,
+        max_ack_pending: config.maxAckPending,
+      });
+    },
+  };
+}
