@@ -54,7 +54,7 @@ describe('JetStream adapter against a real nats-server', () => {
     expect(info.config).toMatchObject({ subjects: ['orderflow.events.>'], max_age: 24 * 3600 * 1e9, duplicate_window: 60 * 1e9, num_replicas: 1, storage: 'file' });
     expect((await jsm.streams.info('ORDERS_DLQ')).config.subjects).toEqual(['orderflow.deadletter.>']);
     const query = await jsm.consumers.info('ORDERS', 'order-query');
-    expect(query.config).toMatchObject({ durable_name: 'order-query', ack_policy: 'explicit', ack_wait: 45e9, max_deliver: 7, max_ack_pending: 500 });
+    expect(query.config).toMatchObject({ durable_name: 'order-query', ack_policy: 'explicit', ack_wait: 45e9, max_deliver: -1, max_ack_pending: 500, filter_subject: 'orderflow.events.>' });
 
     const again = reconcile(resource, await observe(resource), Date.now());
     expect(again.actions.filter((a) => a.type !== 'WriteConfigMap' && a.type !== 'PatchStatus')).toEqual([]);
@@ -68,7 +68,16 @@ describe('JetStream adapter against a real nats-server', () => {
 
     const jsm = await jetstreamManager(nc);
     expect((await jsm.streams.info('ORDERS')).config.max_age).toBe(48 * 3600 * 1e9);
-    expect((await jsm.consumers.info('ORDERS', 'payment')).config).toMatchObject({ ack_wait: 10e9, max_deliver: 3, max_ack_pending: 32 });
+    expect((await jsm.consumers.info('ORDERS', 'payment')).config).toMatchObject({ ack_wait: 10e9, max_deliver: -1, max_ack_pending: 32 });
+  });
+
+  it('when a service created a consumer with a server-side max_deliver, then the operator resets it to unlimited', async () => {
+    const jsm = await jetstreamManager(nc);
+    await jsm.consumers.update('ORDERS', 'saga', { max_deliver: 4 });
+    const { result, failures } = await converge(orderFlow({ eventBus: { maxAge: '48h', consumers: { payment: { ackWait: '10s', maxDeliver: 3, maxAckPending: 32 } } } }));
+    expect(result.actions).toContainEqual(expect.objectContaining({ type: 'UpdateConsumer', config: expect.objectContaining({ name: 'saga' }) }));
+    expect(failures).toEqual([]);
+    expect((await jsm.consumers.info('ORDERS', 'saga')).config.max_deliver).toBe(-1);
   });
 
   it('when replicas 3 are asked of this single server, then no update is tried and drift is reported', async () => {

@@ -12,6 +12,7 @@ import {
   type StreamInfo,
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
+import { EVENT_SUBJECTS, SERVER_MAX_DELIVER } from '../domain/reconcile';
 import type { ConsumerConfigWanted, ConsumerObserved, JetStreamObserved, StreamConfigWanted, StreamObserved } from '../domain/types';
 
 const NS_PER_MS = 1_000_000;
@@ -135,8 +136,10 @@ export function createJetStreamAdapter(nc: NatsConnection): JetStreamPort {
         durable_name: config.name,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
+        // The same consumer the services' ensureConsumer() would create (@orderflow/platform).
+        filter_subject: EVENT_SUBJECTS,
         ack_wait: toNanos(config.ackWaitMs),
-        max_deliver: config.maxDeliver,
+        max_deliver: SERVER_MAX_DELIVER,
         max_ack_pending: config.maxAckPending,
       });
     },
@@ -145,7 +148,7 @@ export function createJetStreamAdapter(nc: NatsConnection): JetStreamPort {
       const m = await jsm();
       await m.consumers.update(config.stream, config.name, {
         ack_wait: toNanos(config.ackWaitMs),
-        max_deliver: config.maxDeliver,
+        max_deliver: SERVER_MAX_DELIVER,
         max_ack_pending: config.maxAckPending,
       });
     },

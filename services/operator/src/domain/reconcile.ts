@@ -19,6 +19,11 @@ import { CONDITION_TYPES } from './types';
 export const EVENT_SUBJECTS = 'orderflow.events.>';
 export const DEAD_LETTER_SUBJECTS = 'orderflow.deadletter.>';
 export const RUNTIME_KEY = 'runtime.json';
+/**
+ * Redelivery stays unlimited on the server: the services dead-letter a message themselves after
+ * `maxDeliver` attempts (runtime.json), so a crash during the last attempt cannot lose it.
+ */
+export const SERVER_MAX_DELIVER = -1;
 
 export const runtimeConfigMapName = (orderflow: string) => `${orderflow}-runtime`;
 export const queryWorkerDeploymentName = (orderflow: string) => `${orderflow}-order-query-worker`;
@@ -100,7 +105,7 @@ function diffConsumer(want: ConsumerConfigWanted, have: ConsumerObserved): Diff 
   if (have.push) drift.push(`consumer ${want.name} is a push consumer; orderflow needs a pull consumer (delete it and the operator recreates it)`);
   if (have.ackPolicy !== 'explicit') drift.push(`consumer ${want.name} has ack policy ${have.ackPolicy}; orderflow needs explicit (delete it and the operator recreates it)`);
   if (have.ackWaitMs !== want.ackWaitMs) changes.push(`ackWait ${have.ackWaitMs}ms -> ${want.ackWaitMs}ms`);
-  if (have.maxDeliver !== want.maxDeliver) changes.push(`maxDeliver ${have.maxDeliver} -> ${want.maxDeliver}`);
+  if (have.maxDeliver !== SERVER_MAX_DELIVER) changes.push(`server maxDeliver ${have.maxDeliver} -> ${SERVER_MAX_DELIVER} (services dead-letter after ${want.maxDeliver})`);
   if (have.maxAckPending !== want.maxAckPending) changes.push(`maxAckPending ${have.maxAckPending} -> ${want.maxAckPending}`);
   return { changes, drift };
 }

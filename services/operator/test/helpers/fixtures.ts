@@ -30,7 +30,7 @@ export function consumer(name: string, overrides: Partial<ConsumerObserved> = {}
     deliverPolicy: 'all',
     push: false,
     ackWaitMs: 30_000,
-    maxDeliver: 5,
+    maxDeliver: -1,
     maxAckPending: 256,
     numPending: 0,
     numAckPending: 0,
