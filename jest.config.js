@@ -13,6 +13,12 @@ const common = {
   modulePathIgnorePatterns: ['<rootDir>/.run/', '<rootDir>/.tools/', '/dist/'],
 };
 module.exports = {
+  transform: common.transform,
+  // One PostgreSQL for the whole run; test files create their own databases and nats-servers.
+  globalSetup: '<rootDir>/tests/global-setup.ts',
+  globalTeardown: '<rootDir>/tests/global-teardown.ts',
+  // Two cores: one worker per core.
+  maxWorkers: 2,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/*.unit.test.ts'] },
     { ...common, displayName: 'int', testMatch: ['<rootDir>/**/*.int.test.ts'] },

@@ -1,0 +1,153 @@
+import { readFile, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import type { Logger } from 'pino';
+
+export type { Pool, PoolClient } from 'pg';
+
+/** Returns int8 (bigint) columns as JS numbers: versions and cents stay far below 2^53. */
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export function createPool(url: string, max = 10): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: 5_000,
+    application_name: process.env['OTEL_SERVICE_NAME'] ?? 'orderflow',
+  });
+  // An idle client that loses its server emits 'error' on the pool; without a listener Node exits.
+  pool.on('error', () => undefined);
+  return pool;
+}
+
+export interface RetryOptions {
+  /** Attempts in all, including the first. */
+  maxAttempts?: number;
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+  /** Called before each retry (for metrics and logs). */
+  onRetry?: (attempt: number, err: unknown) => void;
+  signal?: AbortSignal;
+}
+
+/** SQLSTATEs that mean "run the transaction again": serialization failure and deadlock. */
+const RETRYABLE = new Set(['40001', '40P01']);
+
+export function isRetryable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && RETRYABLE.has((err as { code?: string }).code ?? '');
+}
+
+export function sqlState(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null ? (err as { code?: string }).code : undefined;
+}
+
+export class RetriesExhaustedError extends Error {
+  override name = 'RetriesExhaustedError';
+  constructor(
+    readonly attempts: number,
+    override readonly cause: unknown,
+  ) {
+    super(`transaction failed after ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`);
+  }
+}
+
+/**
+ * The one transaction helper (DESIGN §3): BEGIN, run `fn`, COMMIT; on SQLSTATE 40001 (what
+ * CockroachDB answers for contention) it rolls back and runs `fn` again after a backoff with full
+ * jitter, a bounded number of times. `fn` must be safe to run more than once: everything it does
+ * is inside the transaction that is rolled back.
+ */
+export async function withTransaction<T>(
+  pool: pg.Pool,
+  fn: (client: pg.PoolClient) => Promise<T>,
+  opts: RetryOptions = {},
+): Promise<T> {
+  const maxAttempts = opts.maxAttempts ?? 8;
+  const base = opts.baseDelayMs ?? 5;
+  const cap = opts.maxDelayMs ?? 500;
+  for (let attempt = 1; ; attempt++) {
+    opts.signal?.throwIfAborted();
+    const client = await pool.connect();
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err: unknown) {
+      try {
+        await client.query('ROLLBACK');
+      } catch {
+        broken = true;
+      }
+      if (!isRetryable(err)) throw err;
+      if (attempt >= maxAttempts) throw new RetriesExhaustedError(attempt, err);
+      opts.onRetry?.(attempt, err);
+      const delay = Math.random() * Math.min(cap, base * 2 ** attempt);
+      await new Promise((r) => setTimeout(r, delay));
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/**
+ * Runs the `*.sql` files of a folder in name order, once each, recording them in
+ * `schema_migrations`. Every statement must be idempotent (`IF NOT EXISTS`), so two replicas
+ * starting together do no harm, and must run on both PostgreSQL and CockroachDB.
+ */
+export async function migrate(pool: pg.Pool, dir: string, logger?: Logger): Promise<string[]> {
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
+  );
+  const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
+  const applied = new Set(
+    (await pool.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+  );
+  const ran: string[] = [];
+  for (const file of files) {
+    if (applied.has(file)) continue;
+    const sql = await readFile(join(dir, file), 'utf8');
+    // Statements run one by one: CockroachDB does not mix DDL and DML in one implicit transaction well.
+    for (const statement of splitSql(sql)) await pool.query(statement);
+    await pool.query('INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING', [file]);
+    logger?.info({ migration: file }, 'migration applied');
+    ran.push(file);
+  }
+  return ran;
+}
+
+function splitSql(sql: string): string[] {
+  return sql
+    .split(/;\s*$/m)
+    .map((s) => s.replace(/^\s*--.*$/gm, '').trim())
+    .filter((s) => s.length > 0);
+}
+
+/** Creates a database if it is missing (local runner and tests; the chart's init job does it in Kubernetes). */
+export async function ensureDatabase(adminUrl: string, name: string): Promise<void> {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`invalid database name ${name}`);
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) {
+      try {
+        // Identifiers cannot be parameters; the name was checked against a strict pattern above.
+        await client.query(`CREATE DATABASE ${name}`);
+      } catch (err: unknown) {
+        if (sqlState(err) !== '42P04' && sqlState(err) !== '23505') throw err;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** Replaces the database name of a connection URL. */
+export function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}

@@ -1,0 +1,190 @@
+import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
+import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import type { Pool } from 'pg';
+import { counter, encodeEnvelope, gauge, histogram, subjects, type Logger, type Registry } from '@orderflow/platform';
+import type { RecordedEvent } from '../domain/append';
+
+interface OutboxRow {
+  event_id: string;
+  stream_id: string;
+  version: number;
+  event_type: string;
+  data: string;
+  metadata: Record<string, string>;
+  created_at: Date;
+}
+
+export interface PublisherOptions {
+  relayIntervalMs: number;
+  /** The relay leaves rows younger than this to the in-process publisher. */
+  relayGraceMs: number;
+  relayBatchSize: number;
+  /** Publishes awaiting a JetStream ack at once (pipelining bound). */
+  maxInFlight: number;
+}
+
+/**
+ * Publishes committed events to JetStream with `Nats-Msg-Id` = event id (JetStream dedupes
+ * within its duplicate window), right after commit; a relay re-publishes whatever is still in
+ * the outbox after a grace period (a crash between commit and publish, NATS down). No committed
+ * event is ever left unpublished; a duplicate publish is harmless.
+ */
+export class Publisher {
+  private readonly js: JetStreamClient;
+  private readonly pendingDeletes: string[] = [];
+  private readonly inFlight = new Set<Promise<void>>();
+  private deleteTimer: NodeJS.Timeout | undefined;
+  private relayTimer: NodeJS.Timeout | undefined;
+  private relaying: Promise<void> | undefined;
+  private stopped = false;
+  private readonly published;
+  private readonly failures;
+  private readonly latency;
+
+  constructor(
+    nc: NatsConnection,
+    private readonly pool: Pool,
+    private readonly opts: PublisherOptions,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    this.js = jetstream(nc, { timeout: 5_000 });
+    this.published = counter(registry, {
+      name: 'orderflow_eventstore_published_total',
+      help: 'Events published to JetStream, by path (inline after commit, or relay).',
+      labelNames: ['path'] as const,
+    });
+    this.failures = counter(registry, {
+      name: 'orderflow_eventstore_publish_failures_total',
+      help: 'Publish attempts that failed (the relay retries them).',
+      labelNames: ['path'] as const,
+    });
+    this.latency = histogram(registry, {
+      name: 'orderflow_eventstore_publish_duration_seconds',
+      help: 'Time from publish to JetStream acknowledgement.',
+      labelNames: ['path'] as const,
+    });
+    gauge(registry, {
+      name: 'orderflow_eventstore_outbox_backlog',
+      help: 'Committed events not yet acknowledged by JetStream.',
+      collect: async function () {
+        const r = await pool.query<{ n: number }>('SELECT count(*)::INT8 AS n FROM outbox');
+        this.set(r.rows[0]?.n ?? 0);
+      },
+    });
+    gauge(registry, {
+      name: 'orderflow_eventstore_outbox_oldest_age_seconds',
+      help: 'Age of the oldest unpublished event (0 when the outbox is empty).',
+      collect: async function () {
+        const r = await pool.query<{ age: number | null }>(
+          'SELECT EXTRACT(EPOCH FROM (now() - MIN(created_at)))::FLOAT8 AS age FROM outbox',
+        );
+        this.set(Math.max(0, r.rows[0]?.age ?? 0));
+      },
+    });
+  }
+
+  /** Publishes just-committed events (in version order) without blocking the caller. */
+  publishCommitted(events: RecordedEvent[]): void {
+    if (this.inFlight.size >= this.opts.maxInFlight) return; // the relay picks these up
+    const p = this.publishAll(events, 'inline').finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+  }
+
+  private async publishAll(events: RecordedEvent[], path: 'inline' | 'relay'): Promise<void> {
+    // All publishes go out before any ack is awaited: NATS keeps their order on one connection.
+    const results = await Promise.allSettled(events.map((e) => this.publishOne(e, path)));
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') this.queueDelete(events[i]!.eventId);
+      else {
+        this.failures.inc({ path });
+        this.logger.warn({ err: String(r.reason), eventId: events[i]!.eventId, path }, 'publish failed; the relay retries');
+      }
+    });
+  }
+
+  private async publishOne(e: RecordedEvent, path: 'inline' | 'relay'): Promise<void> {
+    const h = natsHeaders();
+    for (const [k, v] of Object.entries(e.metadata)) h.set(k, v);
+    h.set('Orderflow-Event-Type', e.eventType);
+    h.set('Orderflow-Stream-Id', e.streamId);
+    h.set('Orderflow-Version', String(e.version));
+    const end = this.latency.startTimer({ path });
+    await this.js.publish(subjects.event(e.eventType), encodeEnvelope(e), { msgID: e.eventId, headers: h });
+    end();
+    this.published.inc({ path });
+  }
+
+  private queueDelete(eventId: string): void {
+    this.pendingDeletes.push(eventId);
+    if (this.pendingDeletes.length >= 500) void this.flushDeletes();
+    else this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), 20);
+  }
+
+  private async flushDeletes(): Promise<void> {
+    clearTimeout(this.deleteTimer);
+    this.deleteTimer = undefined;
+    const ids = this.pendingDeletes.splice(0);
+    if (ids.length === 0) return;
+    try {
+      await this.pool.query('DELETE FROM outbox WHERE event_id = ANY($1::UUID[])', [ids]);
+    } catch (err: unknown) {
+      // The rows stay; the relay publishes them again and JetStream drops the duplicates.
+      this.logger.warn({ err: err instanceof Error ? err.message : String(err), count: ids.length }, 'outbox delete failed');
+    }
+  }
+
+  /** One relay pass; returns how many events it published. */
+  async relayOnce(graceMs = this.opts.relayGraceMs): Promise<number> {
+    const rows = await this.pool.query<OutboxRow>(
+      `SELECT e.event_id, e.stream_id, e.version, e.event_type, e.data, e.metadata, e.created_at
+       FROM outbox o JOIN events e ON e.event_id = o.event_id
+       WHERE o.created_at < now() - ($1::INT8 * INTERVAL '1 millisecond')
+       ORDER BY o.created_at, e.stream_id, e.version
+       LIMIT $2`,
+      [graceMs, this.opts.relayBatchSize],
+    );
+    if (rows.rows.length === 0) return 0;
+    await this.publishAll(
+      rows.rows.map((r) => ({
+        eventId: r.event_id,
+        streamId: r.stream_id,
+        version: r.version,
+        eventType: r.event_type,
+        data: r.data,
+        metadata: r.metadata,
+        createdAt: r.created_at.toISOString(),
+      })),
+      'relay',
+    );
+    await this.flushDeletes();
+    this.logger.info({ count: rows.rows.length }, 'relay published events left in the outbox');
+    return rows.rows.length;
+  }
+
+  startRelay(): void {
+    const tick = (): void => {
+      if (this.stopped) return;
+      this.relaying = (async () => {
+        try {
+          // Drain a backlog in consecutive batches, then wait for the next tick.
+          while (!this.stopped && (await this.relayOnce()) === this.opts.relayBatchSize);
+        } catch (err: unknown) {
+          this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'relay pass failed');
+        }
+      })();
+      void this.relaying.finally(() => {
+        if (!this.stopped) this.relayTimer = setTimeout(tick, this.opts.relayIntervalMs);
+      });
+    };
+    this.relayTimer = setTimeout(tick, this.opts.relayIntervalMs);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.relayTimer);
+    await this.relaying;
+    await Promise.allSettled([...this.inFlight]);
+    await this.flushDeletes();
+  }
+}

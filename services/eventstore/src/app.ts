@@ -1,0 +1,128 @@
+import { join } from 'node:path';
+import { createServer } from 'nice-grpc';
+import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
+import {
+  Readiness,
+  checkJetStream,
+  connectNats,
+  counter,
+  createLogger,
+  createMetricsRegistry,
+  createPool,
+  ensureStreams,
+  jsManager,
+  migrate,
+  serverMiddleware,
+  startOpsServer,
+  type Logger,
+} from '@orderflow/platform';
+import { EventStoreDefinition } from '@orderflow/proto';
+import { PgEventStore } from './adapters/pg-event-store';
+import { Publisher } from './adapters/publisher';
+import type { Config } from './config';
+import { eventStoreService } from './grpc-service';
+
+export const migrationsDir = join(__dirname, '..', 'migrations');
+
+export interface EventStoreApp {
+  grpcPort: number;
+  opsPort: number;
+  publisher: Publisher;
+  stop(): Promise<void>;
+}
+
+export async function runMigrations(config: Config, logger: Logger): Promise<void> {
+  const pool = createPool(config.DATABASE_URL, 2);
+  try {
+    await migrate(pool, migrationsDir, logger);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Starts the event store: migrations, JetStream stream, gRPC server, relay, ops server. */
+export async function start(config: Config, logger: Logger = createLogger('eventstore', config.LOG_LEVEL)): Promise<EventStoreApp> {
+  const registry = createMetricsRegistry('eventstore');
+  const readiness = new Readiness();
+  const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, logger, registry, readiness });
+
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
+  if (config.MIGRATE_ON_START) await migrate(pool, migrationsDir, logger);
+  const nc = await connectNats(config.NATS_URL, logger, 'eventstore');
+  const jsm = await jsManager(nc);
+  await ensureStreams(jsm, { name: config.NATS_STREAM, replicas: config.NATS_STREAM_REPLICAS });
+
+  const publisher = new Publisher(
+    nc,
+    pool,
+    {
+      relayIntervalMs: config.RELAY_INTERVAL_MS,
+      relayGraceMs: config.RELAY_GRACE_MS,
+      relayBatchSize: config.RELAY_BATCH_SIZE,
+      maxInFlight: config.PUBLISH_MAX_IN_FLIGHT,
+    },
+    logger,
+    registry,
+  );
+  const retries = counter(registry, {
+    name: 'orderflow_eventstore_tx_retries_total',
+    help: 'Transactions run again after SQLSTATE 40001 (serialization failure).',
+  });
+  const store = new PgEventStore(pool, {
+    onRetry: () => retries.inc(),
+    afterCommit: (events) => {
+      if (config.FAULT_INJECTION === 'crash-after-commit') {
+        logger.warn({ eventIds: events.map((e) => e.eventId) }, 'fault injection: crashing after commit, before publish');
+        process.kill(process.pid, 'SIGKILL');
+      }
+      publisher.publishCommitted(events);
+    },
+  });
+
+  const healthState = HealthState();
+  const server = createServer({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 }).use(
+    serverMiddleware(registry, (err, method) => logger.error({ err, method }, 'unexpected error in gRPC handler')),
+  );
+  server.add(EventStoreDefinition, eventStoreService(store, registry));
+  server.add(HealthDefinition, HealthServiceImpl(healthState));
+  const grpcPort = await server.listen(`${config.GRPC_HOST}:${config.GRPC_PORT}`);
+  logger.info({ port: grpcPort, host: config.GRPC_HOST }, 'gRPC server listening');
+
+  readiness
+    .add('database', async () => {
+      await pool.query('SELECT 1');
+    })
+    .add('nats', async () => {
+      if (nc.isClosed()) throw new Error('nats connection closed');
+      await checkJetStream(jsm);
+    });
+  // The gRPC health service mirrors the readiness checks.
+  const syncHealth = async (): Promise<void> => {
+    const r = await readiness.report();
+    healthState.setStatus(r.ready ? 'healthy' : 'unhealthy');
+    healthState.setStatus(r.ready ? 'healthy' : 'unhealthy', EventStoreDefinition.fullName);
+  };
+  await syncHealth();
+  const healthTimer = setInterval(() => void syncHealth(), 2_000);
+  healthTimer.unref();
+
+  publisher.startRelay();
+  readiness.started();
+  logger.info('event store started');
+
+  return {
+    grpcPort,
+    opsPort: ops.port,
+    publisher,
+    async stop() {
+      readiness.markStopping();
+      clearInterval(healthTimer);
+      healthState.setStatus('unhealthy');
+      await server.shutdown();
+      await publisher.stop();
+      await nc.drain().catch(() => undefined);
+      await pool.end();
+      await ops.close();
+    },
+  };
+}

@@ -1,0 +1,91 @@
+import { invalidArgument, ExpectedVersion, VersionConflictError } from './errors';
+
+/** An event as a writer hands it in. */
+export interface NewEvent {
+  eventId: string;
+  eventType: string;
+  data: string;
+  metadata: Record<string, string>;
+}
+
+export interface AppendCommand {
+  streamId: string;
+  expectedVersion: number;
+  events: NewEvent[];
+}
+
+export interface RecordedEvent extends NewEvent {
+  streamId: string;
+  version: number;
+  createdAt: string;
+}
+
+export const limits = {
+  maxStreamIdLength: 256,
+  maxEventTypeLength: 256,
+  maxEventsPerAppend: 1000,
+  maxDataBytes: 1024 * 1024,
+  maxMetadataEntries: 64,
+  maxMetadataValueBytes: 8 * 1024,
+  maxReadCount: 10_000,
+  defaultReadCount: 1000,
+} as const;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const STREAM_ID = /^[^\s]+$/;
+
+/**
+ * Checks an append request before any I/O. Every problem names the field (`events[2].data`).
+ * Pure: no database, no clock.
+ */
+export function validateAppend(cmd: AppendCommand): AppendCommand {
+  if (!cmd.streamId) throw invalidArgument('stream_id', 'must not be empty');
+  if (cmd.streamId.length > limits.maxStreamIdLength)
+    throw invalidArgument('stream_id', `must be at most ${limits.maxStreamIdLength} characters`);
+  if (!STREAM_ID.test(cmd.streamId)) throw invalidArgument('stream_id', 'must not contain white space');
+  if (!Number.isSafeInteger(cmd.expectedVersion) || cmd.expectedVersion < ExpectedVersion.Any)
+    throw invalidArgument('expected_version', 'must be -1 (no stream), -2 (any) or a version >= 0');
+  if (cmd.events.length === 0) throw invalidArgument('events', 'must hold at least one event');
+  if (cmd.events.length > limits.maxEventsPerAppend)
+    throw invalidArgument('events', `must hold at most ${limits.maxEventsPerAppend} events`);
+  const seen = new Set<string>();
+  cmd.events.forEach((e, i) => {
+    const f = `events[${i}]`;
+    if (!UUID.test(e.eventId)) throw invalidArgument(`${f}.event_id`, 'must be a UUID');
+    const id = e.eventId.toLowerCase();
+    if (seen.has(id)) throw invalidArgument(`${f}.event_id`, 'appears twice in one append');
+    seen.add(id);
+    if (!e.eventType) throw invalidArgument(`${f}.event_type`, 'must not be empty');
+    if (e.eventType.length > limits.maxEventTypeLength)
+      throw invalidArgument(`${f}.event_type`, `must be at most ${limits.maxEventTypeLength} characters`);
+    if (!/^[A-Za-z0-9_.-]+$/.test(e.eventType))
+      throw invalidArgument(`${f}.event_type`, 'may hold only letters, digits, ".", "_" and "-" (it names a NATS subject)');
+    if (Buffer.byteLength(e.data, 'utf8') > limits.maxDataBytes) throw invalidArgument(`${f}.data`, 'must be at most 1 MiB');
+    try {
+      JSON.parse(e.data);
+    } catch {
+      throw invalidArgument(`${f}.data`, 'must be a JSON document');
+    }
+    const entries = Object.entries(e.metadata);
+    if (entries.length > limits.maxMetadataEntries)
+      throw invalidArgument(`${f}.metadata`, `must hold at most ${limits.maxMetadataEntries} entries`);
+    for (const [k, v] of entries)
+      if (Buffer.byteLength(v, 'utf8') > limits.maxMetadataValueBytes)
+        throw invalidArgument(`${f}.metadata.${k}`, 'must be at most 8 KiB');
+  });
+  return { ...cmd, events: cmd.events.map((e) => ({ ...e, eventId: e.eventId.toLowerCase() })) };
+}
+
+/** Decides whether an append may go ahead at the stream's current version (-1: no stream). */
+export function checkExpectedVersion(streamId: string, expected: number, current: number): void {
+  if (expected === ExpectedVersion.Any) return;
+  if (expected !== current) throw new VersionConflictError(streamId, expected, current);
+}
+
+export function validateRead(streamId: string, fromVersion: number, maxCount: number): { fromVersion: number; maxCount: number } {
+  if (!streamId) throw invalidArgument('stream_id', 'must not be empty');
+  if (!Number.isSafeInteger(fromVersion) || fromVersion < 0) throw invalidArgument('from_version', 'must be >= 0');
+  if (!Number.isInteger(maxCount) || maxCount < 0 || maxCount > limits.maxReadCount)
+    throw invalidArgument('max_count', `must be between 0 (default ${limits.defaultReadCount}) and ${limits.maxReadCount}`);
+  return { fromVersion, maxCount: maxCount === 0 ? limits.defaultReadCount : maxCount };
+}

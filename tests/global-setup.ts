@@ -1,0 +1,2 @@
+import { globalSetup } from '../packages/testkit/src/global-setup';
+export default globalSetup;

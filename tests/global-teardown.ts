@@ -1,0 +1,2 @@
+import { globalTeardown } from '../packages/testkit/src/global-setup';
+export default globalTeardown;
