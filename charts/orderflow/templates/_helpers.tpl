@@ -1,0 +1,94 @@
+{{/*
+Names are `<release>-<thing>` with no chart-name prefix: docs/conventions.md fixes
+`<orderflow-name>-runtime` and `<orderflow-name>-order-query-worker`, and the OrderFlow resource is
+named after the release.
+*/}}
+{{- define "orderflow.name" -}}
+{{- printf "%s-%s" .root.Release.Name .name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "orderflow.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Selector labels: {root, name} */}}
+{{- define "orderflow.selectorLabels" -}}
+app.kubernetes.io/name: {{ .name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+{{- end -}}
+
+{{/* Common labels: {root, name} */}}
+{{- define "orderflow.labels" -}}
+{{ include "orderflow.selectorLabels" . }}
+app.kubernetes.io/part-of: orderflow
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ include "orderflow.chart" .root }}
+{{- with .root.Values.commonLabels }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{- define "orderflow.image" -}}
+{{- $tag := .Values.image.tag | default .Chart.AppVersion -}}
+{{- if eq $tag "latest" -}}
+{{- fail "image.tag must not be latest: pin a version or a digest" -}}
+{{- end -}}
+{{- if .Values.image.digest -}}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" .Values.image.repository $tag -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "orderflow.cockroachdb.name" -}}{{ include "orderflow.name" (dict "root" . "name" "cockroachdb") }}{{- end -}}
+{{- define "orderflow.cockroachdb.public" -}}{{ include "orderflow.name" (dict "root" . "name" "cockroachdb-public") }}{{- end -}}
+{{- define "orderflow.nats.name" -}}{{ include "orderflow.name" (dict "root" . "name" "nats") }}{{- end -}}
+{{- define "orderflow.nats.headless" -}}{{ include "orderflow.name" (dict "root" . "name" "nats-headless") }}{{- end -}}
+
+{{/* NATS_URL for the services. */}}
+{{- define "orderflow.natsUrl" -}}
+{{- if .Values.nats.external.enabled -}}
+{{- required "nats.external.url is required when nats.external.enabled" .Values.nats.external.url -}}
+{{- else -}}
+{{- printf "nats://%s:4222" (include "orderflow.nats.name" .) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Secret holding service passwords in secure in-cluster CockroachDB mode. */}}
+{{- define "orderflow.cockroachdb.passwordsSecret" -}}
+{{- .Values.cockroachdb.tls.passwordsSecret | default (include "orderflow.name" (dict "root" . "name" "cockroachdb-passwords")) -}}
+{{- end -}}
+
+{{/* Secret holding DATABASE_URL per service in external mode. */}}
+{{- define "orderflow.cockroachdb.externalSecret" -}}
+{{- .Values.cockroachdb.external.existingSecret | default (include "orderflow.name" (dict "root" . "name" "database-urls")) -}}
+{{- end -}}
+
+{{/* Pod-level template fragments shared by every orderflow workload: {root, c (merged component)} */}}
+{{- define "orderflow.podScheduling" -}}
+{{- $c := .c -}}
+{{- with $c.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with $c.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- range . }}
+  - maxSkew: {{ .maxSkew }}
+    topologyKey: {{ .topologyKey }}
+    whenUnsatisfiable: {{ .whenUnsatisfiable }}
+    labelSelector:
+      matchLabels:
+        {{- include "orderflow.selectorLabels" (dict "root" $.root "name" $.name) | nindent 8 }}
+  {{- end }}
+{{- end }}
+{{- end -}}
