@@ -1,0 +1,2 @@
+export * from './supervisor';
+export * from './system';

@@ -1,0 +1,179 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { ensureDatabase, withDatabase } from '@orderflow/platform';
+import { freePort, startNats, startPostgres, waitFor, type NatsServer, type PostgresServer } from '@orderflow/testkit';
+import { Supervised, type ProcessSpec } from './supervisor';
+
+export const SERVICES = ['eventstore', 'order-query-worker', 'payment', 'restaurant', 'saga', 'order-api'] as const;
+export type ServiceName = (typeof SERVICES)[number];
+
+const DATABASES: Partial<Record<ServiceName, string>> = {
+  eventstore: 'orderflow_eventstore',
+  payment: 'orderflow_payment',
+  restaurant: 'orderflow_restaurant',
+  'order-query-worker': 'orderflow_query',
+  'order-api': 'orderflow_query',
+  saga: 'orderflow_saga',
+};
+
+export interface SystemOptions {
+  /** Repository root (where services/*\/dist live). */
+  root?: string;
+  /** Folder for logs, data and endpoints.json. */
+  runDir?: string;
+  apiPort?: number;
+  grpcPort?: number;
+  queryWorkers?: number;
+  /** Use an existing PostgreSQL (admin URL) instead of starting one. */
+  postgresUrl?: string;
+  /** Use an existing NATS instead of starting one. */
+  natsUrl?: string;
+  /** Keep PostgreSQL and NATS data in runDir across runs (`make up`), instead of temporary folders. */
+  persistent?: boolean;
+  /** Extra environment for every service, and per service. */
+  env?: Record<string, string>;
+  serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Print supervisor events (exits, restarts). */
+  onEvent?: (name: string, message: string) => void;
+  /** Services to start (default: all that are built). */
+  only?: ServiceName[];
+}
+
+export interface Endpoint {
+  http: string;
+  grpc?: string;
+}
+
+export interface RunningSystem {
+  endpoints: { services: Record<string, Endpoint>; postgres: string; nats: string; api: string };
+  processes: Supervised[];
+  postgres?: PostgresServer;
+  nats?: NatsServer;
+  databaseUrl(service: ServiceName): string;
+  stop(): Promise<void>;
+}
+
+async function ready(url: string, timeoutMs = 90_000): Promise<void> {
+  await waitFor(`${url}/readyz`, async () => (await fetch(`${url}/readyz`)).ok, { timeoutMs, intervalMs: 200 });
+}
+
+/**
+ * Starts the whole system on one machine: PostgreSQL and nats-server (embedded defaults, on free
+ * ports, unless URLs are given), then every service as its own supervised process, in dependency
+ * order, each one ready before the next phase starts.
+ */
+export async function startSystem(opts: SystemOptions = {}): Promise<RunningSystem> {
+  const root = resolve(opts.root ?? process.cwd());
+  const runDir = resolve(opts.runDir ?? join(root, '.run'));
+  const logDir = join(runDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
+
+  let postgres: PostgresServer | undefined;
+  let nats: NatsServer | undefined;
+  const cleanup: (() => Promise<void>)[] = [];
+  try {
+    if (!opts.postgresUrl) {
+      const dataDir = opts.persistent ? join(runDir, 'postgres') : undefined;
+      if (dataDir) mkdirSync(dataDir, { recursive: true });
+      postgres = await startPostgres({ dataDir, durable: true });
+      cleanup.push(() => postgres!.stop());
+    }
+    const adminUrl = opts.postgresUrl ?? postgres!.url;
+    if (!opts.natsUrl) {
+      const dataDir = opts.persistent ? join(runDir, 'nats') : undefined;
+      if (dataDir) mkdirSync(dataDir, { recursive: true });
+      nats = await startNats({ dataDir });
+      cleanup.push(() => nats!.stop());
+    }
+    const natsUrl = opts.natsUrl ?? nats!.url;
+    for (const db of new Set(Object.values(DATABASES))) await ensureDatabase(adminUrl, db);
+    const databaseUrl = (s: ServiceName): string => withDatabase(adminUrl, DATABASES[s] ?? 'postgres');
+
+    const apiPort = opts.apiPort ?? 8080;
+    const grpcPort = opts.grpcPort ?? 50051;
+    const eventstoreAddress = `127.0.0.1:${grpcPort}`;
+    const built = (s: ServiceName): boolean => existsSync(join(root, 'services', s, 'dist', 'main.js'));
+    const wanted = (opts.only ?? [...SERVICES]).filter((s) => {
+      if (built(s)) return true;
+      opts.onEvent?.(s, 'not built (services/' + s + '/dist/main.js missing); skipped');
+      return false;
+    });
+
+    const endpoints: RunningSystem['endpoints'] = {
+      services: {},
+      postgres: adminUrl,
+      nats: natsUrl,
+      api: `http://127.0.0.1:${apiPort}`,
+    };
+    const processes: Supervised[] = [];
+    const spawnService = async (service: ServiceName, name: string, extra: Record<string, string> = {}): Promise<string> => {
+      const opsPort = await freePort();
+      const env: Record<string, string> = {
+        LOG_LEVEL: 'info',
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: String(opsPort),
+        NATS_URL: natsUrl,
+        EVENTSTORE_ADDRESS: eventstoreAddress,
+        DATABASE_URL: databaseUrl(service),
+        OTEL_SERVICE_NAME: service,
+        ...opts.env,
+        ...opts.serviceEnv?.[service],
+        ...extra,
+      };
+      const spec: ProcessSpec = {
+        name,
+        service,
+        command: process.execPath,
+        args: [join(root, 'services', service, 'dist', 'main.js')],
+        env,
+        cwd: root,
+        logFile: join(logDir, `${name}.log`),
+      };
+      const p = new Supervised(spec, opts.onEvent);
+      p.start();
+      processes.push(p);
+      const http = `http://127.0.0.1:${opsPort}`;
+      endpoints.services[name] = { http };
+      return http;
+    };
+
+    const phases: ServiceName[][] = [['eventstore'], ['order-query-worker', 'payment', 'restaurant', 'saga'], ['order-api']];
+    for (const phase of phases) {
+      const urls: Promise<string>[] = [];
+      for (const service of phase.filter((s) => wanted.includes(s))) {
+        if (service === 'eventstore') {
+          urls.push(spawnService(service, service, { GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort) }));
+        } else if (service === 'order-api') {
+          urls.push(spawnService(service, service, { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(apiPort) }));
+        } else if (service === 'order-query-worker') {
+          for (let i = 1; i <= (opts.queryWorkers ?? 2); i++) urls.push(spawnService(service, `${service}-${i}`));
+        } else if (service === 'restaurant') {
+          urls.push(spawnService(service, service, { CATALOG_FILE: join(root, 'config', 'catalog.json') }));
+        } else {
+          urls.push(spawnService(service, service));
+        }
+      }
+      await Promise.all((await Promise.all(urls)).map((u) => ready(u)));
+    }
+    if (endpoints.services['eventstore']) endpoints.services['eventstore'].grpc = eventstoreAddress;
+    writeFileSync(join(runDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
+
+    return {
+      endpoints,
+      processes,
+      postgres,
+      nats,
+      databaseUrl,
+      async stop() {
+        // Reverse dependency order: the API first, the event store last.
+        const order = [...processes].reverse();
+        for (const phase of [...phases].reverse())
+          await Promise.all(order.filter((p) => phase.includes(p.spec.service as ServiceName)).map((p) => p.stop()));
+        for (const c of cleanup.reverse()) await c();
+      },
+    };
+  } catch (err: unknown) {
+    for (const c of cleanup.reverse()) await c().catch(() => undefined);
+    throw err;
+  }
+}
