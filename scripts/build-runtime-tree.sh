@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Builds the file tree of the container image's runtime stage (/app): the workspace manifests,
+# production dependencies only (`npm ci --omit=dev`), every workspace's compiled dist/ and config/.
+# The Dockerfile calls this same script (--manifests, --files), so a test that runs a service out
+# of this tree checks what the image holds without a Docker engine.
+#
+#   scripts/build-runtime-tree.sh <dir>              everything: manifests, npm ci --omit=dev, build, files
+#   scripts/build-runtime-tree.sh <dir> --manifests  package.json, package-lock.json and each workspace's package.json
+#   scripts/build-runtime-tree.sh <dir> --files      dist/ of every workspace (already built) and config/
+set -euo pipefail
+
+dir=${1:?usage: scripts/build-runtime-tree.sh <dir> [--manifests|--files]}
+mode=${2:-all}
+case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+cd "$(dirname "$0")/.."
+
+workspaces() {
+  find packages services tools -mindepth 2 -maxdepth 2 -name package.json -printf '%h\n' 2>/dev/null | sort
+}
+
+copy_manifests() {
+  mkdir -p "$dir"
+  cp package.json package-lock.json "$dir/"
+  local ws
+  for ws in $(workspaces); do
+    mkdir -p "$dir/$ws"
+    cp "$ws/package.json" "$dir/$ws/package.json"
+  done
+}
+
+copy_files() {
+  mkdir -p "$dir"
+  local ws
+  for ws in $(workspaces); do
+    [ -d "$ws/dist" ] || continue
+    mkdir -p "$dir/$ws"
+    rm -rf "$dir/$ws/dist"
+    cp -R "$ws/dist" "$dir/$ws/dist"
+    # Compiled output only: no incremental-build state.
+    find "$dir/$ws/dist" -name '*.tsbuildinfo' -delete
+  done
+  if [ -d config ]; then
+    rm -rf "$dir/config"
+    cp -R config "$dir/config"
+  else
+    echo "build-runtime-tree: warning: config/ is missing (restaurant needs config/catalog.json)" >&2
+  fi
+}
+
+case "$mode" in
+  --manifests) copy_manifests ;;
+  --files) copy_files ;;
+  all)
+    rm -rf "$dir"
+    copy_manifests
+    (cd "$dir" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
+    npx tsc -b tsconfig.build.json
+    copy_files
+    ;;
+  *) echo "build-runtime-tree: unknown mode $mode" >&2; exit 2 ;;
+esac
