@@ -30,7 +30,7 @@ interface Meta {
   deletionTimestamp?: string;
   resourceVersion?: string;
 }
-const metaOf = (obj: unknown): Meta => ((obj as { metadata?: Meta } | null)?.metadata ?? {}) as Meta;
+const metaOf = (obj: unknown): Meta => (obj as { metadata?: Meta } | null)?.metadata ?? {};
 
 /**
  * Watches OrderFlow resources (list, then watch from the list's resourceVersion; the watch is

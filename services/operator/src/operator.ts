@@ -37,7 +37,6 @@ export async function startOperator(
   const nc = deps.nats ?? (await connectNats(config.NATS_URL, logger, `operator-${config.POD_NAME}`));
   const jetstream = createJetStreamAdapter(nc);
 
-  let elector: LeaderElector | undefined;
   const controller = new Controller({
     kube,
     jetstream,
@@ -45,11 +44,11 @@ export async function startOperator(
     resyncSeconds: config.RESYNC_SECONDS,
     logger,
     metrics,
-    isLeader: () => elector?.isLeader ?? false,
+    isLeader: () => elector.isLeader,
     watchRestartDelayMs: config.WATCH_RESTART_DELAY_SECONDS * 1000,
     expectedStream: config.NATS_STREAM,
   });
-  elector = new LeaderElector(kube, {
+  const elector: LeaderElector = new LeaderElector(kube, {
     namespace: config.WATCH_NAMESPACE,
     name: config.LEASE_NAME,
     identity: config.POD_NAME,

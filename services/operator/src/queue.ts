@@ -15,6 +15,7 @@ interface Entry {
   running: boolean;
   dirty: boolean;
   timer: NodeJS.Timeout | undefined;
+  due: number;
   failures: number;
 }
 
@@ -72,7 +73,7 @@ export class ReconcileQueue {
   private entry(key: string): Entry {
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { running: false, dirty: false, timer: undefined, failures: 0 };
+      entry = { running: false, dirty: false, timer: undefined, due: 0, failures: 0 };
       this.entries.set(key, entry);
     }
     return entry;
@@ -80,16 +81,14 @@ export class ReconcileQueue {
 
   private schedule(key: string, entry: Entry, delayMs: number): void {
     const due = Date.now() + delayMs;
-    const current = (entry.timer as (NodeJS.Timeout & { due?: number }) | undefined)?.due;
-    if (entry.timer && current !== undefined && current <= due) return;
+    if (entry.timer && entry.due <= due) return;
     clearTimeout(entry.timer);
-    const timer = setTimeout(() => {
+    entry.due = due;
+    entry.timer = setTimeout(() => {
       entry.timer = undefined;
       void this.run(key, entry);
-    }, delayMs) as NodeJS.Timeout & { due?: number };
-    timer.due = due;
-    timer.unref();
-    entry.timer = timer;
+    }, delayMs);
+    entry.timer.unref();
   }
 
   private async run(key: string, entry: Entry): Promise<void> {

@@ -59,7 +59,7 @@ describe('the OrderFlow CRD', () => {
   it('when the CRD is read, then it is namespaced, has the status subresource and the printer columns', () => {
     expect(crd.spec.scope).toBe('Namespaced');
     expect(version.subresources).toEqual({ status: {} });
-    expect(version.additionalPrinterColumns.map((c: { name: string }) => c.name)).toEqual(['Stream', 'Ready', 'Workers', 'Lag', 'Reason', 'Age']);
+    expect((version.additionalPrinterColumns as { name: string }[]).map((c) => c.name)).toEqual(['Stream', 'Ready', 'Workers', 'Lag', 'Reason', 'Age']);
   });
 
   it('when the CRD validation rule on replicas is mirrored by the operator, then min above max is refused', () => {

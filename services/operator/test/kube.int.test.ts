@@ -43,7 +43,8 @@ async function operator(identity: string): Promise<RunningOperator> {
 type Status = { observedGeneration?: number; conditions?: { type: string; status: string; reason: string }[]; queryWorkers?: { replicas?: number; lag?: number } };
 const statusOf = () => api.get('orderflows', NS, 'shop')?.['status'] as Status | undefined;
 const condition = (type: string) => statusOf()?.conditions?.find((c) => c.type === type);
-const runtime = () => JSON.parse(String((api.get('configmaps', NS, 'shop-runtime')?.['data'] as Record<string, string> | undefined)?.['runtime.json'] ?? 'null'));
+type Runtime = { saga: { paymentTimeoutMs: number }; payment: { defaultCreditCents: number } };
+const runtime = (): Runtime => JSON.parse(String((api.get('configmaps', NS, 'shop-runtime')?.['data'] as Record<string, string> | undefined)?.['runtime.json'] ?? 'null')) as Runtime;
 
 beforeAll(async () => {
   api = new FakeApiServer();

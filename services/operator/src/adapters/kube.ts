@@ -63,7 +63,8 @@ async function orNull<T>(call: Promise<T>): Promise<T | null> {
   }
 }
 
-const asDate = (value: unknown): Date | undefined => (value === undefined || value === null ? undefined : new Date(String(value as string)));
+// MicroTime fields come back as strings (the generated client has no deserializer for them).
+const asDate = (value: unknown): Date | undefined => (typeof value === 'string' || value instanceof Date ? new Date(value) : undefined);
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
