@@ -1,0 +1,204 @@
+import { deterministicEventId } from '@orderflow/events';
+import {
+  withTransaction,
+  type Pool,
+  type PoolClient,
+  type RetryOptions,
+} from '@orderflow/platform';
+import {
+  decidePayment,
+  decideRefund,
+  type Account,
+  type OrderToPay,
+  type PaymentDecision,
+  type PaymentRecord,
+  type RefundDecision,
+  type RefundRecord,
+} from '../domain/payment';
+
+interface PaymentRow {
+  order_id: string;
+  payment_id: string;
+  customer_id: string;
+  amount_cents: number;
+  outcome: 'debited' | 'declined';
+  reason: string | null;
+}
+
+const toPayment = (r: PaymentRow): PaymentRecord =>
+  r.outcome === 'debited'
+    ? {
+        outcome: 'debited',
+        orderId: r.order_id,
+        paymentId: r.payment_id,
+        customerId: r.customer_id,
+        amount: r.amount_cents,
+      }
+    : {
+        outcome: 'declined',
+        orderId: r.order_id,
+        paymentId: r.payment_id,
+        customerId: r.customer_id,
+        amount: r.amount_cents,
+        reason: r.reason ?? '',
+      };
+
+/** Accounts, payments, refunds and the ledger in the payment service's own database. */
+export class PgPayments {
+  constructor(
+    private readonly pool: Pool,
+    private readonly retry: Pick<RetryOptions, 'onRetry'> = {},
+  ) {}
+
+  /**
+   * In one local transaction: create the account on first sight, lock it (two debits of one
+   * customer queue up here, so they cannot overdraw), and record the decision with its ledger row.
+   * A payment already recorded for the order is returned as it is.
+   */
+  async pay(order: OrderToPay, defaultCreditCents: number): Promise<PaymentDecision> {
+    return withTransaction(
+      this.pool,
+      async (c) => {
+        await c.query(
+          'INSERT INTO accounts (customer_id, credit_limit_cents) VALUES ($1, $2) ON CONFLICT (customer_id) DO NOTHING',
+          [order.customerId, defaultCreditCents],
+        );
+        const account = await this.lockAccount(c, order.customerId);
+        const existing = await this.payment(c, order.orderId);
+        const decision = decidePayment(order, account, existing);
+        switch (decision.kind) {
+          case 'already-recorded':
+            return decision;
+          case 'debit':
+          case 'decline': {
+            const p = decision.payment;
+            await c.query(
+              `INSERT INTO payments (order_id, payment_id, customer_id, amount_cents, outcome, reason)
+               VALUES ($1, $2, $3, $4, $5, $6)`,
+              [
+                p.orderId,
+                p.paymentId,
+                p.customerId,
+                p.amount,
+                p.outcome,
+                p.outcome === 'declined' ? p.reason : null,
+              ],
+            );
+            if (p.outcome === 'debited')
+              await c.query(
+                `INSERT INTO ledger (entry_id, customer_id, order_id, kind, amount_cents) VALUES ($1, $2, $3, 'debit', $4)`,
+                [
+                  deterministicEventId('ledger', p.orderId, 'debit'),
+                  p.customerId,
+                  p.orderId,
+                  p.amount,
+                ],
+              );
+            return decision;
+          }
+          default: {
+            const never: never = decision;
+            throw new Error(`unexpected decision ${JSON.stringify(never)}`);
+          }
+        }
+      },
+      this.retry,
+    );
+  }
+
+  /** Credits a debited order back once, in one local transaction with its ledger row. */
+  async refund(orderId: string): Promise<RefundDecision> {
+    return withTransaction(
+      this.pool,
+      async (c) => {
+        const payment = await this.payment(c, orderId);
+        // Lock the account before looking at refunds, so that two deliveries of one request queue up.
+        if (payment) await this.lockAccount(c, payment.customerId);
+        const existing = await this.refundOf(c, orderId);
+        const decision = decideRefund(orderId, payment, existing);
+        if (decision.kind === 'refund') {
+          const r = decision.refund;
+          await c.query(
+            'INSERT INTO refunds (order_id, payment_id, customer_id, amount_cents) VALUES ($1, $2, $3, $4)',
+            [r.orderId, r.paymentId, r.customerId, r.amount],
+          );
+          await c.query(
+            `INSERT INTO ledger (entry_id, customer_id, order_id, kind, amount_cents) VALUES ($1, $2, $3, 'credit', $4)`,
+            [
+              deterministicEventId('ledger', r.orderId, 'credit'),
+              r.customerId,
+              r.orderId,
+              -r.amount,
+            ],
+          );
+        }
+        return decision;
+      },
+      this.retry,
+    );
+  }
+
+  /** The account with its balance, or undefined when the customer was never seen. */
+  async account(customerId: string): Promise<Account | undefined> {
+    const r = await this.pool.query<{ credit_limit_cents: number; spent: number }>(
+      `SELECT a.credit_limit_cents, COALESCE((SELECT SUM(amount_cents) FROM ledger l WHERE l.customer_id = a.customer_id), 0)::INT8 AS spent
+       FROM accounts a WHERE a.customer_id = $1`,
+      [customerId],
+    );
+    const row = r.rows[0];
+    return row
+      ? {
+          customerId,
+          creditLimitCents: row.credit_limit_cents,
+          balanceCents: row.credit_limit_cents - row.spent,
+        }
+      : undefined;
+  }
+
+  private async lockAccount(c: PoolClient, customerId: string): Promise<Account> {
+    const r = await c.query<{ credit_limit_cents: number }>(
+      'SELECT credit_limit_cents FROM accounts WHERE customer_id = $1 FOR UPDATE',
+      [customerId],
+    );
+    const row = r.rows[0];
+    if (!row) throw new Error(`account ${customerId} vanished`);
+    const sum = await c.query<{ spent: number }>(
+      'SELECT COALESCE(SUM(amount_cents), 0)::INT8 AS spent FROM ledger WHERE customer_id = $1',
+      [customerId],
+    );
+    const spent = sum.rows[0]?.spent ?? 0;
+    return {
+      customerId,
+      creditLimitCents: row.credit_limit_cents,
+      balanceCents: row.credit_limit_cents - spent,
+    };
+  }
+
+  private async payment(c: PoolClient, orderId: string): Promise<PaymentRecord | undefined> {
+    const r = await c.query<PaymentRow>(
+      'SELECT order_id, payment_id, customer_id, amount_cents, outcome, reason FROM payments WHERE order_id = $1',
+      [orderId],
+    );
+    return r.rows[0] ? toPayment(r.rows[0]) : undefined;
+  }
+
+  private async refundOf(c: PoolClient, orderId: string): Promise<RefundRecord | undefined> {
+    const r = await c.query<{
+      order_id: string;
+      payment_id: string;
+      customer_id: string;
+      amount_cents: number;
+    }>('SELECT order_id, payment_id, customer_id, amount_cents FROM refunds WHERE order_id = $1', [
+      orderId,
+    ]);
+    const row = r.rows[0];
+    return row
+      ? {
+          orderId: row.order_id,
+          paymentId: row.payment_id,
+          customerId: row.customer_id,
+          amount: row.amount_cents,
+        }
+      : undefined;
+  }
+}
