@@ -10,7 +10,8 @@ const common = {
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|hpagent)/)'],
   moduleNameMapper: { '^@orderflow/([^/]+)$': '<rootDir>/packages/$1/src/index.ts' },
   testEnvironment: 'node',
-  modulePathIgnorePatterns: ['<rootDir>/.run/', '<rootDir>/.tools/', '/dist/'],
+  modulePathIgnorePatterns: ['<rootDir>/.run/', '<rootDir>/.tools/', '<rootDir>/.tmp/', '/dist/'],
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.run/', '<rootDir>/.tools/', '<rootDir>/.tmp/', '/dist/'],
 };
 module.exports = {
   transform: common.transform,
@@ -20,8 +21,8 @@ module.exports = {
   // Two cores: one worker per core.
   maxWorkers: 2,
   projects: [
-    { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/*.unit.test.ts'] },
-    { ...common, displayName: 'int', testMatch: ['<rootDir>/**/*.int.test.ts'] },
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/**/*.e2e.test.ts'] },
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/**/*.unit.test.ts'], testTimeout: 10_000 },
+    { ...common, displayName: 'int', testMatch: ['<rootDir>/**/*.int.test.ts'], testTimeout: 60_000 },
+    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/**/*.e2e.test.ts'], testTimeout: 300_000 },
   ],
 };

@@ -96,7 +96,7 @@ export function serverMiddleware(registry: Registry, onUnexpected: (err: unknown
 }
 
 /** A client of the event store with tracing; one channel per process. */
-export function createEventStoreClient(address: string): { client: EventStoreClient; close(): void } {
+export function createEventStoreClient(address: string): { client: EventStoreClient; close: () => void } {
   const channel = createChannel(address, undefined, {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.max_receive_message_length': 16 * 1024 * 1024,

@@ -22,7 +22,7 @@ export async function startOpsServer(opts: {
 }): Promise<OpsServer> {
   const { registry, readiness, logger } = opts;
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '/').split('?')[0];
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
     const send = (status: number, body: string, type = 'application/json'): void => {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);

@@ -102,12 +102,11 @@ export async function start(config: Config, logger: Logger = createLogger('event
     healthState.setStatus(r.ready ? 'healthy' : 'unhealthy');
     healthState.setStatus(r.ready ? 'healthy' : 'unhealthy', EventStoreDefinition.fullName);
   };
+  publisher.startRelay();
+  readiness.started();
   await syncHealth();
   const healthTimer = setInterval(() => void syncHealth(), 2_000);
   healthTimer.unref();
-
-  publisher.startRelay();
-  readiness.started();
   logger.info('event store started');
 
   return {

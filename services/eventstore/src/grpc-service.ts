@@ -25,7 +25,7 @@ const statusOf: Record<StoreErrorCode, Status> = {
 function toServerError(err: unknown): unknown {
   if (err instanceof StoreError) return new ServerError(statusOf[err.code], err.message);
   if (err instanceof RetriesExhaustedError) return new ServerError(Status.ABORTED, 'transaction contention; retry');
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
     const code = (err as { code: string }).code;
     // Connection failures and admin shutdowns: the database is unavailable for now.
     if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P0[1-3]|08\d\d\d)$/.test(code))
