@@ -7,7 +7,10 @@ export const configSchema = z.object({
   ...baseConfigShape,
   ...natsConfigShape,
   /** Namespace whose OrderFlow resources this instance reconciles (the chart sets its own namespace). */
-  WATCH_NAMESPACE: z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name').default('default'),
+  WATCH_NAMESPACE: z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'must be a namespace name')
+    .default('default'),
   /** Identity in the leader Lease (the chart sets the pod name). */
   POD_NAME: z.string().min(1).default(hostname()),
   LEASE_NAME: z.string().min(1).default('orderflow-operator'),

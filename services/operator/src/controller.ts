@@ -1,7 +1,13 @@
 import type { Logger } from '@orderflow/platform';
 import type { JetStreamPort } from './adapters/jetstream';
 import type { KubePort } from './adapters/kube';
-import { applyFailures, reconcile, runtimeConfigMapName, queryWorkerDeploymentName, wantedStreams } from './domain/reconcile';
+import {
+  applyFailures,
+  reconcile,
+  runtimeConfigMapName,
+  queryWorkerDeploymentName,
+  wantedStreams,
+} from './domain/reconcile';
 import { CONSUMER_NAMES, parseOrderFlow, type OrderFlow } from './domain/spec';
 import type { CatalogObserved, Observed, OrderFlowStatus, ScaleHistory } from './domain/types';
 import { applyPlan, describeAction } from './executor';
@@ -54,7 +60,8 @@ export class Controller {
     this.queue = new ReconcileQueue((key) => this.reconcileKey(key), {
       baseDelayMs: opts.backoff?.baseDelayMs ?? 1000,
       maxDelayMs: opts.backoff?.maxDelayMs ?? 5 * 60_000,
-      onError: (key, err, retryInMs) => opts.logger.warn({ key, err: errorText(err), retryInMs }, 'reconcile failed; retrying'),
+      onError: (key, err, retryInMs) =>
+        opts.logger.warn({ key, err: errorText(err), retryInMs }, 'reconcile failed; retrying'),
     });
   }
 
@@ -160,7 +167,12 @@ export class Controller {
     const after = metaOf(object);
     this.cache.set(key, object);
     // Our own status patches bump resourceVersion but not generation: do not reconcile on them.
-    if (type === 'MODIFIED' && before.generation === after.generation && before.deletionTimestamp === after.deletionTimestamp) return;
+    if (
+      type === 'MODIFIED' &&
+      before.generation === after.generation &&
+      before.deletionTimestamp === after.deletionTimestamp
+    )
+      return;
     this.queue.enqueue(key);
   }
 
@@ -182,7 +194,8 @@ export class Controller {
       if (raw === undefined) {
         this.histories.delete(key);
         metrics.desiredReplicas.remove({ orderflow: name });
-        for (const consumer of CONSUMER_NAMES) metrics.consumerLag.remove({ orderflow: name, consumer });
+        for (const consumer of CONSUMER_NAMES)
+          metrics.consumerLag.remove({ orderflow: name, consumer });
         this.queue.forget(key);
         metrics.reconciles.inc({ result: 'success' });
         return;
@@ -197,8 +210,14 @@ export class Controller {
         return;
       }
       resource.metadata.namespace ??= namespace;
-      if (this.opts.expectedStream && resource.spec.eventBus.streamName !== this.opts.expectedStream) {
-        logger.warn({ key, stream: resource.spec.eventBus.streamName, natsStream: this.opts.expectedStream }, 'the resource names another stream than NATS_STREAM; services read NATS_STREAM');
+      if (
+        this.opts.expectedStream &&
+        resource.spec.eventBus.streamName !== this.opts.expectedStream
+      ) {
+        logger.warn(
+          { key, stream: resource.spec.eventBus.streamName, natsStream: this.opts.expectedStream },
+          'the resource names another stream than NATS_STREAM; services read NATS_STREAM',
+        );
       }
       const outcome = await this.reconcileResource(resource, key);
       metrics.reconciles.inc({ result: outcome.failed ? 'error' : 'success' });
@@ -209,29 +228,45 @@ export class Controller {
     }
   }
 
-  private async reconcileResource(resource: OrderFlow, key: string): Promise<{ changed: boolean; failed?: string }> {
+  private async reconcileResource(
+    resource: OrderFlow,
+    key: string,
+  ): Promise<{ changed: boolean; failed?: string }> {
     const { kube, jetstream, logger, metrics } = this.opts;
     const namespace = resource.metadata.namespace ?? this.opts.namespace;
     const name = resource.metadata.name;
-    const observed = await observe(resource, namespace, { kube, jetstream }, this.histories.get(key));
+    const observed = await observe(
+      resource,
+      namespace,
+      { kube, jetstream },
+      this.histories.get(key),
+    );
     const now = this.now();
     const result = reconcile(resource, observed, now);
 
     const work = result.actions.filter((a) => a.type !== 'PatchStatus');
-    for (const action of work) logger.info({ orderflow: key, action: action.type }, describeAction(action));
+    for (const action of work)
+      logger.info({ orderflow: key, action: action.type }, describeAction(action));
     const failures = await applyPlan(work, { jetstream, kube });
     if (result.history) this.histories.set(key, result.history);
     else this.histories.delete(key);
 
-    const status: OrderFlowStatus = applyFailures(result.status, failures, observed.status?.conditions, now);
+    const status: OrderFlowStatus = applyFailures(
+      result.status,
+      failures,
+      observed.status?.conditions,
+      now,
+    );
     if (failures.length > 0 || result.actions.some((a) => a.type === 'PatchStatus')) {
       await kube.patchOrderFlowStatus(namespace, name, status);
       const cached = this.cache.get(key);
       if (cached && typeof cached === 'object') this.cache.set(key, { ...cached, status });
     }
 
-    for (const c of status.consumers) metrics.consumerLag.set({ orderflow: name, consumer: c.name }, c.lag);
-    if (status.queryWorkers.desiredReplicas !== undefined) metrics.desiredReplicas.set({ orderflow: name }, status.queryWorkers.desiredReplicas);
+    for (const c of status.consumers)
+      metrics.consumerLag.set({ orderflow: name, consumer: c.name }, c.lag);
+    if (status.queryWorkers.desiredReplicas !== undefined)
+      metrics.desiredReplicas.set({ orderflow: name }, status.queryWorkers.desiredReplicas);
     return {
       changed: work.length > 0,
       ...(failures.length > 0 ? { failed: failures.map((f) => f.message).join('; ') } : {}),
@@ -248,7 +283,11 @@ export async function observe(
 ): Promise<Observed> {
   const name = resource.metadata.name;
   const streams = wantedStreams(resource).map((s) => s.name);
-  const jetstream = await ports.jetstream.observe(streams, resource.spec.eventBus.streamName, CONSUMER_NAMES);
+  const jetstream = await ports.jetstream.observe(
+    streams,
+    resource.spec.eventBus.streamName,
+    CONSUMER_NAMES,
+  );
   const kube = ports.kube;
   let catalog: CatalogObserved = { state: 'notConfigured' };
   const ref = resource.spec.restaurant.catalog;
@@ -257,7 +296,12 @@ export async function observe(
     const text = cm?.data[ref.key];
     catalog =
       text === undefined
-        ? { state: 'missing', message: cm ? `ConfigMap ${ref.name} has no key ${ref.key}` : `ConfigMap ${ref.name} not found` }
+        ? {
+            state: 'missing',
+            message: cm
+              ? `ConfigMap ${ref.name} has no key ${ref.key}`
+              : `ConfigMap ${ref.name} not found`,
+          }
         : { state: 'found', text };
   }
   return {

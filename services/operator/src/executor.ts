@@ -62,7 +62,7 @@ export function describeAction(action: Action): string {
     case 'UpdateStream':
       return `update stream ${action.config.name}: ${action.changes.join(', ')}`;
     case 'CreateConsumer':
-      return `create consumer ${action.config.stream}/${action.config.name} (ackWait ${action.config.ackWaitMs}ms, maxDeliver ${action.config.maxDeliver}, maxAckPending ${action.config.maxAckPending})`;
+      return `create consumer ${action.config.stream}/${action.config.name} (ackWait ${action.config.ackWaitMs}ms, maxAckPending ${action.config.maxAckPending}; services dead-letter after ${action.config.maxDeliver} deliveries)`;
     case 'UpdateConsumer':
       return `update consumer ${action.config.stream}/${action.config.name}: ${action.changes.join(', ')}`;
     case 'WriteConfigMap':

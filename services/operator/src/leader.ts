@@ -87,7 +87,8 @@ export class LeaderElector {
     if (!this.observed || this.observed.record.resourceVersion !== current.resourceVersion) {
       this.observed = { record: current, at: now };
     }
-    const heldByOther = current.holder !== undefined && current.holder !== '' && current.holder !== identity;
+    const heldByOther =
+      current.holder !== undefined && current.holder !== '' && current.holder !== identity;
     const expired = this.observed.at + current.durationSeconds * 1000 <= now;
     if (heldByOther && !expired) return false;
 
@@ -116,7 +117,8 @@ export class LeaderElector {
       }
     } catch (err: unknown) {
       this.opts.onError?.(err);
-      if (this.leading && this.now() - this.lastRenew > this.opts.renewDeadlineSeconds * 1000) this.setLeading(false);
+      if (this.leading && this.now() - this.lastRenew > this.opts.renewDeadlineSeconds * 1000)
+        this.setLeading(false);
     }
     if (this.stopped) return;
     this.timer = setTimeout(() => void this.loop(), this.opts.retryPeriodSeconds * 1000);

@@ -33,7 +33,11 @@ Environment: NATS_URL, NATS_STREAM, WATCH_NAMESPACE, POD_NAME, LEASE_NAME (order
 
 async function runPlan(file: string, natsUrl: string): Promise<number> {
   const resource = readOrderFlowYaml(readFileSync(file, 'utf8'));
-  const nc = await connect({ servers: natsUrl.split(',').map((s) => s.trim()), reconnect: false, timeout: 5000 });
+  const nc = await connect({
+    servers: natsUrl.split(',').map((s) => s.trim()),
+    reconnect: false,
+    timeout: 5000,
+  });
   try {
     process.stdout.write(await plan(resource, createJetStreamAdapter(nc), natsUrl));
   } finally {

@@ -22,8 +22,14 @@ export function createOperatorMetrics(registry: Registry) {
       help: 'Query-worker replicas the operator wants after stabilization',
       labelNames: ['orderflow'] as const,
     }),
-    leader: gauge(registry, { name: 'orderflow_operator_leader', help: '1 while this instance holds the leader Lease' }),
-    watchRestarts: counter(registry, { name: 'orderflow_operator_watch_restarts_total', help: 'Restarts of the OrderFlow watch' }),
+    leader: gauge(registry, {
+      name: 'orderflow_operator_leader',
+      help: '1 while this instance holds the leader Lease',
+    }),
+    watchRestarts: counter(registry, {
+      name: 'orderflow_operator_watch_restarts_total',
+      help: 'Restarts of the OrderFlow watch',
+    }),
   };
 }
 export type OperatorMetrics = ReturnType<typeof createOperatorMetrics>;

@@ -34,7 +34,8 @@ export async function startOperator(
   const metrics = createOperatorMetrics(registry);
   const kubeConfig = deps.kubeConfig ?? defaultKubeConfig();
   const kube = createKubeAdapter(kubeConfig);
-  const nc = deps.nats ?? (await connectNats(config.NATS_URL, logger, `operator-${config.POD_NAME}`));
+  const nc =
+    deps.nats ?? (await connectNats(config.NATS_URL, logger, `operator-${config.POD_NAME}`));
   const jetstream = createJetStreamAdapter(nc);
 
   const controller = new Controller({
@@ -65,12 +66,19 @@ export async function startOperator(
       metrics.leader.set(0);
       controller.leadershipChanged(false);
     },
-    onError: (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'leader election'),
+    onError: (err) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'leader election'),
   });
 
   // Ready = leader or standby, as long as the watch works (a standby is ready to take over).
   const readiness = new Readiness().add('watch', () => controller.watchHealthy);
-  const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, logger, registry, readiness });
+  const ops = await startOpsServer({
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    logger,
+    registry,
+    readiness,
+  });
   metrics.leader.set(0);
   controller.start();
   elector.start();

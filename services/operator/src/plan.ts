@@ -20,7 +20,11 @@ export function readOrderFlowYaml(text: string): OrderFlow {
  * writes); Kubernetes is not contacted, so its changes are listed as they would be made against an
  * empty namespace, and scaling is shown as the replica count the current lag asks for.
  */
-export async function plan(resource: OrderFlow, jetstream: JetStreamPort, natsUrl: string): Promise<string> {
+export async function plan(
+  resource: OrderFlow,
+  jetstream: JetStreamPort,
+  natsUrl: string,
+): Promise<string> {
   const namespace = resource.metadata.namespace ?? 'default';
   resource.metadata.namespace = namespace;
   const key = `${namespace}/${resource.metadata.name}`;
@@ -28,28 +32,40 @@ export async function plan(resource: OrderFlow, jetstream: JetStreamPort, natsUr
   const result = reconcile(resource, observed, Date.now());
   const lines: string[] = [`OrderFlow ${key} (plan: nothing is changed)`, ''];
 
-  const js = result.actions.filter((a) => ['CreateStream', 'UpdateStream', 'CreateConsumer', 'UpdateConsumer'].includes(a.type));
+  const js = result.actions.filter((a) =>
+    ['CreateStream', 'UpdateStream', 'CreateConsumer', 'UpdateConsumer'].includes(a.type),
+  );
   lines.push(`JetStream changes (${natsUrl}):`);
-  if (!observed.jetstream.reachable) lines.push(`  ! cannot read JetStream: ${observed.jetstream.message}`);
+  if (!observed.jetstream.reachable)
+    lines.push(`  ! cannot read JetStream: ${observed.jetstream.message}`);
   else if (js.length === 0) lines.push('  (none)');
   for (const action of js) lines.push(`  - ${describeAction(action)}`);
-  const problems = result.status.conditions.filter((c) => c.type !== 'Ready' && c.type !== 'Scaling' && c.status !== 'True');
+  const problems = result.status.conditions.filter(
+    (c) => c.type !== 'Ready' && c.type !== 'Scaling' && c.status !== 'True',
+  );
   if (problems.length > 0) {
     lines.push('', 'Conditions that would be reported:');
     for (const c of problems) lines.push(`  - ${c.type}=${c.status} ${c.reason}: ${c.message}`);
   }
 
   lines.push('', 'Kubernetes changes:');
-  const write = result.actions.find((a): a is Extract<Action, { type: 'WriteConfigMap' }> => a.type === 'WriteConfigMap');
+  const write = result.actions.find(
+    (a): a is Extract<Action, { type: 'WriteConfigMap' }> => a.type === 'WriteConfigMap',
+  );
   if (write) {
     lines.push(`  - create or replace ConfigMap ${namespace}/${write.name}, key runtime.json:`);
     const runtime = write.data['runtime.json'] ?? '';
     for (const line of runtime.trimEnd().split('\n')) lines.push(`      ${line}`);
     const catalog = resource.spec.restaurant.catalog;
-    if (catalog) lines.push(`    (restaurant.catalog is copied from ConfigMap ${namespace}/${catalog.name} key ${catalog.key} when applied)`);
+    if (catalog)
+      lines.push(
+        `    (restaurant.catalog is copied from ConfigMap ${namespace}/${catalog.name} key ${catalog.key} when applied)`,
+      );
   }
   const deployment = queryWorkerDeploymentName(resource.metadata.name);
-  const queryLag = observed.jetstream.reachable ? observed.jetstream.consumers['order-query'] : null;
+  const queryLag = observed.jetstream.reachable
+    ? observed.jetstream.consumers['order-query']
+    : null;
   if (queryLag) {
     const lag = queryLag.numPending + queryLag.numAckPending;
     const replicas = recommendReplicas(lag, resource.spec.queryWorkers);
@@ -58,8 +74,12 @@ export async function plan(resource: OrderFlow, jetstream: JetStreamPort, natsUr
         `within ${resource.spec.queryWorkers.minReplicas}..${resource.spec.queryWorkers.maxReplicas}; a scale-down waits ${resource.spec.queryWorkers.scaleDownStabilizationSeconds}s)`,
     );
   } else {
-    lines.push(`  - Deployment ${namespace}/${deployment}: not scaled (consumer order-query missing, lag unknown)`);
+    lines.push(
+      `  - Deployment ${namespace}/${deployment}: not scaled (consumer order-query missing, lag unknown)`,
+    );
   }
-  lines.push(`  - patch status of OrderFlow ${key} (observedGeneration, conditions, consumer lag, replicas)`);
+  lines.push(
+    `  - patch status of OrderFlow ${key} (observedGeneration, conditions, consumer lag, replicas)`,
+  );
   return `${lines.join('\n')}\n`;
 }

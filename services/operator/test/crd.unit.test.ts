@@ -19,10 +19,12 @@ const example = parse(readFileSync(join(root, 'k8s/examples/orderflow.yaml'), 'u
 
 /** Structural defaulting as the API server does it: a default applies where the field is absent. */
 function applyDefaults(value: unknown, node: Schema): unknown {
-  if (node.type !== 'object' || !node.properties || typeof value !== 'object' || value === null) return value;
+  if (node.type !== 'object' || !node.properties || typeof value !== 'object' || value === null)
+    return value;
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
   for (const [key, child] of Object.entries(node.properties)) {
-    if (out[key] === undefined && child.default !== undefined) out[key] = structuredClone(child.default);
+    if (out[key] === undefined && child.default !== undefined)
+      out[key] = structuredClone(child.default);
     if (out[key] !== undefined) out[key] = applyDefaults(out[key], child);
   }
   return out;
@@ -59,11 +61,24 @@ describe('the OrderFlow CRD', () => {
   it('when the CRD is read, then it is namespaced, has the status subresource and the printer columns', () => {
     expect(crd.spec.scope).toBe('Namespaced');
     expect(version.subresources).toEqual({ status: {} });
-    expect((version.additionalPrinterColumns as { name: string }[]).map((c) => c.name)).toEqual(['Stream', 'Ready', 'Workers', 'Lag', 'Reason', 'Age']);
+    expect((version.additionalPrinterColumns as { name: string }[]).map((c) => c.name)).toEqual([
+      'Stream',
+      'Ready',
+      'Workers',
+      'Lag',
+      'Reason',
+      'Age',
+    ]);
   });
 
   it('when the CRD validation rule on replicas is mirrored by the operator, then min above max is refused', () => {
-    expect(version.schema.openAPIV3Schema.properties.spec.properties.queryWorkers['x-kubernetes-validations']).toHaveLength(1);
-    expect(() => parseOrderFlow({ ...example, spec: { queryWorkers: { minReplicas: 5, maxReplicas: 2 } } })).toThrow(/minReplicas/);
+    expect(
+      version.schema.openAPIV3Schema.properties.spec.properties.queryWorkers[
+        'x-kubernetes-validations'
+      ],
+    ).toHaveLength(1);
+    expect(() =>
+      parseOrderFlow({ ...example, spec: { queryWorkers: { minReplicas: 5, maxReplicas: 2 } } }),
+    ).toThrow(/minReplicas/);
   });
 });

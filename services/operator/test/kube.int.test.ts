@@ -35,16 +35,31 @@ function config(identity: string) {
 }
 
 async function operator(identity: string): Promise<RunningOperator> {
-  const op = await startOperator(config(identity), { kubeConfig: api.kubeConfig(), logger, nats: nc });
+  const op = await startOperator(config(identity), {
+    kubeConfig: api.kubeConfig(),
+    logger,
+    nats: nc,
+  });
   running.push(op);
   return op;
 }
 
-type Status = { observedGeneration?: number; conditions?: { type: string; status: string; reason: string }[]; queryWorkers?: { replicas?: number; lag?: number } };
+type Status = {
+  observedGeneration?: number;
+  conditions?: { type: string; status: string; reason: string }[];
+  queryWorkers?: { replicas?: number; lag?: number };
+};
 const statusOf = () => api.get('orderflows', NS, 'shop')?.['status'] as Status | undefined;
 const condition = (type: string) => statusOf()?.conditions?.find((c) => c.type === type);
 type Runtime = { saga: { paymentTimeoutMs: number }; payment: { defaultCreditCents: number } };
-const runtime = (): Runtime => JSON.parse(String((api.get('configmaps', NS, 'shop-runtime')?.['data'] as Record<string, string> | undefined)?.['runtime.json'] ?? 'null')) as Runtime;
+const runtime = (): Runtime =>
+  JSON.parse(
+    String(
+      (api.get('configmaps', NS, 'shop-runtime')?.['data'] as Record<string, string> | undefined)?.[
+        'runtime.json'
+      ] ?? 'null',
+    ),
+  ) as Runtime;
 
 beforeAll(async () => {
   api = new FakeApiServer();
@@ -62,7 +77,12 @@ afterAll(async () => {
 
 describe('operator against a fake Kubernetes API server and a real nats-server', () => {
   const spec = {
-    queryWorkers: { minReplicas: 1, maxReplicas: 4, targetLagPerReplica: 5, scaleDownStabilizationSeconds: 0 },
+    queryWorkers: {
+      minReplicas: 1,
+      maxReplicas: 4,
+      targetLagPerReplica: 5,
+      scaleDownStabilizationSeconds: 0,
+    },
     restaurant: { catalog: { name: 'menu', key: 'catalog.json' } },
   };
 
@@ -76,35 +96,69 @@ describe('operator against a fake Kubernetes API server and a real nats-server',
     expect(a.elector.isLeader).toBe(true);
     expect(statusOf()?.observedGeneration).toBe(1);
     const cm = api.get('configmaps', NS, 'shop-runtime')!;
-    expect(cm.metadata['ownerReferences']).toEqual([{ apiVersion: 'orderflow.io/v1alpha1', kind: 'OrderFlow', name: 'shop', uid: 'uid-shop', controller: true }]);
-    expect(runtime()).toMatchObject({ restaurant: { catalog: { restaurants: [{ id: 'r1' }] } }, payment: { defaultCreditCents: 100000 } });
-    expect(api.requests.some((r) => r.method === 'PATCH' && r.path.endsWith('/orderflows/shop/status'))).toBe(true);
+    expect(cm.metadata['ownerReferences']).toEqual([
+      {
+        apiVersion: 'orderflow.io/v1alpha1',
+        kind: 'OrderFlow',
+        name: 'shop',
+        uid: 'uid-shop',
+        controller: true,
+      },
+    ]);
+    expect(runtime()).toMatchObject({
+      restaurant: { catalog: { restaurants: [{ id: 'r1' }] } },
+      payment: { defaultCreditCents: 100000 },
+    });
+    expect(
+      api.requests.some((r) => r.method === 'PATCH' && r.path.endsWith('/orderflows/shop/status')),
+    ).toBe(true);
     const lease = api.get('leases', NS, 'orderflow-operator')!;
     expect((lease['spec'] as { holderIdentity: string }).holderIdentity).toBe('operator-a');
   }, 30_000);
 
   it('when the resource is edited (kubectl edit), then the watch sees it and the ConfigMap and observedGeneration follow', async () => {
     api.applyOrderFlow(NS, 'shop', { ...spec, saga: { paymentTimeout: '45s' } });
-    await waitFor('generation 2', () => statusOf()?.observedGeneration === 2, { timeoutMs: 10_000 });
+    await waitFor('generation 2', () => statusOf()?.observedGeneration === 2, {
+      timeoutMs: 10_000,
+    });
     expect(runtime().saga.paymentTimeoutMs).toBe(45_000);
   }, 20_000);
 
   it('when order-query lags, then the query-worker Deployment is scaled through the scale subresource', async () => {
     const js = jetstream(nc);
-    for (let i = 0; i < 12; i++) await js.publish('orderflow.events.order-created', '{}', { msgID: `scale-${i}` });
-    await waitFor('scaled to 3', () => (api.get('deployments', NS, 'shop-order-query-worker')?.['spec'] as { replicas: number }).replicas === 3, { timeoutMs: 10_000 });
-    expect(api.requests.some((r) => r.method === 'PATCH' && r.path.endsWith('/deployments/shop-order-query-worker/scale'))).toBe(true);
-    await waitFor('status replicas', () => statusOf()?.queryWorkers?.replicas === 3 && statusOf()?.queryWorkers?.lag === 12, { timeoutMs: 5_000 });
+    for (let i = 0; i < 12; i++)
+      await js.publish('orderflow.events.order-created', '{}', { msgID: `scale-${i}` });
+    await waitFor(
+      'scaled to 3',
+      () =>
+        (api.get('deployments', NS, 'shop-order-query-worker')?.['spec'] as { replicas: number })
+          .replicas === 3,
+      { timeoutMs: 10_000 },
+    );
+    expect(
+      api.requests.some(
+        (r) =>
+          r.method === 'PATCH' && r.path.endsWith('/deployments/shop-order-query-worker/scale'),
+      ),
+    ).toBe(true);
+    await waitFor(
+      'status replicas',
+      () => statusOf()?.queryWorkers?.replicas === 3 && statusOf()?.queryWorkers?.lag === 12,
+      { timeoutMs: 5_000 },
+    );
   }, 20_000);
 
   it('when the API server ends the watch, then the operator relists, watches again and still sees edits', async () => {
-    const lists = () => api.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/orderflows')).length;
+    const lists = () =>
+      api.requests.filter((r) => r.method === 'GET' && r.path.endsWith('/orderflows')).length;
     const before = lists();
     api.closeWatches();
     await waitFor('relist', () => lists() > before, { timeoutMs: 5_000 });
     await new Promise((r) => setTimeout(r, 300));
     api.applyOrderFlow(NS, 'shop', { ...spec, saga: { paymentTimeout: '50s' } });
-    await waitFor('generation 3', () => statusOf()?.observedGeneration === 3, { timeoutMs: 10_000 });
+    await waitFor('generation 3', () => statusOf()?.observedGeneration === 3, {
+      timeoutMs: 10_000,
+    });
     expect(runtime().saga.paymentTimeoutMs).toBe(50_000);
   }, 20_000);
 
@@ -123,15 +177,22 @@ describe('operator against a fake Kubernetes API server and a real nats-server',
     const t0 = Date.now();
     await waitFor('b leads', () => b.elector.isLeader, { timeoutMs: 5_000 });
     expect(Date.now() - t0).toBeLessThan(2_500);
-    const lease = api.get('leases', NS, 'orderflow-operator')!['spec'] as { holderIdentity: string; leaseTransitions: number };
+    const lease = api.get('leases', NS, 'orderflow-operator')!['spec'] as {
+      holderIdentity: string;
+      leaseTransitions: number;
+    };
     expect(lease.holderIdentity).toBe('operator-b');
     expect(lease.leaseTransitions).toBe(1);
 
     api.applyOrderFlow(NS, 'shop', { ...spec, payment: { defaultCredit: 777 } });
-    await waitFor('b reconciles', () => runtime().payment.defaultCreditCents === 777, { timeoutMs: 10_000 });
+    await waitFor('b reconciles', () => runtime().payment.defaultCreditCents === 777, {
+      timeoutMs: 10_000,
+    });
     const metrics = await (await fetch(`http://127.0.0.1:${b.opsPort}/metrics`)).text();
     expect(metrics).toMatch(/orderflow_operator_reconciles_total\{[^}]*result="success"/);
-    expect(metrics).toMatch(/orderflow_operator_consumer_lag\{[^}]*consumer="order-query"[^}]*\} 12/);
+    expect(metrics).toMatch(
+      /orderflow_operator_consumer_lag\{[^}]*consumer="order-query"[^}]*\} 12/,
+    );
     expect(metrics).toMatch(/orderflow_operator_leader\{[^}]*\} 1/);
   }, 30_000);
 });

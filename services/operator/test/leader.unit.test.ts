@@ -2,7 +2,9 @@ import type { KubePort, LeaseRecord } from '../src/adapters/kube';
 import { LeaderElector } from '../src/leader';
 
 /** The Lease endpoints with optimistic concurrency, in memory. */
-function leaseStore(): Pick<KubePort, 'readLease' | 'createLease' | 'replaceLease'> & { current: () => LeaseRecord | null } {
+function leaseStore(): Pick<KubePort, 'readLease' | 'createLease' | 'replaceLease'> & {
+  current: () => LeaseRecord | null;
+} {
   let lease: LeaseRecord | null = null;
   let rv = 0;
   return {

@@ -55,7 +55,11 @@ describe('ReconcileQueue', () => {
         at.push(Date.now());
         return Promise.reject(new Error('boom'));
       },
-      { baseDelayMs: 20, maxDelayMs: 80, onError: (_key, _err, retryInMs) => delays.push(retryInMs) },
+      {
+        baseDelayMs: 20,
+        maxDelayMs: 80,
+        onError: (_key, _err, retryInMs) => delays.push(retryInMs),
+      },
     );
     queue.enqueue('ns/a');
     await sleep(300);

@@ -13,7 +13,13 @@ import {
 } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { EVENT_SUBJECTS, SERVER_MAX_DELIVER } from '../domain/reconcile';
-import type { ConsumerConfigWanted, ConsumerObserved, JetStreamObserved, StreamConfigWanted, StreamObserved } from '../domain/types';
+import type {
+  ConsumerConfigWanted,
+  ConsumerObserved,
+  JetStreamObserved,
+  StreamConfigWanted,
+  StreamObserved,
+} from '../domain/types';
 
 const NS_PER_MS = 1_000_000;
 const toNanos = (ms: number) => ms * NS_PER_MS;
@@ -21,7 +27,11 @@ const toMs = (ns: number) => Math.round(ns / NS_PER_MS);
 
 /** The JetStream management the operator needs; `observe` never throws (an outage is an observation). */
 export interface JetStreamPort {
-  observe(streams: string[], stream: string, consumers: readonly string[]): Promise<JetStreamObserved>;
+  observe(
+    streams: string[],
+    stream: string,
+    consumers: readonly string[],
+  ): Promise<JetStreamObserved>;
   createStream(config: StreamConfigWanted): Promise<void>;
   updateStream(config: StreamConfigWanted): Promise<void>;
   createConsumer(config: ConsumerConfigWanted): Promise<void>;
@@ -31,7 +41,8 @@ export interface JetStreamPort {
 function isNotFound(err: unknown): boolean {
   return (
     err instanceof JetStreamApiError &&
-    (err.code === JetStreamApiCodes.StreamNotFound || err.code === JetStreamApiCodes.ConsumerNotFound)
+    (err.code === JetStreamApiCodes.StreamNotFound ||
+      err.code === JetStreamApiCodes.ConsumerNotFound)
   );
 }
 
@@ -44,7 +55,12 @@ function streamObserved(info: StreamInfo): StreamObserved {
     replicas: c.num_replicas,
     maxAgeMs: toMs(c.max_age),
     duplicateWindowMs: toMs(c.duplicate_window),
-    retention: c.retention === RetentionPolicy.Interest ? 'interest' : c.retention === RetentionPolicy.Workqueue ? 'workqueue' : 'limits',
+    retention:
+      c.retention === RetentionPolicy.Interest
+        ? 'interest'
+        : c.retention === RetentionPolicy.Workqueue
+          ? 'workqueue'
+          : 'limits',
   };
 }
 
@@ -52,7 +68,12 @@ function consumerObserved(info: ConsumerInfo): ConsumerObserved {
   const c = info.config;
   return {
     name: info.name,
-    ackPolicy: c.ack_policy === AckPolicy.All ? 'all' : c.ack_policy === AckPolicy.None ? 'none' : 'explicit',
+    ackPolicy:
+      c.ack_policy === AckPolicy.All
+        ? 'all'
+        : c.ack_policy === AckPolicy.None
+          ? 'none'
+          : 'explicit',
     deliverPolicy: c.deliver_policy,
     push: Boolean(c.deliver_subject),
     ackWaitMs: toMs(c.ack_wait ?? 0),
@@ -100,9 +121,17 @@ export function createJetStreamAdapter(nc: NatsConnection): JetStreamPort {
             consumerInfos[name] = null;
           }
         }
-        return { reachable: true, streams: streamInfos, consumers: consumerInfos, clustered: Boolean(nc.info?.cluster) };
+        return {
+          reachable: true,
+          streams: streamInfos,
+          consumers: consumerInfos,
+          clustered: Boolean(nc.info?.cluster),
+        };
       } catch (err: unknown) {
-        return { reachable: false, message: `JetStream: ${err instanceof Error ? err.message : String(err)}` };
+        return {
+          reachable: false,
+          message: `JetStream: ${err instanceof Error ? err.message : String(err)}`,
+        };
       }
     },
 

@@ -64,7 +64,8 @@ async function orNull<T>(call: Promise<T>): Promise<T | null> {
 }
 
 // MicroTime fields come back as strings (the generated client has no deserializer for them).
-const asDate = (value: unknown): Date | undefined => (typeof value === 'string' || value instanceof Date ? new Date(value) : undefined);
+const asDate = (value: unknown): Date | undefined =>
+  typeof value === 'string' || value instanceof Date ? new Date(value) : undefined;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
@@ -72,7 +73,10 @@ function leaseBody(name: string, lease: LeaseRecord): V1Lease {
   return {
     apiVersion: 'coordination.k8s.io/v1',
     kind: 'Lease',
-    metadata: { name, ...(lease.resourceVersion ? { resourceVersion: lease.resourceVersion } : {}) },
+    metadata: {
+      name,
+      ...(lease.resourceVersion ? { resourceVersion: lease.resourceVersion } : {}),
+    },
     spec: {
       ...(lease.holder === undefined ? {} : { holderIdentity: lease.holder }),
       leaseDurationSeconds: lease.durationSeconds,
@@ -89,11 +93,19 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
   const apps = kc.makeApiClient(AppsV1Api);
   const coordination = kc.makeApiClient(CoordinationV1Api);
   const watch = new Watch(kc);
-  const crd = (namespace: string) => ({ group: GROUP, version: VERSION, plural: PLURAL, namespace });
+  const crd = (namespace: string) => ({
+    group: GROUP,
+    version: VERSION,
+    plural: PLURAL,
+    namespace,
+  });
 
   return {
     async listOrderFlows(namespace) {
-      const list = (await custom.listNamespacedCustomObject(crd(namespace))) as { items?: unknown[]; metadata?: { resourceVersion?: string } };
+      const list = (await custom.listNamespacedCustomObject(crd(namespace))) as {
+        items?: unknown[];
+        metadata?: { resourceVersion?: string };
+      };
       return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '' };
     },
 
@@ -108,11 +120,16 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
     },
 
     async getOrderFlow(namespace, name) {
-      return orNull(custom.getNamespacedCustomObject({ ...crd(namespace), name }) as Promise<unknown>);
+      return orNull(
+        custom.getNamespacedCustomObject({ ...crd(namespace), name }) as Promise<unknown>,
+      );
     },
 
     async patchOrderFlowStatus(namespace, name, status) {
-      await custom.patchNamespacedCustomObjectStatus({ ...crd(namespace), name, body: { status } }, mergePatch);
+      await custom.patchNamespacedCustomObjectStatus(
+        { ...crd(namespace), name, body: { status } },
+        mergePatch,
+      );
     },
 
     async readConfigMap(namespace, name) {
@@ -127,7 +144,10 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
         metadata: {
           name: action.name,
           namespace: action.namespace,
-          labels: { 'app.kubernetes.io/managed-by': 'orderflow-operator', 'app.kubernetes.io/part-of': 'orderflow' },
+          labels: {
+            'app.kubernetes.io/managed-by': 'orderflow-operator',
+            'app.kubernetes.io/part-of': 'orderflow',
+          },
           ...(action.ownerReference ? { ownerReferences: [action.ownerReference] } : {}),
         },
         data: action.data,
@@ -140,7 +160,11 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
           if (!isStatus(err, 409)) throw err;
         }
       }
-      await core.replaceNamespacedConfigMap({ namespace: action.namespace, name: action.name, body });
+      await core.replaceNamespacedConfigMap({
+        namespace: action.namespace,
+        name: action.name,
+        body,
+      });
     },
 
     async readScale(namespace, name) {
@@ -149,7 +173,10 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
     },
 
     async scaleDeployment(namespace, name, replicas) {
-      await apps.patchNamespacedDeploymentScale({ namespace, name, body: { spec: { replicas } } }, mergePatch);
+      await apps.patchNamespacedDeploymentScale(
+        { namespace, name, body: { spec: { replicas } } },
+        mergePatch,
+      );
     },
 
     async readLease(namespace, name) {
@@ -177,7 +204,11 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
 
     async replaceLease(namespace, name, lease) {
       try {
-        await coordination.replaceNamespacedLease({ namespace, name, body: leaseBody(name, lease) });
+        await coordination.replaceNamespacedLease({
+          namespace,
+          name,
+          body: leaseBody(name, lease),
+        });
         return true;
       } catch (err: unknown) {
         if (isStatus(err, 409)) return false;

@@ -40,10 +40,19 @@ export interface RuntimeConfig {
 export function wantedStreams(resource: OrderFlow): StreamConfigWanted[] {
   const bus = resource.spec.eventBus;
   const ms = durationsMs(resource.spec);
-  const common = { storage: bus.storage, replicas: bus.replicas, duplicateWindowMs: ms.duplicateWindowMs };
+  const common = {
+    storage: bus.storage,
+    replicas: bus.replicas,
+    duplicateWindowMs: ms.duplicateWindowMs,
+  };
   return [
     { ...common, name: bus.streamName, subjects: [EVENT_SUBJECTS], maxAgeMs: ms.maxAgeMs },
-    { ...common, name: deadLetterStreamName(bus.streamName), subjects: [DEAD_LETTER_SUBJECTS], maxAgeMs: ms.deadLetterMaxAgeMs },
+    {
+      ...common,
+      name: deadLetterStreamName(bus.streamName),
+      subjects: [DEAD_LETTER_SUBJECTS],
+      maxAgeMs: ms.deadLetterMaxAgeMs,
+    },
   ];
 }
 
@@ -51,14 +60,23 @@ export function wantedConsumers(resource: OrderFlow): ConsumerConfigWanted[] {
   const bus = resource.spec.eventBus;
   return CONSUMER_NAMES.map((name) => {
     const c = bus.consumers[name];
-    return { stream: bus.streamName, name, ackWaitMs: parseDuration(c.ackWait), maxDeliver: c.maxDeliver, maxAckPending: c.maxAckPending };
+    return {
+      stream: bus.streamName,
+      name,
+      ackWaitMs: parseDuration(c.ackWait),
+      maxDeliver: c.maxDeliver,
+      maxAckPending: c.maxAckPending,
+    };
   });
 }
 
 export function buildRuntimeConfig(resource: OrderFlow, catalog: unknown): RuntimeConfig {
   const ms = durationsMs(resource.spec);
   const consumers = Object.fromEntries(
-    wantedConsumers(resource).map((c) => [c.name, { ackWaitMs: c.ackWaitMs, maxDeliver: c.maxDeliver, maxAckPending: c.maxAckPending }]),
+    wantedConsumers(resource).map((c) => [
+      c.name,
+      { ackWaitMs: c.ackWaitMs, maxDeliver: c.maxDeliver, maxAckPending: c.maxAckPending },
+    ]),
   ) as RuntimeConfig['consumers'];
   return {
     saga: { paymentTimeoutMs: ms.paymentTimeoutMs, restaurantTimeoutMs: ms.restaurantTimeoutMs },
@@ -73,40 +91,66 @@ interface Diff {
   drift: string[];
 }
 
-function diffStream(want: StreamConfigWanted, have: StreamObserved, clustered: boolean): Diff & { update: StreamConfigWanted } {
+function diffStream(
+  want: StreamConfigWanted,
+  have: StreamObserved,
+  clustered: boolean,
+): Diff & { update: StreamConfigWanted } {
   const changes: string[] = [];
   const drift: string[] = [];
   const update = { ...want };
   if (have.storage !== want.storage) {
-    drift.push(`stream ${want.name} has ${have.storage} storage, the resource says ${want.storage}; JetStream cannot change storage in place (back up, delete and recreate the stream)`);
+    drift.push(
+      `stream ${want.name} has ${have.storage} storage, the resource says ${want.storage}; JetStream cannot change storage in place (back up, delete and recreate the stream)`,
+    );
     update.storage = have.storage;
   }
   if (have.retention !== 'limits') {
-    drift.push(`stream ${want.name} has ${have.retention} retention, orderflow needs limits; JetStream cannot change retention in place`);
+    drift.push(
+      `stream ${want.name} has ${have.retention} retention, orderflow needs limits; JetStream cannot change retention in place`,
+    );
   }
   if (have.replicas !== want.replicas) {
     if (!clustered && want.replicas > 1) {
-      drift.push(`stream ${want.name} cannot have ${want.replicas} replicas: the NATS server is not clustered`);
+      drift.push(
+        `stream ${want.name} cannot have ${want.replicas} replicas: the NATS server is not clustered`,
+      );
       update.replicas = have.replicas;
     } else {
       changes.push(`replicas ${have.replicas} -> ${want.replicas}`);
     }
   }
-  const sameSubjects = have.subjects.length === want.subjects.length && want.subjects.every((s) => have.subjects.includes(s));
-  if (!sameSubjects) changes.push(`subjects [${have.subjects.join(',')}] -> [${want.subjects.join(',')}]`);
-  if (have.maxAgeMs !== want.maxAgeMs) changes.push(`maxAge ${have.maxAgeMs}ms -> ${want.maxAgeMs}ms`);
-  if (have.duplicateWindowMs !== want.duplicateWindowMs) changes.push(`duplicateWindow ${have.duplicateWindowMs}ms -> ${want.duplicateWindowMs}ms`);
+  const sameSubjects =
+    have.subjects.length === want.subjects.length &&
+    want.subjects.every((s) => have.subjects.includes(s));
+  if (!sameSubjects)
+    changes.push(`subjects [${have.subjects.join(',')}] -> [${want.subjects.join(',')}]`);
+  if (have.maxAgeMs !== want.maxAgeMs)
+    changes.push(`maxAge ${have.maxAgeMs}ms -> ${want.maxAgeMs}ms`);
+  if (have.duplicateWindowMs !== want.duplicateWindowMs)
+    changes.push(`duplicateWindow ${have.duplicateWindowMs}ms -> ${want.duplicateWindowMs}ms`);
   return { changes, drift, update };
 }
 
 function diffConsumer(want: ConsumerConfigWanted, have: ConsumerObserved): Diff {
   const changes: string[] = [];
   const drift: string[] = [];
-  if (have.push) drift.push(`consumer ${want.name} is a push consumer; orderflow needs a pull consumer (delete it and the operator recreates it)`);
-  if (have.ackPolicy !== 'explicit') drift.push(`consumer ${want.name} has ack policy ${have.ackPolicy}; orderflow needs explicit (delete it and the operator recreates it)`);
-  if (have.ackWaitMs !== want.ackWaitMs) changes.push(`ackWait ${have.ackWaitMs}ms -> ${want.ackWaitMs}ms`);
-  if (have.maxDeliver !== SERVER_MAX_DELIVER) changes.push(`server maxDeliver ${have.maxDeliver} -> ${SERVER_MAX_DELIVER} (services dead-letter after ${want.maxDeliver})`);
-  if (have.maxAckPending !== want.maxAckPending) changes.push(`maxAckPending ${have.maxAckPending} -> ${want.maxAckPending}`);
+  if (have.push)
+    drift.push(
+      `consumer ${want.name} is a push consumer; orderflow needs a pull consumer (delete it and the operator recreates it)`,
+    );
+  if (have.ackPolicy !== 'explicit')
+    drift.push(
+      `consumer ${want.name} has ack policy ${have.ackPolicy}; orderflow needs explicit (delete it and the operator recreates it)`,
+    );
+  if (have.ackWaitMs !== want.ackWaitMs)
+    changes.push(`ackWait ${have.ackWaitMs}ms -> ${want.ackWaitMs}ms`);
+  if (have.maxDeliver !== SERVER_MAX_DELIVER)
+    changes.push(
+      `server maxDeliver ${have.maxDeliver} -> ${SERVER_MAX_DELIVER} (services dead-letter after ${want.maxDeliver})`,
+    );
+  if (have.maxAckPending !== want.maxAckPending)
+    changes.push(`maxAckPending ${have.maxAckPending} -> ${want.maxAckPending}`);
   return { changes, drift };
 }
 
@@ -123,23 +167,43 @@ function finishConditions(
     const draft = drafts.find((d) => d.type === type);
     if (!draft) return [];
     const before = previous?.find((p) => p.type === type);
-    const lastTransitionTime = before && before.status === draft.status ? before.lastTransitionTime : nowIso;
-    return [{ ...draft, lastTransitionTime, ...(generation === undefined ? {} : { observedGeneration: generation }) }];
+    const lastTransitionTime =
+      before && before.status === draft.status ? before.lastTransitionTime : nowIso;
+    return [
+      {
+        ...draft,
+        lastTransitionTime,
+        ...(generation === undefined ? {} : { observedGeneration: generation }),
+      },
+    ];
   });
 }
 
 /** Ready is True when the stream, the consumers and the runtime config are; scaling is reported on its own. */
 export function readyCondition(conditions: ConditionDraft[]): ConditionDraft {
   const blocking: ConditionType[] = ['StreamReady', 'ConsumersReady', 'ConfigApplied'];
-  const notReady = blocking.map((t) => conditions.find((c) => c.type === t)).filter((c) => c && c.status !== 'True');
+  const notReady = blocking
+    .map((t) => conditions.find((c) => c.type === t))
+    .filter((c) => c && c.status !== 'True');
   const first = notReady[0];
-  if (!first) return { type: 'Ready', status: 'True', reason: 'Reconciled', message: 'stream, consumers and runtime config match the resource' };
+  if (!first)
+    return {
+      type: 'Ready',
+      status: 'True',
+      reason: 'Reconciled',
+      message: 'stream, consumers and runtime config match the resource',
+    };
   const reasons: Partial<Record<ConditionType, string>> = {
     StreamReady: 'StreamNotReady',
     ConsumersReady: 'ConsumersNotReady',
     ConfigApplied: 'ConfigNotApplied',
   };
-  return { type: 'Ready', status: first.status === 'Unknown' ? 'Unknown' : 'False', reason: reasons[first.type] ?? 'NotReady', message: first.message };
+  return {
+    type: 'Ready',
+    status: first.status === 'Unknown' ? 'Unknown' : 'False',
+    reason: reasons[first.type] ?? 'NotReady',
+    message: first.message,
+  };
 }
 
 function sameStatus(a: unknown, b: unknown): boolean {
@@ -154,7 +218,11 @@ function sameStatus(a: unknown, b: unknown): boolean {
  * garbage collector removes it; the JetStream stream and consumers are kept (they hold the events),
  * so no finalizer is needed and a deleted resource yields no actions.
  */
-export function reconcile(resource: OrderFlow | null, observed: Observed, now: number): ReconcileResult {
+export function reconcile(
+  resource: OrderFlow | null,
+  observed: Observed,
+  now: number,
+): ReconcileResult {
   if (!resource || resource.metadata.deletionTimestamp) {
     return { actions: [], status: normaliseStatus(observed.status, resource), history: undefined };
   }
@@ -169,8 +237,18 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
   let consumerStatuses: ConsumerStatus[] = observed.status?.consumers ?? [];
   let queryLag: number | undefined;
   if (!js.reachable) {
-    drafts.push({ type: 'StreamReady', status: 'Unknown', reason: 'NatsUnavailable', message: js.message });
-    drafts.push({ type: 'ConsumersReady', status: 'Unknown', reason: 'NatsUnavailable', message: js.message });
+    drafts.push({
+      type: 'StreamReady',
+      status: 'Unknown',
+      reason: 'NatsUnavailable',
+      message: js.message,
+    });
+    drafts.push({
+      type: 'ConsumersReady',
+      status: 'Unknown',
+      reason: 'NatsUnavailable',
+      message: js.message,
+    });
   } else {
     const streamDrift: string[] = [];
     for (const want of wantedStreams(resource)) {
@@ -185,10 +263,23 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
         actions.push({ type: 'UpdateStream', config: diff.update, changes: diff.changes });
       }
     }
-    if (streamDrift.length > 0) drafts.push({ type: 'StreamReady', status: 'False', reason: 'StreamDrift', message: streamDrift.join('; ') });
+    if (streamDrift.length > 0)
+      drafts.push({
+        type: 'StreamReady',
+        status: 'False',
+        reason: 'StreamDrift',
+        message: streamDrift.join('; '),
+      });
     else {
-      const names = wantedStreams(resource).map((w) => w.name).join(' and ');
-      drafts.push({ type: 'StreamReady', status: 'True', reason: 'StreamInSync', message: `streams ${names} match the resource` });
+      const names = wantedStreams(resource)
+        .map((w) => w.name)
+        .join(' and ');
+      drafts.push({
+        type: 'StreamReady',
+        status: 'True',
+        reason: 'StreamInSync',
+        message: `streams ${names} match the resource`,
+      });
     }
 
     const missing: string[] = [];
@@ -199,11 +290,23 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
       if (!have) {
         missing.push(want.name);
         actions.push({ type: 'CreateConsumer', config: want });
-        consumerStatuses.push({ name: want.name, present: false, numPending: 0, numAckPending: 0, lag: 0 });
+        consumerStatuses.push({
+          name: want.name,
+          present: false,
+          numPending: 0,
+          numAckPending: 0,
+          lag: 0,
+        });
         continue;
       }
       const lag = have.numPending + have.numAckPending;
-      consumerStatuses.push({ name: want.name, present: true, numPending: have.numPending, numAckPending: have.numAckPending, lag });
+      consumerStatuses.push({
+        name: want.name,
+        present: true,
+        numPending: have.numPending,
+        numAckPending: have.numAckPending,
+        lag,
+      });
       if (want.name === 'order-query') queryLag = lag;
       const diff = diffConsumer(want, have);
       consumerDrift.push(...diff.drift);
@@ -212,11 +315,26 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
       }
     }
     if (missing.length > 0) {
-      drafts.push({ type: 'ConsumersReady', status: 'False', reason: 'ConsumerMissing', message: `consumer ${missing.join(', ')} missing; creating` });
+      drafts.push({
+        type: 'ConsumersReady',
+        status: 'False',
+        reason: 'ConsumerMissing',
+        message: `consumer ${missing.join(', ')} missing; creating`,
+      });
     } else if (consumerDrift.length > 0) {
-      drafts.push({ type: 'ConsumersReady', status: 'False', reason: 'ConsumerDrift', message: consumerDrift.join('; ') });
+      drafts.push({
+        type: 'ConsumersReady',
+        status: 'False',
+        reason: 'ConsumerDrift',
+        message: consumerDrift.join('; '),
+      });
     } else {
-      drafts.push({ type: 'ConsumersReady', status: 'True', reason: 'ConsumersInSync', message: 'all consumers match the resource' });
+      drafts.push({
+        type: 'ConsumersReady',
+        status: 'True',
+        reason: 'ConsumersInSync',
+        message: 'all consumers match the resource',
+      });
     }
   }
 
@@ -227,7 +345,9 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
   let catalogProblem: { reason: string; message: string } | undefined;
   const previousCatalog = (): unknown => {
     try {
-      return currentText === undefined ? undefined : (JSON.parse(currentText) as Partial<RuntimeConfig>).restaurant?.catalog;
+      return currentText === undefined
+        ? undefined
+        : (JSON.parse(currentText) as Partial<RuntimeConfig>).restaurant?.catalog;
     } catch {
       return undefined;
     }
@@ -235,9 +355,13 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
   if (observed.catalog.state === 'found') {
     try {
       catalog = JSON.parse(observed.catalog.text) as unknown;
-      if (typeof catalog !== 'object' || catalog === null || Array.isArray(catalog)) throw new Error('the catalog must be a JSON object');
+      if (typeof catalog !== 'object' || catalog === null || Array.isArray(catalog))
+        throw new Error('the catalog must be a JSON object');
     } catch (err: unknown) {
-      catalogProblem = { reason: 'CatalogInvalid', message: `restaurant catalog is not valid: ${err instanceof Error ? err.message : String(err)}` };
+      catalogProblem = {
+        reason: 'CatalogInvalid',
+        message: `restaurant catalog is not valid: ${err instanceof Error ? err.message : String(err)}`,
+      };
       catalog = previousCatalog();
     }
   } else if (observed.catalog.state === 'missing') {
@@ -253,12 +377,25 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
       create: observed.runtimeConfigMap === null,
       data: { ...(observed.runtimeConfigMap?.data ?? {}), [RUNTIME_KEY]: runtimeText },
       ...(resource.metadata.uid
-        ? { ownerReference: { apiVersion: 'orderflow.io/v1alpha1', kind: 'OrderFlow', name, uid: resource.metadata.uid, controller: true } }
+        ? {
+            ownerReference: {
+              apiVersion: 'orderflow.io/v1alpha1',
+              kind: 'OrderFlow',
+              name,
+              uid: resource.metadata.uid,
+              controller: true,
+            },
+          }
         : {}),
     });
   }
   if (catalogProblem) {
-    drafts.push({ type: 'ConfigApplied', status: 'False', reason: catalogProblem.reason, message: `${catalogProblem.message}; the rest of ${configName} is written, the previous catalog kept` });
+    drafts.push({
+      type: 'ConfigApplied',
+      status: 'False',
+      reason: catalogProblem.reason,
+      message: `${catalogProblem.message}; the rest of ${configName} is written, the previous catalog kept`,
+    });
   } else {
     drafts.push({
       type: 'ConfigApplied',
@@ -275,19 +412,42 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
   const previousWorkers = observed.status?.queryWorkers;
   if (previousWorkers?.lastScaleTime) queryWorkers.lastScaleTime = previousWorkers.lastScaleTime;
   if (observed.scale === null) {
-    drafts.push({ type: 'Scaling', status: 'False', reason: 'DeploymentNotFound', message: `Deployment ${deployment} not found` });
+    drafts.push({
+      type: 'Scaling',
+      status: 'False',
+      reason: 'DeploymentNotFound',
+      message: `Deployment ${deployment} not found`,
+    });
   } else {
     queryWorkers.replicas = observed.scale.replicas;
     if (queryLag === undefined) {
       const why = js.reachable ? 'consumer order-query is missing' : 'NATS is unreachable';
-      drafts.push({ type: 'Scaling', status: 'False', reason: 'LagUnknown', message: `${why}; keeping ${observed.scale.replicas} replicas` });
+      drafts.push({
+        type: 'Scaling',
+        status: 'False',
+        reason: 'LagUnknown',
+        message: `${why}; keeping ${observed.scale.replicas} replicas`,
+      });
     } else {
-      const decision = decideScale(observed.scale.replicas, queryLag, resource.spec.queryWorkers, history, now);
+      const decision = decideScale(
+        observed.scale.replicas,
+        queryLag,
+        resource.spec.queryWorkers,
+        history,
+        now,
+      );
       history = decision.history;
       queryWorkers.desiredReplicas = decision.target;
       queryWorkers.lag = queryLag;
       if (decision.target !== observed.scale.replicas) {
-        actions.push({ type: 'ScaleDeployment', name: deployment, namespace, from: observed.scale.replicas, to: decision.target, reason: decision.reason });
+        actions.push({
+          type: 'ScaleDeployment',
+          name: deployment,
+          namespace,
+          from: observed.scale.replicas,
+          to: decision.target,
+          reason: decision.reason,
+        });
         queryWorkers.replicas = decision.target;
         queryWorkers.lastScaleTime = new Date(now).toISOString();
       }
@@ -311,12 +471,19 @@ export function reconcile(resource: OrderFlow | null, observed: Observed, now: n
   return { actions, status, history };
 }
 
-function normaliseStatus(status: Partial<OrderFlowStatus> | undefined, resource: OrderFlow | null): OrderFlowStatus {
+function normaliseStatus(
+  status: Partial<OrderFlowStatus> | undefined,
+  resource: OrderFlow | null,
+): OrderFlowStatus {
   return {
-    ...(status?.observedGeneration === undefined ? {} : { observedGeneration: status.observedGeneration }),
+    ...(status?.observedGeneration === undefined
+      ? {}
+      : { observedGeneration: status.observedGeneration }),
     conditions: status?.conditions ?? [],
     consumers: status?.consumers ?? [],
-    queryWorkers: status?.queryWorkers ?? { deployment: queryWorkerDeploymentName(resource?.metadata.name ?? '') },
+    queryWorkers: status?.queryWorkers ?? {
+      deployment: queryWorkerDeploymentName(resource?.metadata.name ?? ''),
+    },
   };
 }
 
@@ -336,18 +503,33 @@ const FAILURE_CONDITION: Record<Action['type'], { type: ConditionType; reason: s
 };
 
 /** The status to report when some actions failed: their conditions turn False with the error. */
-export function applyFailures(status: OrderFlowStatus, failures: ActionFailure[], previous: Condition[] | undefined, now: number): OrderFlowStatus {
+export function applyFailures(
+  status: OrderFlowStatus,
+  failures: ActionFailure[],
+  previous: Condition[] | undefined,
+  now: number,
+): OrderFlowStatus {
   if (failures.length === 0) return status;
-  const drafts: ConditionDraft[] = status.conditions.map(({ type, status: s, reason, message }) => ({ type, status: s, reason, message }));
+  const drafts: ConditionDraft[] = status.conditions.map(
+    ({ type, status: s, reason, message }) => ({ type, status: s, reason, message }),
+  );
   for (const failure of failures) {
     const target = FAILURE_CONDITION[failure.action.type];
     if (!target) continue;
     const message = failure.message;
     const index = drafts.findIndex((d) => d.type === target.type);
-    const draft: ConditionDraft = { type: target.type, status: 'False', reason: target.reason, message };
+    const draft: ConditionDraft = {
+      type: target.type,
+      status: 'False',
+      reason: target.reason,
+      message,
+    };
     if (index >= 0) {
       const existing = drafts[index];
-      drafts[index] = existing && existing.status === 'False' && existing.reason === target.reason ? { ...draft, message: `${existing.message}; ${message}` } : draft;
+      drafts[index] =
+        existing && existing.status === 'False' && existing.reason === target.reason
+          ? { ...draft, message: `${existing.message}; ${message}` }
+          : draft;
     } else drafts.push(draft);
   }
   const withoutReady = drafts.filter((d) => d.type !== 'Ready');

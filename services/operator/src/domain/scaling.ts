@@ -7,7 +7,8 @@ export interface ScalingPolicy {
   scaleDownStabilizationSeconds: number;
 }
 
-export type ScaleReason = 'ScaledUp' | 'ScaledDown' | 'Stable' | 'ScaleDownStabilizing' | 'LimitedByMax';
+export type ScaleReason =
+  'ScaledUp' | 'ScaledDown' | 'Stable' | 'ScaleDownStabilizing' | 'LimitedByMax';
 
 export interface ScaleDecision {
   /** clamp(ceil(lag / targetLagPerReplica), min, max): what the lag asks for right now. */
@@ -39,13 +40,16 @@ export function decideScale(
   const windowMs = policy.scaleDownStabilizationSeconds * 1000;
   const recommended = recommendReplicas(lag, policy);
   const since = history?.since ?? now;
-  const recent: Recommendation[] = (history?.recommendations ?? []).filter((r) => r.at > now - windowMs);
+  const recent: Recommendation[] = (history?.recommendations ?? []).filter(
+    (r) => r.at > now - windowMs,
+  );
   recent.push({ at: now, replicas: recommended });
   const nextHistory: ScaleHistory = { since, recommendations: recent };
 
   const covered = now - since >= windowMs;
   const highest = Math.max(...recent.map((r) => r.replicas));
-  const stabilized = recommended >= current ? recommended : covered ? Math.min(current, highest) : current;
+  const stabilized =
+    recommended >= current ? recommended : covered ? Math.min(current, highest) : current;
   const target = clamp(stabilized, policy.minReplicas, policy.maxReplicas);
 
   let reason: ScaleReason;
@@ -53,6 +57,10 @@ export function decideScale(
   else if (target < current) reason = 'ScaledDown';
   else if (recommended < current) reason = 'ScaleDownStabilizing';
   else reason = 'Stable';
-  if (Math.ceil(lag / policy.targetLagPerReplica) > policy.maxReplicas && target === policy.maxReplicas) reason = 'LimitedByMax';
+  if (
+    Math.ceil(lag / policy.targetLagPerReplica) > policy.maxReplicas &&
+    target === policy.maxReplicas
+  )
+    reason = 'LimitedByMax';
   return { recommended, target, reason, history: nextHistory };
 }

@@ -10,7 +10,9 @@ import { DURATION_PATTERN, parseDuration } from './duration';
 export const CONSUMER_NAMES = ['payment', 'restaurant', 'order-query', 'saga'] as const;
 export type ConsumerName = (typeof CONSUMER_NAMES)[number];
 
-const duration = z.string().regex(new RegExp(DURATION_PATTERN), 'a duration such as 30s, 2m or 1h30m');
+const duration = z
+  .string()
+  .regex(new RegExp(DURATION_PATTERN), 'a duration such as 30s, 2m or 1h30m');
 
 const consumerSpec = z.object({
   ackWait: duration.default('30s'),
@@ -45,12 +47,20 @@ const queryWorkersSpec = z
     targetLagPerReplica: z.number().int().min(1).default(1000),
     scaleDownStabilizationSeconds: z.number().int().min(0).max(3600).default(300),
   })
-  .refine((q) => q.minReplicas <= q.maxReplicas, { message: 'minReplicas must not exceed maxReplicas', path: ['minReplicas'] });
+  .refine((q) => q.minReplicas <= q.maxReplicas, {
+    message: 'minReplicas must not exceed maxReplicas',
+    path: ['minReplicas'],
+  });
 
-const sagaSpec = z.object({ paymentTimeout: duration.default('30s'), restaurantTimeout: duration.default('60s') });
+const sagaSpec = z.object({
+  paymentTimeout: duration.default('30s'),
+  restaurantTimeout: duration.default('60s'),
+});
 const paymentSpec = z.object({ defaultCredit: z.number().int().min(0).default(100_000) });
 const restaurantSpec = z.object({
-  catalog: z.object({ name: z.string().min(1), key: z.string().min(1).default('catalog.json') }).optional(),
+  catalog: z
+    .object({ name: z.string().min(1), key: z.string().min(1).default('catalog.json') })
+    .optional(),
 });
 
 export const orderFlowSpecSchema = z.object({
@@ -82,7 +92,9 @@ export function parseOrderFlow(input: unknown): OrderFlow {
   const result = orderFlowSchema.safeParse(input);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new Error(`invalid OrderFlow: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown error'}`);
+    throw new Error(
+      `invalid OrderFlow: ${issue ? `${issue.path.join('.')}: ${issue.message}` : 'unknown error'}`,
+    );
   }
   return result.data;
 }

@@ -48,8 +48,15 @@ export type JetStreamObserved =
     }
   | { reachable: false; message: string };
 
-export type ConditionType = 'Ready' | 'StreamReady' | 'ConsumersReady' | 'ConfigApplied' | 'Scaling';
-export const CONDITION_TYPES: readonly ConditionType[] = ['Ready', 'StreamReady', 'ConsumersReady', 'ConfigApplied', 'Scaling'];
+export type ConditionType =
+  'Ready' | 'StreamReady' | 'ConsumersReady' | 'ConfigApplied' | 'Scaling';
+export const CONDITION_TYPES: readonly ConditionType[] = [
+  'Ready',
+  'StreamReady',
+  'ConsumersReady',
+  'ConfigApplied',
+  'Scaling',
+];
 
 export interface Condition {
   type: ConditionType;
@@ -132,7 +139,14 @@ export type Action =
       data: Record<string, string>;
       ownerReference?: OwnerReference;
     }
-  | { type: 'ScaleDeployment'; name: string; namespace: string; from: number; to: number; reason: string }
+  | {
+      type: 'ScaleDeployment';
+      name: string;
+      namespace: string;
+      from: number;
+      to: number;
+      reason: string;
+    }
   | { type: 'PatchStatus'; status: OrderFlowStatus };
 
 export interface ReconcileResult {

@@ -63,7 +63,13 @@ export class FakeApiServer {
       kind: 'OrderFlow',
       ...(before ?? {}),
       metadata: {
-        ...(before?.metadata ?? { name, namespace: ns, uid: `uid-${name}`, creationTimestamp: new Date().toISOString(), generation: 0 }),
+        ...(before?.metadata ?? {
+          name,
+          namespace: ns,
+          uid: `uid-${name}`,
+          creationTimestamp: new Date().toISOString(),
+          generation: 0,
+        }),
         generation: Number(before?.metadata['generation'] ?? 0) + (specChanged ? 1 : 0),
         resourceVersion: String(++this.rv),
       },
@@ -79,15 +85,26 @@ export class FakeApiServer {
     const obj = this.objects.get(key);
     if (!obj) return;
     this.objects.delete(key);
-    this.notify(ns, 'DELETED', { ...obj, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } });
+    this.notify(ns, 'DELETED', {
+      ...obj,
+      metadata: { ...obj.metadata, resourceVersion: String(++this.rv) },
+    });
   }
 
   putDeployment(ns: string, name: string, replicas: number): void {
-    this.objects.set(`deployments/${ns}/${name}`, { metadata: { name, namespace: ns, resourceVersion: String(++this.rv) }, spec: { replicas } });
+    this.objects.set(`deployments/${ns}/${name}`, {
+      metadata: { name, namespace: ns, resourceVersion: String(++this.rv) },
+      spec: { replicas },
+    });
   }
 
   putConfigMap(ns: string, name: string, data: Record<string, string>): void {
-    this.objects.set(`configmaps/${ns}/${name}`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: ns, resourceVersion: String(++this.rv) }, data });
+    this.objects.set(`configmaps/${ns}/${name}`, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: ns, resourceVersion: String(++this.rv) },
+      data,
+    });
   }
 
   get(kind: string, ns: string, name: string): Obj | undefined {
@@ -97,7 +114,8 @@ export class FakeApiServer {
   // --- HTTP -----------------------------------------------------------------------------------
 
   private notify(ns: string, type: string, object: Obj): void {
-    for (const w of this.watchers) if (w.ns === ns) w.res.write(`${JSON.stringify({ type, object })}\n`);
+    for (const w of this.watchers)
+      if (w.ns === ns) w.res.write(`${JSON.stringify({ type, object })}\n`);
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -106,36 +124,55 @@ export class FakeApiServer {
     this.requests.push({ method, path: url.pathname });
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Obj) : undefined;
+    const body =
+      chunks.length > 0 ? (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Obj) : undefined;
     const send = (code: number, obj: unknown) => {
       res.writeHead(code, { 'content-type': 'application/json' });
       res.end(JSON.stringify(obj));
     };
-    const status = (code: number, reason: string) => send(code, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code });
+    const status = (code: number, reason: string) =>
+      send(code, { kind: 'Status', apiVersion: 'v1', status: 'Failure', reason, code });
 
-    let m = url.pathname.match(/^\/apis\/orderflow\.io\/v1alpha1\/namespaces\/([^/]+)\/orderflows(?:\/([^/]+))?(\/status)?$/);
+    let m = url.pathname.match(
+      /^\/apis\/orderflow\.io\/v1alpha1\/namespaces\/([^/]+)\/orderflows(?:\/([^/]+))?(\/status)?$/,
+    );
     if (m) {
       const [, ns = '', name, sub] = m;
       if (!name && method === 'GET') {
         if (url.searchParams.get('watch') === 'true') {
-          res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+          res.writeHead(200, {
+            'content-type': 'application/json',
+            'transfer-encoding': 'chunked',
+          });
           res.flushHeaders();
           const watcher = { ns, res };
           this.watchers.add(watcher);
           req.on('close', () => this.watchers.delete(watcher));
           return;
         }
-        const items = [...this.objects.entries()].filter(([k]) => k.startsWith(`orderflows/${ns}/`)).map(([, v]) => v);
-        return send(200, { apiVersion: 'orderflow.io/v1alpha1', kind: 'OrderFlowList', metadata: { resourceVersion: String(this.rv) }, items });
+        const items = [...this.objects.entries()]
+          .filter(([k]) => k.startsWith(`orderflows/${ns}/`))
+          .map(([, v]) => v);
+        return send(200, {
+          apiVersion: 'orderflow.io/v1alpha1',
+          kind: 'OrderFlowList',
+          metadata: { resourceVersion: String(this.rv) },
+          items,
+        });
       }
       const key = `orderflows/${ns}/${name}`;
       const obj = this.objects.get(key);
       if (!obj) return status(404, 'NotFound');
       if (method === 'GET') return send(200, obj);
       if (method === 'PATCH' && sub && body) {
-        if (req.headers['content-type'] !== 'application/merge-patch+json') return status(415, 'UnsupportedMediaType');
+        if (req.headers['content-type'] !== 'application/merge-patch+json')
+          return status(415, 'UnsupportedMediaType');
         // The status subresource ignores everything but status.
-        const next: Obj = { ...obj, status: mergePatch(obj['status'], body['status']), metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } };
+        const next: Obj = {
+          ...obj,
+          status: mergePatch(obj['status'], body['status']),
+          metadata: { ...obj.metadata, resourceVersion: String(++this.rv) },
+        };
         this.objects.set(key, next);
         this.notify(ns, 'MODIFIED', next);
         return send(200, next);
@@ -149,7 +186,10 @@ export class FakeApiServer {
       if (method === 'POST' && body) {
         const n = String(body.metadata['name']);
         if (this.objects.has(`configmaps/${ns}/${n}`)) return status(409, 'AlreadyExists');
-        const obj = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) } };
+        const obj = {
+          ...body,
+          metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) },
+        };
         this.objects.set(`configmaps/${ns}/${n}`, obj);
         return send(201, obj);
       }
@@ -158,7 +198,10 @@ export class FakeApiServer {
       if (!obj) return status(404, 'NotFound');
       if (method === 'GET') return send(200, obj);
       if (method === 'PUT' && body) {
-        const next = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) } };
+        const next = {
+          ...body,
+          metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) },
+        };
         this.objects.set(key, next);
         return send(200, next);
       }
@@ -173,25 +216,40 @@ export class FakeApiServer {
       if (!obj) return status(404, 'NotFound');
       const scale = () => {
         const d = this.objects.get(key)!;
-        return { apiVersion: 'autoscaling/v1', kind: 'Scale', metadata: { name, namespace: ns, resourceVersion: d.metadata['resourceVersion'] }, spec: { replicas: (d['spec'] as { replicas: number }).replicas }, status: { replicas: (d['spec'] as { replicas: number }).replicas } };
+        return {
+          apiVersion: 'autoscaling/v1',
+          kind: 'Scale',
+          metadata: { name, namespace: ns, resourceVersion: d.metadata['resourceVersion'] },
+          spec: { replicas: (d['spec'] as { replicas: number }).replicas },
+          status: { replicas: (d['spec'] as { replicas: number }).replicas },
+        };
       };
       if (method === 'GET') return send(200, scale());
       if (method === 'PATCH' && body) {
         const replicas = (body['spec'] as { replicas?: number } | undefined)?.replicas;
         if (typeof replicas !== 'number') return status(422, 'Invalid');
-        this.objects.set(key, { ...obj, spec: { ...(obj['spec'] as object), replicas }, metadata: { ...obj.metadata, resourceVersion: String(++this.rv) } });
+        this.objects.set(key, {
+          ...obj,
+          spec: { ...(obj['spec'] as object), replicas },
+          metadata: { ...obj.metadata, resourceVersion: String(++this.rv) },
+        });
         return send(200, scale());
       }
       return status(405, 'MethodNotAllowed');
     }
 
-    m = url.pathname.match(/^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/);
+    m = url.pathname.match(
+      /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/,
+    );
     if (m) {
       const [, ns = '', name] = m;
       if (method === 'POST' && body) {
         const n = String(body.metadata['name']);
         if (this.objects.has(`leases/${ns}/${n}`)) return status(409, 'AlreadyExists');
-        const obj = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) } };
+        const obj = {
+          ...body,
+          metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) },
+        };
         this.objects.set(`leases/${ns}/${n}`, obj);
         return send(201, obj);
       }
@@ -200,8 +258,12 @@ export class FakeApiServer {
       if (!obj) return status(404, 'NotFound');
       if (method === 'GET') return send(200, obj);
       if (method === 'PUT' && body) {
-        if (body.metadata['resourceVersion'] !== obj.metadata['resourceVersion']) return status(409, 'Conflict');
-        const next = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) } };
+        if (body.metadata['resourceVersion'] !== obj.metadata['resourceVersion'])
+          return status(409, 'Conflict');
+        const next = {
+          ...body,
+          metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) },
+        };
         this.objects.set(key, next);
         return send(200, next);
       }
@@ -213,7 +275,10 @@ export class FakeApiServer {
 
 function mergePatch(target: unknown, patch: unknown): unknown {
   if (typeof patch !== 'object' || patch === null || Array.isArray(patch)) return patch;
-  const out: Record<string, unknown> = typeof target === 'object' && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  const out: Record<string, unknown> =
+    typeof target === 'object' && target !== null && !Array.isArray(target)
+      ? { ...(target as Record<string, unknown>) }
+      : {};
   for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
     if (v === null) delete out[k];
     else out[k] = mergePatch(out[k], v);

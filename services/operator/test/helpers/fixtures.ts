@@ -1,7 +1,10 @@
 import { parseOrderFlow, type OrderFlow } from '../../src/domain/spec';
 import type { ConsumerObserved, Observed, StreamObserved } from '../../src/domain/types';
 
-export function orderFlow(spec: Record<string, unknown> = {}, meta: Partial<OrderFlow['metadata']> = {}): OrderFlow {
+export function orderFlow(
+  spec: Record<string, unknown> = {},
+  meta: Partial<OrderFlow['metadata']> = {},
+): OrderFlow {
   return parseOrderFlow({
     apiVersion: 'orderflow.io/v1alpha1',
     kind: 'OrderFlow',
@@ -23,7 +26,10 @@ export function stream(overrides: Partial<StreamObserved> = {}): StreamObserved 
   };
 }
 
-export function consumer(name: string, overrides: Partial<ConsumerObserved> = {}): ConsumerObserved {
+export function consumer(
+  name: string,
+  overrides: Partial<ConsumerObserved> = {},
+): ConsumerObserved {
   return {
     name,
     ackPolicy: 'explicit',
@@ -39,17 +45,27 @@ export function consumer(name: string, overrides: Partial<ConsumerObserved> = {}
 }
 
 /** JetStream as the default resource wants it: both streams and all four consumers in place. */
-export function inSync(overrides: Partial<Observed> = {}, consumerOverrides: Record<string, Partial<ConsumerObserved>> = {}): Observed {
+export function inSync(
+  overrides: Partial<Observed> = {},
+  consumerOverrides: Record<string, Partial<ConsumerObserved>> = {},
+): Observed {
   return {
     jetstream: {
       reachable: true,
       clustered: false,
       streams: {
         ORDERS: stream(),
-        ORDERS_DLQ: stream({ name: 'ORDERS_DLQ', subjects: ['orderflow.deadletter.>'], maxAgeMs: 720 * 3_600_000 }),
+        ORDERS_DLQ: stream({
+          name: 'ORDERS_DLQ',
+          subjects: ['orderflow.deadletter.>'],
+          maxAgeMs: 720 * 3_600_000,
+        }),
       },
       consumers: Object.fromEntries(
-        ['payment', 'restaurant', 'order-query', 'saga'].map((n) => [n, consumer(n, consumerOverrides[n] ?? {})]),
+        ['payment', 'restaurant', 'order-query', 'saga'].map((n) => [
+          n,
+          consumer(n, consumerOverrides[n] ?? {}),
+        ]),
       ),
     },
     runtimeConfigMap: null,

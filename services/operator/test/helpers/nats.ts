@@ -10,5 +10,9 @@ export interface TestNats {
 
 export async function startTestNats(): Promise<TestNats> {
   const server = await startNats();
-  return { url: server.url, connect: () => connect({ servers: server.url }), stop: () => server.stop() };
+  return {
+    url: server.url,
+    connect: () => connect({ servers: server.url }),
+    stop: () => server.stop(),
+  };
 }
