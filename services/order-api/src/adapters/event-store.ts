@@ -1,0 +1,103 @@
+import { createChannel, createClient } from 'nice-grpc';
+import { HealthDefinition } from 'nice-grpc-server-health';
+import { HealthCheckResponse_ServingStatus as ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health';
+import { InvalidEventError, SCHEMA_VERSION, metadataKeys, orderStreamId, parseStoredEvent } from '@orderflow/events';
+import { ClientError, Status, createEventStoreClient, injectTraceContext, isTransientGrpcError } from '@orderflow/platform';
+import type { OrderCreated } from '../domain/order';
+import { fail } from '../domain/problems';
+
+export const PRODUCER = 'order-api';
+
+export interface StoredOrderCreated {
+  eventId: string;
+  payload: OrderCreated;
+  createdAt: string;
+}
+
+const isAbort = (err: unknown): boolean => typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError';
+
+/** The event store's answers, mapped once: down, busy or too slow is a 503 for the client. */
+function mapError(err: unknown, orderId: string): unknown {
+  if (isAbort(err) || isTransientGrpcError(err)) return fail({ code: 'unavailable', dependency: 'event store', retryAfterSeconds: 2 });
+  if (err instanceof ClientError && (err.code === Status.FAILED_PRECONDITION || err.code === Status.ALREADY_EXISTS)) {
+    return fail({ code: 'order-conflict', orderId });
+  }
+  return err;
+}
+
+/** The order API's view of the event store: append `order-created`, read it back, check health. */
+export class EventStoreGateway {
+  private readonly store: ReturnType<typeof createEventStoreClient>;
+  private readonly healthChannel: ReturnType<typeof createChannel>;
+  private readonly health;
+
+  constructor(
+    address: string,
+    private readonly timeoutMs: number,
+  ) {
+    this.store = createEventStoreClient(address);
+    this.healthChannel = createChannel(address);
+    this.health = createClient(HealthDefinition, this.healthChannel);
+  }
+
+  private signal(): AbortSignal {
+    return AbortSignal.timeout(this.timeoutMs);
+  }
+
+  /** Appends `order-created` to a new stream; `duplicate` when this event id was stored before. */
+  async appendOrderCreated(eventId: string, payload: OrderCreated, requestId: string): Promise<{ duplicate: boolean }> {
+    const metadata = injectTraceContext({
+      [metadataKeys.correlationId]: payload.orderId,
+      [metadataKeys.causationId]: requestId,
+      [metadataKeys.schemaVersion]: SCHEMA_VERSION,
+      [metadataKeys.producer]: PRODUCER,
+    });
+    try {
+      const r = await this.store.client.appendToStream(
+        {
+          streamId: orderStreamId(payload.orderId),
+          expectedVersion: -1,
+          events: [{ eventId, eventType: 'order-created', data: JSON.stringify(payload), metadata }],
+        },
+        { signal: this.signal() },
+      );
+      return { duplicate: r.duplicate };
+    } catch (err: unknown) {
+      throw mapError(err, payload.orderId);
+    }
+  }
+
+  /** The order's `order-created` (version 0 of its stream), or undefined when there is no such order. */
+  async readOrderCreated(orderId: string): Promise<StoredOrderCreated | undefined> {
+    let events;
+    try {
+      ({ events } = await this.store.client.readStream(
+        { streamId: orderStreamId(orderId), fromVersion: 0, maxCount: 1 },
+        { signal: this.signal() },
+      ));
+    } catch (err: unknown) {
+      throw mapError(err, orderId);
+    }
+    const first = events[0];
+    if (!first || first.eventType !== 'order-created') return undefined;
+    try {
+      const e = parseStoredEvent(first.eventType, first.data, first.metadata);
+      if (e.type !== 'order-created') return undefined;
+      return { eventId: first.eventId, payload: e.data, createdAt: first.createdAt };
+    } catch (err: unknown) {
+      if (err instanceof InvalidEventError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Readiness: the event store's standard gRPC health service answers SERVING. */
+  async check(): Promise<void> {
+    const r = await this.health.check({ service: '' }, { signal: AbortSignal.timeout(Math.min(this.timeoutMs, 1900)) });
+    if (r.status !== ServingStatus.SERVING) throw new Error(`event store health is ${r.status}`);
+  }
+
+  close(): void {
+    this.store.close();
+    this.healthChannel.close();
+  }
+}

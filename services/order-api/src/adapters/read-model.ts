@@ -1,0 +1,94 @@
+import type { Pool } from '@orderflow/platform';
+import type { OrderItem } from '@orderflow/events';
+import { encodeCursor, type ListQuery, type OrderRecord } from '../domain/query';
+import { fail } from '../domain/problems';
+
+interface OrderRow {
+  order_id: string;
+  customer_id: string;
+  restaurant_id: string;
+  items: OrderItem[];
+  amount: number;
+  status: string;
+  version: number;
+  cancellation_reason: string | null;
+  refunded: boolean;
+  created_at: Date;
+  updated_at: Date;
+  /** created_at exactly as the database prints it (microseconds), for the keyset cursor. */
+  created_at_text: string;
+}
+
+const COLUMNS = `order_id, customer_id, restaurant_id, items, amount, status, version, cancellation_reason, refunded,
+  created_at, updated_at, created_at::TEXT AS created_at_text`;
+
+const toRecord = (r: OrderRow): OrderRecord => ({
+  orderId: r.order_id,
+  customerId: r.customer_id,
+  restaurantId: r.restaurant_id,
+  items: r.items,
+  amount: Number(r.amount),
+  status: r.status,
+  version: Number(r.version),
+  cancellationReason: r.cancellation_reason,
+  refunded: r.refunded,
+  createdAt: r.created_at.toISOString(),
+  updatedAt: r.updated_at.toISOString(),
+});
+
+/** SQLSTATEs and driver codes that mean "the read model cannot be reached now", not "bad request". */
+const UNAVAILABLE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|57P0[1-3]|08\d\d\d|53\d\d\d|42P01|40001)$/;
+
+function mapError(err: unknown): unknown {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if ((typeof code === 'string' && UNAVAILABLE.test(code)) || (err instanceof Error && /timeout|terminated/i.test(err.message))) {
+    return fail({ code: 'unavailable', dependency: 'read model', retryAfterSeconds: 1 });
+  }
+  return err;
+}
+
+/**
+ * The `orders` read model in the query database, written by the order-query-worker. The order API
+ * only reads it (SELECT only) and owns no migrations.
+ */
+export class PgReadModel {
+  constructor(private readonly pool: Pool) {}
+
+  async get(orderId: string): Promise<OrderRecord | undefined> {
+    try {
+      const r = await this.pool.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE order_id = $1`, [orderId]);
+      const row = r.rows[0];
+      return row ? toRecord(row) : undefined;
+    } catch (err: unknown) {
+      throw mapError(err);
+    }
+  }
+
+  /** A customer's orders, newest first, after the cursor; `nextCursor` is set when more may follow. */
+  async list(q: ListQuery): Promise<{ records: OrderRecord[]; nextCursor: string | null }> {
+    const params: unknown[] = [q.customerId, q.limit + 1];
+    let after = '';
+    if (q.cursor) {
+      params.push(q.cursor.createdAt, q.cursor.orderId);
+      after = 'AND (created_at, order_id) < ($3::TIMESTAMPTZ, $4::UUID)';
+    }
+    try {
+      const r = await this.pool.query<OrderRow>(
+        `SELECT ${COLUMNS} FROM orders WHERE customer_id = $1 ${after}
+         ORDER BY created_at DESC, order_id DESC LIMIT $2`,
+        params,
+      );
+      const rows = r.rows.slice(0, q.limit);
+      const last = rows[rows.length - 1];
+      const nextCursor =
+        r.rows.length > q.limit && last ? encodeCursor({ createdAt: last.created_at_text, orderId: last.order_id }) : null;
+      return { records: rows.map(toRecord), nextCursor };
+    } catch (err: unknown) {
+      throw mapError(err);
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.pool.query('SELECT 1');
+  }
+}

@@ -1,0 +1,184 @@
+import { z } from 'zod';
+import { deterministicEventId, type EventOf, type OrderItem } from '@orderflow/events';
+
+/**
+ * The order API's pure core: validating a place-order request, computing its amount, deriving
+ * its ids, and deciding whether an idempotent replay matches the first request. No I/O, no clock.
+ */
+
+export interface FieldError {
+  /** The offending field as a path: `items[0].quantity`, `customerId`, `Idempotency-Key`. */
+  field: string;
+  message: string;
+}
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+const MAX_ID = 200;
+
+const requiredString = (what: string, max: number) =>
+  z
+    .string({ error: (iss) => (iss.input === undefined ? 'is required' : `must be a string`) })
+    .min(1, { error: `must be 1 to ${max} characters` })
+    .max(max, { error: `must be 1 to ${max} characters` })
+    .refine((s) => s.trim().length > 0, { error: `${what} must not be blank` });
+
+const integer = (min: number, max: number, what: string) =>
+  z
+    .number({ error: (iss) => (iss.input === undefined ? 'is required' : `must be an integer ${what}`) })
+    .int({ error: `must be an integer ${what}` })
+    .min(min, { error: `must be an integer ${what}` })
+    .max(max, { error: `must be an integer ${what}` });
+
+// Limits match the `order-created` payload in @orderflow/events, so a valid request always makes a valid event.
+const itemSchema = z.strictObject({
+  code: requiredString('code', 100),
+  name: requiredString('name', 200),
+  unitPrice: integer(0, Number.MAX_SAFE_INTEGER, 'number of cents >= 0'),
+  quantity: integer(1, 100, 'from 1 to 100'),
+});
+
+export const MAX_ITEMS = 50;
+
+/** The body of `POST /api/orders`: the one place that defines it. Unknown keys are rejected. */
+export const placeOrderBodySchema = z.strictObject(
+  {
+    customerId: requiredString('customerId', MAX_ID),
+    restaurantId: requiredString('restaurantId', MAX_ID),
+    items: z
+      .array(itemSchema, { error: (iss) => (iss.input === undefined ? 'is required' : 'must be an array of items') })
+      .min(1, { error: `must hold 1 to ${MAX_ITEMS} items` })
+      .max(MAX_ITEMS, { error: `must hold 1 to ${MAX_ITEMS} items` }),
+  },
+  { error: 'must be a JSON object' },
+);
+
+export interface PlaceOrder {
+  customerId: string;
+  restaurantId: string;
+  items: OrderItem[];
+  amount: number;
+}
+
+/** `items[0].quantity` from zod's `['items', 0, 'quantity']`. */
+export function fieldPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out;
+}
+
+/** Turns zod issues into field errors; an unknown key is reported under its own name. */
+export function fieldErrors(error: z.ZodError, root = 'body'): FieldError[] {
+  const errors: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) errors.push({ field: fieldPath([...issue.path, key]), message: 'is not a known field' });
+    } else {
+      errors.push({ field: fieldPath(issue.path) || root, message: issue.message });
+    }
+  }
+  return errors;
+}
+
+/** The order's total in cents, or undefined when it would not be a safe integer. */
+export function computeAmount(items: readonly Pick<OrderItem, 'unitPrice' | 'quantity'>[]): number | undefined {
+  let total = 0;
+  for (const item of items) {
+    const line = item.unitPrice * item.quantity;
+    if (!Number.isSafeInteger(line)) return undefined;
+    total += line;
+    if (!Number.isSafeInteger(total)) return undefined;
+  }
+  return total;
+}
+
+/** Validates a parsed JSON body and computes the amount. */
+export function validatePlaceOrder(body: unknown): Validated<PlaceOrder> {
+  const parsed = placeOrderBodySchema.safeParse(body);
+  if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error) };
+  const amount = computeAmount(parsed.data.items);
+  if (amount === undefined) {
+    return { ok: false, errors: [{ field: 'items', message: 'the order total exceeds the largest amount that can be represented' }] };
+  }
+  return { ok: true, value: { ...parsed.data, amount } };
+}
+
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+
+/** An Idempotency-Key is 1 to 200 printable ASCII characters; absent is fine. */
+export function validateIdempotencyKey(header: string | string[] | undefined): Validated<string | undefined> {
+  if (header === undefined) return { ok: true, value: undefined };
+  if (Array.isArray(header) || !/^[\x20-\x7e]{1,200}$/.test(header)) {
+    return { ok: false, errors: [{ field: IDEMPOTENCY_KEY_HEADER, message: 'must be one value of 1 to 200 printable ASCII characters' }] };
+  }
+  return { ok: true, value: header };
+}
+
+export interface OrderIdentity {
+  orderId: string;
+  eventId: string;
+}
+
+/**
+ * With an Idempotency-Key the order id and the event id follow from (customerId, key), so a
+ * retried POST appends the same event to the same stream and the store reports a duplicate
+ * (docs/flow.md). Without one, both are fresh.
+ */
+export function orderIdentity(customerId: string, idempotencyKey: string | undefined, newId: () => string): OrderIdentity {
+  if (idempotencyKey === undefined) return { orderId: newId(), eventId: newId() };
+  return {
+    orderId: deterministicEventId('order-id', customerId, idempotencyKey),
+    eventId: deterministicEventId('order-created', customerId, idempotencyKey),
+  };
+}
+
+export type OrderCreated = EventOf<'order-created'>['data'];
+
+export function orderCreatedPayload(orderId: string, order: PlaceOrder): OrderCreated {
+  return {
+    orderId,
+    customerId: order.customerId,
+    restaurantId: order.restaurantId,
+    items: order.items.map((i) => ({ code: i.code, name: i.name, unitPrice: i.unitPrice, quantity: i.quantity })),
+    amount: order.amount,
+  };
+}
+
+/** True when a replayed request asks for exactly the order that was stored the first time. */
+export function sameOrder(stored: OrderCreated, requested: OrderCreated): boolean {
+  return (
+    stored.orderId === requested.orderId &&
+    stored.customerId === requested.customerId &&
+    stored.restaurantId === requested.restaurantId &&
+    stored.amount === requested.amount &&
+    stored.items.length === requested.items.length &&
+    stored.items.every((s, i) => {
+      const r = requested.items[i];
+      return r !== undefined && s.code === r.code && s.name === r.name && s.unitPrice === r.unitPrice && s.quantity === r.quantity;
+    })
+  );
+}
+
+/** The answer to a successful POST (the first time and on every matching replay). */
+export interface CreatedOrder {
+  orderId: string;
+  status: 'Pending';
+  amount: number;
+  customerId: string;
+  restaurantId: string;
+  items: OrderItem[];
+}
+
+export function createdOrder(payload: OrderCreated): CreatedOrder {
+  return {
+    orderId: payload.orderId,
+    status: 'Pending',
+    amount: payload.amount,
+    customerId: payload.customerId,
+    restaurantId: payload.restaurantId,
+    items: payload.items,
+  };
+}

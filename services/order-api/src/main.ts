@@ -1,0 +1,35 @@
+import './telemetry';
+import { createLogger, loadConfig, runMain } from '@orderflow/platform';
+import { start } from './app';
+import { configSchema } from './config';
+
+const HELP = `orderflow order API: the public HTTP API of orders.
+
+  POST /api/orders                 place an order (Idempotency-Key header honoured)
+  GET  /api/orders/:id             one order from the read model
+  GET  /api/orders?customerId=...  a customer's orders, newest first (limit, cursor)
+
+usage: node services/order-api/dist/main.js [migrate]
+
+  migrate   nothing to do (the order API owns no tables); exits 0 so every service takes it
+  (none)    run the service
+
+Environment (see docs/services.md): DATABASE_URL (required, the query database), DATABASE_POOL_MAX 10,
+HTTP_HOST 0.0.0.0, HTTP_PORT 8080, OPS_HOST 0.0.0.0, OPS_PORT 9090, EVENTSTORE_ADDRESS 127.0.0.1:50051,
+EVENTSTORE_TIMEOUT_MS 5000, BODY_LIMIT_BYTES 65536, LOG_LEVEL info, OTEL_* (tracing).`;
+
+const arg = process.argv[2];
+if (arg === '--help' || arg === '-h') {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+if (arg === 'migrate') {
+  process.stdout.write('order-api owns no tables: nothing to migrate\n');
+  process.exit(0);
+}
+runMain(async () => {
+  const config = loadConfig(configSchema);
+  const logger = createLogger('order-api', config.LOG_LEVEL);
+  if (arg !== undefined) throw new Error(`unknown argument "${arg}"; see --help`);
+  return start(config, logger);
+});

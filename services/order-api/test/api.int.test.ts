@@ -1,0 +1,291 @@
+import { randomUUID } from 'node:crypto';
+import { createEventStoreClient, createLogger } from '@orderflow/platform';
+import type { EventStoreClient } from '@orderflow/proto';
+import { freePort, waitFor } from '@orderflow/testkit';
+import { start } from '../src/app';
+import { configSchema } from '../src/config';
+import { startApi, upsertOrder, type ApiUnderTest } from './harness';
+
+let sut: ApiUnderTest;
+let store: { client: EventStoreClient; close(): void };
+
+beforeAll(async () => {
+  sut = await startApi();
+  store = createEventStoreClient(`127.0.0.1:${sut.store.app.grpcPort}`);
+});
+
+afterAll(async () => {
+  store.close();
+  await sut.stop();
+});
+
+const validOrder = (over: Record<string, unknown> = {}) => ({
+  customerId: 'c1',
+  restaurantId: 'trattoria',
+  items: [
+    { code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 2 },
+    { code: 'tiramisu', name: 'Tiramisu', unitPrice: 650, quantity: 1 },
+  ],
+  ...over,
+});
+
+async function post(body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${sut.baseUrl}/api/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+}
+
+async function problem(res: Response): Promise<{ status: number; type: string; title: string; detail: string; instance: string; errors?: { field: string; message: string }[] }> {
+  expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const body = (await res.json()) as Awaited<ReturnType<typeof problem>>;
+  expect(body.status).toBe(res.status);
+  expect(body.type).toMatch(/^https:\/\//);
+  expect(typeof body.title).toBe('string');
+  expect(typeof body.instance).toBe('string');
+  expect(JSON.stringify(body)).not.toMatch(/\n\s+at /); // never a stack trace
+  return body;
+}
+
+const fieldsOf = (p: { errors?: { field: string }[] }): string[] => (p.errors ?? []).map((e) => e.field);
+
+async function streamOf(orderId: string) {
+  return store.client.readStream({ streamId: `order-${orderId}`, fromVersion: 0, maxCount: 100 });
+}
+
+describe('POST /api/orders', () => {
+  test('when a valid order is posted, then it answers 201 with Location and appends order-created with the computed amount', async () => {
+    const res = await post(validOrder(), { 'x-request-id': 'req-abc-1' });
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { orderId: string; status: string; amount: number; customerId: string; restaurantId: string; items: unknown[] };
+    expect(body).toEqual({
+      orderId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      status: 'Pending',
+      amount: 3150,
+      customerId: 'c1',
+      restaurantId: 'trattoria',
+      items: validOrder().items,
+    });
+    expect(res.headers.get('location')).toBe(`/api/orders/${body.orderId}`);
+
+    const stream = await streamOf(body.orderId);
+    expect(stream.lastVersion).toBe(0);
+    const [event] = stream.events;
+    expect(event?.eventType).toBe('order-created');
+    expect(JSON.parse(event!.data)).toEqual({ orderId: body.orderId, customerId: 'c1', restaurantId: 'trattoria', items: validOrder().items, amount: 3150 });
+    expect(event?.metadata).toMatchObject({ correlation_id: body.orderId, causation_id: 'req-abc-1', schema_version: '1', producer: 'order-api' });
+  });
+
+  const item = { code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 1 };
+  const withItem = (over: Record<string, unknown>) => validOrder({ items: [{ ...item, ...over }] });
+  test.each<[string, unknown, string]>([
+    ['customerId is missing', { restaurantId: 'trattoria', items: [item] }, 'customerId'],
+    ['customerId is empty', validOrder({ customerId: '' }), 'customerId'],
+    ['customerId is longer than 200 characters', validOrder({ customerId: 'x'.repeat(201) }), 'customerId'],
+    ['restaurantId is missing', { customerId: 'c1', items: [item] }, 'restaurantId'],
+    ['restaurantId is empty', validOrder({ restaurantId: '' }), 'restaurantId'],
+    ['items is missing', { customerId: 'c1', restaurantId: 'trattoria' }, 'items'],
+    ['items is empty', validOrder({ items: [] }), 'items'],
+    ['items holds 51 items', validOrder({ items: Array.from({ length: 51 }, () => item) }), 'items'],
+    ['unitPrice is negative', withItem({ unitPrice: -1 }), 'items[0].unitPrice'],
+    ['unitPrice is a float', withItem({ unitPrice: 12.5 }), 'items[0].unitPrice'],
+    ['unitPrice is a string', withItem({ unitPrice: '1250' }), 'items[0].unitPrice'],
+    ['quantity is 0', withItem({ quantity: 0 }), 'items[0].quantity'],
+    ['quantity is 101', withItem({ quantity: 101 }), 'items[0].quantity'],
+    ['quantity is 1.5', withItem({ quantity: 1.5 }), 'items[0].quantity'],
+    ['an item has no code', validOrder({ items: [{ name: 'x', unitPrice: 1, quantity: 1 }] }), 'items[0].code'],
+    ['the body has an unknown key', validOrder({ coupon: 'FREE' }), 'coupon'],
+    ['an item has an unknown key', withItem({ discount: 5 }), 'items[0].discount'],
+    ['the body is a JSON array', [validOrder()], 'body'],
+  ])('when %s, then it answers 400 naming the field', async (_case, body, field) => {
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    const p = await problem(res);
+    expect(fieldsOf(p)).toContain(field);
+    expect(p.detail).toContain(field);
+  });
+
+  test('when the Idempotency-Key is longer than 200 characters, then it answers 400 naming the header', async () => {
+    const res = await post(validOrder(), { 'idempotency-key': 'k'.repeat(201) });
+    expect(res.status).toBe(400);
+    expect(fieldsOf(await problem(res))).toEqual(['Idempotency-Key']);
+  });
+
+  test('when the body is malformed JSON, then it answers 400 naming the body', async () => {
+    const res = await post('{"customerId": "c1",');
+    expect(res.status).toBe(400);
+    expect(fieldsOf(await problem(res))).toEqual(['body']);
+  });
+
+  test('when the body is over 64 KiB, then it answers 413', async () => {
+    const res = await post(validOrder({ customerId: 'c'.repeat(70 * 1024) }));
+    expect(res.status).toBe(413);
+    expect(fieldsOf(await problem(res))).toEqual(['body']);
+  });
+
+  test('when the content type is not JSON, then it answers 415', async () => {
+    const res = await fetch(`${sut.baseUrl}/api/orders`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    expect(res.status).toBe(415);
+    expect(fieldsOf(await problem(res))).toEqual(['Content-Type']);
+  });
+});
+
+describe('Idempotency-Key', () => {
+  test('when the same key and body are posted twice, then both answer the same order and one event exists', async () => {
+    const key = `key-${randomUUID()}`;
+    const first = await post(validOrder(), { 'idempotency-key': key });
+    const second = await post(validOrder(), { 'idempotency-key': key });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    const a = (await first.json()) as { orderId: string };
+    const b = (await second.json()) as { orderId: string };
+    expect(b).toEqual(a);
+    expect(second.headers.get('location')).toBe(first.headers.get('location'));
+    const stream = await streamOf(a.orderId);
+    expect(stream.events).toHaveLength(1);
+  });
+
+  test('when the same key comes with a different body, then it answers 422 and the first order is unchanged', async () => {
+    const key = `key-${randomUUID()}`;
+    const first = (await (await post(validOrder(), { 'idempotency-key': key })).json()) as { orderId: string };
+    const res = await post(validOrder({ restaurantId: 'sushi-bar' }), { 'idempotency-key': key });
+    expect(res.status).toBe(422);
+    expect(fieldsOf(await problem(res))).toEqual(['Idempotency-Key']);
+    const stream = await streamOf(first.orderId);
+    expect(stream.events).toHaveLength(1);
+    expect(JSON.parse(stream.events[0]!.data)).toMatchObject({ restaurantId: 'trattoria' });
+  });
+});
+
+describe('GET /api/orders/:id', () => {
+  test('when the read model has the order, then it answers it, with the cancellation reason when cancelled', async () => {
+    const orderId = randomUUID();
+    await upsertOrder(sut.query, { orderId, customerId: 'c-get', status: 'Cancelled', version: 3, cancellationReason: 'payment-declined' });
+    const res = await fetch(`${sut.baseUrl}/api/orders/${orderId}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({
+      orderId,
+      customerId: 'c-get',
+      restaurantId: 'trattoria',
+      amount: 2500,
+      status: 'Cancelled',
+      version: 3,
+      cancellationReason: 'payment-declined',
+      refunded: false,
+      updatedAt: expect.any(String),
+    });
+  });
+
+  test('when the projection has not caught up after a POST, then it answers Pending from the event store', async () => {
+    const created = (await (await post(validOrder({ customerId: 'c-ryw' }))).json()) as { orderId: string };
+    const res = await fetch(`${sut.baseUrl}/api/orders/${created.orderId}`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ orderId: created.orderId, customerId: 'c-ryw', status: 'Pending', amount: 3150, version: 0 });
+  });
+
+  test('when the id is not a UUID, then it answers 400 naming it', async () => {
+    const res = await fetch(`${sut.baseUrl}/api/orders/not-a-uuid`);
+    expect(res.status).toBe(400);
+    expect(fieldsOf(await problem(res))).toEqual(['id']);
+  });
+
+  test('when no such order exists, then it answers 404', async () => {
+    const res = await fetch(`${sut.baseUrl}/api/orders/${randomUUID()}`);
+    expect(res.status).toBe(404);
+    expect((await problem(res)).type).toMatch(/order-not-found$/);
+  });
+});
+
+describe('GET /api/orders?customerId=', () => {
+  test('when a customer has three orders, then two pages list them newest first', async () => {
+    const customerId = `c-list-${randomUUID()}`;
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const base = Date.now() - 60_000;
+    for (const [i, orderId] of ids.entries()) await upsertOrder(sut.query, { orderId, customerId, createdAt: new Date(base + i * 1000) });
+    await upsertOrder(sut.query, { orderId: randomUUID(), customerId: 'someone-else' });
+
+    const page1 = (await (await fetch(`${sut.baseUrl}/api/orders?customerId=${customerId}&limit=2`)).json()) as {
+      items: { orderId: string }[];
+      nextCursor: string | null;
+    };
+    expect(page1.items.map((o) => o.orderId)).toEqual([ids[2], ids[1]]);
+    expect(page1.nextCursor).toEqual(expect.any(String));
+    const page2 = (await (
+      await fetch(`${sut.baseUrl}/api/orders?customerId=${customerId}&limit=2&cursor=${page1.nextCursor}`)
+    ).json()) as { items: { orderId: string }[]; nextCursor: string | null };
+    expect(page2.items.map((o) => o.orderId)).toEqual([ids[0]]);
+    expect(page2.nextCursor).toBeNull();
+  });
+
+  test.each([
+    ['customerId is missing', '', 'customerId'],
+    ['limit is 0', 'customerId=c1&limit=0', 'limit'],
+    ['limit is 101', 'customerId=c1&limit=101', 'limit'],
+    ['the cursor is not one the API made', 'customerId=c1&cursor=bm9wZQ', 'cursor'],
+  ])('when %s, then it answers 400 naming it', async (_case, qs, field) => {
+    const res = await fetch(`${sut.baseUrl}/api/orders?${qs}`);
+    expect(res.status).toBe(400);
+    expect(fieldsOf(await problem(res))).toEqual([field]);
+  });
+});
+
+describe('routes, methods and operations', () => {
+  test('when a route does not exist, then it answers 404 problem details', async () => {
+    const res = await fetch(`${sut.baseUrl}/api/nothing`);
+    expect(res.status).toBe(404);
+    expect((await problem(res)).type).toMatch(/route-not-found$/);
+  });
+
+  test('when a known path gets a wrong method, then it answers 405 with Allow', async () => {
+    const res = await fetch(`${sut.baseUrl}/api/orders/${randomUUID()}`, { method: 'DELETE' });
+    expect(res.status).toBe(405);
+    expect(res.headers.get('allow')).toBe('GET, HEAD');
+    await problem(res);
+  });
+
+  test('when requests were served, then RED metrics carry route patterns and readiness is green', async () => {
+    const metrics = await (await fetch(`http://127.0.0.1:${sut.app.opsPort}/metrics`)).text();
+    expect(metrics).toMatch(/orderflow_http_requests_total\{method="POST",route="\/api\/orders",status="201"/);
+    expect(metrics).toMatch(/orderflow_http_requests_total\{method="GET",route="unmatched",status="404"/);
+    expect(metrics).toMatch(/orderflow_http_request_duration_seconds_count\{[^}]*method="GET",route="\/api\/orders\/:id"\} [1-9]/);
+    expect(metrics).toMatch(/orderflow_orders_created_total\{service="order-api"\} [1-9]/);
+    // Readiness is eventually consistent (a fresh gRPC channel connects first): poll it.
+    const ready = await waitFor('readiness', async () => {
+      const r = await fetch(`http://127.0.0.1:${sut.app.opsPort}/readyz`);
+      return r.status === 200 ? await r.json() : undefined;
+    });
+    expect(ready).toMatchObject({ status: 'ready', checks: { database: { ok: true }, eventstore: { ok: true } } });
+  });
+});
+
+describe('event store down', () => {
+  test('when the event store cannot be reached, then POST answers 503 with Retry-After and readiness fails', async () => {
+    const app = await start(
+      configSchema.parse({
+        DATABASE_URL: sut.store.databaseUrl,
+        EVENTSTORE_ADDRESS: `127.0.0.1:${await freePort()}`,
+        EVENTSTORE_TIMEOUT_MS: '1000',
+        HTTP_HOST: '127.0.0.1',
+        HTTP_PORT: '0',
+        OPS_HOST: '127.0.0.1',
+        OPS_PORT: '0',
+      }),
+      createLogger('order-api', 'silent'),
+    );
+    try {
+      const res = await fetch(`http://127.0.0.1:${app.httpPort}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(validOrder()),
+      });
+      expect(res.status).toBe(503);
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      expect((await problem(res)).type).toMatch(/service-unavailable$/);
+      const ready = await fetch(`http://127.0.0.1:${app.opsPort}/readyz`);
+      expect(ready.status).toBe(503);
+    } finally {
+      await app.stop();
+    }
+  });
+});

@@ -1,0 +1,102 @@
+import pg from 'pg';
+import { createLogger } from '@orderflow/platform';
+import { freshDatabase } from '@orderflow/testkit';
+import { startStore, type StoreUnderTest } from '../../eventstore/test/harness';
+import { start, type OrderApiApp } from '../src/app';
+import { configSchema } from '../src/config';
+
+/**
+ * The `orders` read model exactly as the order-query-worker creates it. The order API owns no
+ * tables; tests create this one and insert rows to stand in for the projection.
+ */
+export const ORDERS_TABLE = `CREATE TABLE IF NOT EXISTS orders (
+  order_id UUID PRIMARY KEY,
+  customer_id TEXT NOT NULL,
+  restaurant_id TEXT NOT NULL,
+  items JSONB NOT NULL,
+  amount INT8 NOT NULL,
+  status TEXT NOT NULL,
+  version INT8 NOT NULL,
+  cancellation_reason TEXT NULL,
+  refunded BOOL NOT NULL DEFAULT false,
+  created_at TIMESTAMPTZ NOT NULL,
+  updated_at TIMESTAMPTZ NOT NULL
+)`;
+
+export interface ApiUnderTest {
+  app: OrderApiApp;
+  store: StoreUnderTest;
+  /** The query database, to play the order-query-worker. */
+  query: pg.Pool;
+  baseUrl: string;
+  stop(): Promise<void>;
+}
+
+/** The real event store and the order API in-process on port 0, over a fresh query database. */
+export async function startApi(overrides: Record<string, string> = {}): Promise<ApiUnderTest> {
+  const store = await startStore();
+  const queryUrl = await freshDatabase('query');
+  const query = new pg.Pool({ connectionString: queryUrl, max: 2 });
+  await query.query(ORDERS_TABLE);
+  const app = await start(
+    configSchema.parse({
+      DATABASE_URL: queryUrl,
+      DATABASE_POOL_MAX: '4',
+      EVENTSTORE_ADDRESS: `127.0.0.1:${store.app.grpcPort}`,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      OPS_HOST: '127.0.0.1',
+      OPS_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    }),
+    createLogger('order-api', 'silent'),
+  );
+  return {
+    app,
+    store,
+    query,
+    baseUrl: `http://127.0.0.1:${app.httpPort}`,
+    async stop() {
+      await app.stop();
+      await query.end();
+      await store.stop();
+    },
+  };
+}
+
+export interface OrderRowInput {
+  orderId: string;
+  customerId: string;
+  restaurantId?: string;
+  items?: unknown[];
+  amount?: number;
+  status?: string;
+  version?: number;
+  cancellationReason?: string | null;
+  refunded?: boolean;
+  createdAt?: Date;
+}
+
+/** Writes a read-model row as the projection would (insert or update). */
+export async function upsertOrder(pool: pg.Pool, o: OrderRowInput): Promise<void> {
+  const createdAt = o.createdAt ?? new Date();
+  await pool.query(
+    `INSERT INTO orders (order_id, customer_id, restaurant_id, items, amount, status, version, cancellation_reason, refunded, created_at, updated_at)
+     VALUES ($1, $2, $3, $4::JSONB, $5, $6, $7, $8, $9, $10, now())
+     ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
+       cancellation_reason = EXCLUDED.cancellation_reason, refunded = EXCLUDED.refunded, updated_at = now()`,
+    [
+      o.orderId,
+      o.customerId,
+      o.restaurantId ?? 'trattoria',
+      JSON.stringify(o.items ?? [{ code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 2 }]),
+      o.amount ?? 2500,
+      o.status ?? 'Pending',
+      o.version ?? 0,
+      o.cancellationReason ?? null,
+      o.refunded ?? false,
+      createdAt,
+    ],
+  );
+}
