@@ -1,0 +1,145 @@
+import { join } from 'node:path';
+import { eventTypes } from '@orderflow/events';
+import {
+  Readiness,
+  RetryLaterError,
+  checkJetStream,
+  connectNats,
+  counter,
+  createLogger,
+  createMetricsRegistry,
+  createPool,
+  ensureStreams,
+  jsManager,
+  migrate,
+  startConsumer,
+  startOpsServer,
+  subjects,
+  type Envelope,
+  type Logger,
+  type Outcome,
+  type Registry,
+} from '@orderflow/platform';
+import { PgOrders } from './adapters/pg-orders';
+import type { Config } from './config';
+import { toVersionedEvent } from './events';
+
+export const migrationsDir = join(__dirname, '..', 'migrations');
+/** The one durable consumer every replica shares: JetStream's form of a queue group. */
+export const CONSUMER = 'order-query';
+const SERVICE = 'order-query-worker';
+
+/** A gap is retried every 250 ms, up to 200 deliveries (about a minute), before it is dead-lettered. */
+export const GAP_RETRY_DELAY_MS = 250;
+export const GAP_MAX_DELIVER = 200;
+
+export interface QueryWorkerApp {
+  opsPort: number;
+  orders: PgOrders;
+  registry: Registry;
+  handle(event: Envelope): Promise<Outcome>;
+  stop(): Promise<void>;
+}
+
+export async function runMigrations(config: Config, logger: Logger): Promise<void> {
+  const pool = createPool(config.DATABASE_URL, 2);
+  try {
+    await migrate(pool, migrationsDir, logger);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Starts one query-worker replica: migrations, the shared durable consumer `order-query`, ops server. */
+export async function start(
+  config: Config,
+  logger: Logger = createLogger(SERVICE, config.LOG_LEVEL),
+): Promise<QueryWorkerApp> {
+  const registry = createMetricsRegistry(SERVICE);
+  const readiness = new Readiness();
+  const ops = await startOpsServer({
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    logger,
+    registry,
+    readiness,
+  });
+  const projected = counter(registry, {
+    name: 'orderflow_query_projected_total',
+    help: 'Events projected into the orders read model, by event type and result (applied, duplicate, gap).',
+    labelNames: ['event_type', 'result'] as const,
+  });
+
+  const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
+  if (config.MIGRATE_ON_START) await migrate(pool, migrationsDir, logger);
+  const orders = new PgOrders(pool);
+
+  const handle = async (envelope: Envelope): Promise<Outcome> => {
+    const { orderId, event } = toVersionedEvent(envelope);
+    const result = await orders.apply(orderId, event);
+    projected.inc({ event_type: event.event.type, result });
+    switch (result) {
+      case 'applied':
+        return 'handled';
+      case 'duplicate':
+        return 'duplicate';
+      case 'gap':
+        throw new RetryLaterError(
+          `gap: ${envelope.streamId} version ${envelope.version} is not next`,
+          GAP_RETRY_DELAY_MS,
+          GAP_MAX_DELIVER,
+        );
+      default: {
+        const never: never = result;
+        throw new Error(`unknown result ${String(never)}`);
+      }
+    }
+  };
+
+  const nc = await connectNats(config.NATS_URL, logger, SERVICE);
+  const jsm = await jsManager(nc);
+  await ensureStreams(jsm, { name: config.NATS_STREAM });
+  const consumer = startConsumer({
+    nc,
+    jsm,
+    stream: config.NATS_STREAM,
+    settings: {
+      durable: CONSUMER,
+      filterSubject: subjects.allEvents,
+      ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
+    },
+    concurrency: config.CONSUMER_CONCURRENCY,
+    maxDeliver: config.CONSUMER_MAX_DELIVER,
+    eventTypes,
+    validate: (e) => void toVersionedEvent(e),
+    handle,
+    logger,
+    registry,
+  });
+
+  readiness
+    .add('database', async () => {
+      await pool.query('SELECT 1');
+    })
+    .add('nats', async () => {
+      if (nc.isClosed()) throw new Error('nats connection closed');
+      await checkJetStream(jsm);
+    })
+    .add('consumer', () => consumer.check());
+  readiness.started();
+  logger.info('order query worker started');
+
+  return {
+    opsPort: ops.port,
+    orders,
+    registry,
+    handle,
+    async stop() {
+      readiness.markStopping();
+      await consumer.stop();
+      await nc.drain().catch(() => undefined);
+      await pool.end();
+      await ops.close();
+    },
+  };
+}
