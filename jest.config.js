@@ -8,7 +8,9 @@ const common = {
   },
   // @kubernetes/client-node and its helpers ship ESM only; let swc turn them into CommonJS for jest.
   transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|hpagent)/)'],
-  moduleNameMapper: { '^@orderflow/([^/]+)$': '<rootDir>/packages/$1/src/index.ts' },
+  moduleNameMapper: {
+    '^@orderflow/([^/]+)$': ['<rootDir>/packages/$1/src/index.ts', '<rootDir>/services/$1/src/index.ts', '<rootDir>/tools/$1/src/index.ts', '<rootDir>/$1/src/index.ts'],
+  },
   testEnvironment: 'node',
   modulePathIgnorePatterns: ['<rootDir>/.run/', '<rootDir>/.tools/', '<rootDir>/.tmp/', '/dist/'],
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.run/', '<rootDir>/.tools/', '<rootDir>/.tmp/', '/dist/'],

@@ -1,0 +1,247 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort, waitFor } from '@orderflow/testkit';
+import { startSystem, type RunningSystem } from '@orderflow/runner';
+import { check, type CheckResult } from './checker';
+import { placeOrder, planOrders, type AcceptedOrder, type PlannedOrder } from './workload';
+
+export interface ChaosOptions {
+  orders: number;
+  /** Orders placed per second (open loop). */
+  rate: number;
+  /** Concurrent clients. */
+  concurrency: number;
+  /** Extra random SIGKILLs beyond one per kind of service. */
+  extraKills: number;
+  seed?: number;
+  root?: string;
+  log?: (msg: string) => void;
+  /** Time allowed for every accepted order to reach a final state after the workload. */
+  settleTimeoutMs?: number;
+}
+
+export interface ChaosReport extends CheckResult {
+  planned: number;
+  kills: Record<string, number>;
+  restarts: number;
+  natsRestarts: number;
+  postgresRestarts: number;
+  redeliveries: number;
+  notAccepted: number;
+  durationMs: number;
+}
+
+/** A small seeded generator (mulberry32), so that a failing run can be replayed with its seed. */
+export function seeded(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Sums a counter over every process, carrying values across restarts (a restart resets a process's counters). */
+class CounterWatch {
+  private readonly last = new Map<string, number>();
+  private carried = 0;
+  constructor(
+    private readonly system: RunningSystem,
+    private readonly metric: string,
+  ) {}
+  async sample(): Promise<void> {
+    await Promise.all(
+      Object.entries(this.system.endpoints.services).map(async ([name, e]) => {
+        try {
+          const text = await (await fetch(`${e.http}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+          const value = text
+            .split('\n')
+            .filter((l) => l.startsWith(this.metric))
+            .reduce((sum, l) => sum + Number(l.split(' ').pop() ?? 0), 0);
+          const prev = this.last.get(name) ?? 0;
+          if (value < prev) this.carried += prev;
+          this.last.set(name, value);
+        } catch {
+          /* the process is down right now */
+        }
+      }),
+    );
+  }
+  get total(): number {
+    return this.carried + [...this.last.values()].reduce((a, b) => a + b, 0);
+  }
+}
+
+/**
+ * Runs the whole system, places orders while killing processes and restarting NATS and
+ * PostgreSQL, waits for every accepted order to settle, then checks every invariant.
+ */
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const log = opts.log ?? ((m: string) => process.stdout.write(`[chaos] ${m}\n`));
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const random = seeded(seed);
+  log(`seed ${seed}: ${opts.orders} orders at ${opts.rate}/s, ${opts.concurrency} clients`);
+  const runDir = mkdtempSync(join(tmpdir(), 'orderflow-chaos-'));
+  const started = Date.now();
+  const system = await startSystem({
+    root: opts.root,
+    runDir,
+    apiPort: await freePort(),
+    grpcPort: await freePort(),
+    queryWorkers: 2,
+    env: {
+      LOG_LEVEL: 'warn',
+      CONSUMER_ACK_WAIT_MS: '4000',
+      RELAY_INTERVAL_MS: '500',
+      RELAY_GRACE_MS: '1000',
+    },
+    serviceEnv: { saga: { PAYMENT_TIMEOUT_MS: '20000', RESTAURANT_TIMEOUT_MS: '25000' } },
+    onEvent: (name, message) => log(`${name}: ${message}`),
+  });
+  const redeliveries = new CounterWatch(system, 'orderflow_consumer_redeliveries_total');
+  const sampler = setInterval(() => void redeliveries.sample(), 1_000);
+  let natsRestarts = 0;
+  let postgresRestarts = 0;
+  try {
+    const planned = planOrders(opts.orders, random);
+    const accepted: AcceptedOrder[] = [];
+    let notAccepted = 0;
+    const windowMs = (opts.orders / opts.rate) * 1000;
+
+    // The workload: open loop at `rate`, at most `concurrency` in flight.
+    const workload = (async () => {
+      const queue: PlannedOrder[] = [...planned];
+      const t0 = Date.now();
+      let next = 0;
+      const workers = Array.from({ length: opts.concurrency }, async () => {
+        for (;;) {
+          const order = queue.shift();
+          if (!order) return;
+          const due = t0 + (next++ * 1000) / opts.rate;
+          if (due > Date.now()) await sleep(due - Date.now());
+          const result = await placeOrder(system.endpoints.api, order, Date.now() + 120_000);
+          if (result) accepted.push(result);
+          else notAccepted++;
+        }
+      });
+      await Promise.all(workers);
+    })();
+
+    // The faults: one SIGKILL per kind of service, a NATS restart and a PostgreSQL restart, spread
+    // at random over the workload window, plus extra random kills.
+    const kinds = [...new Set(system.processes.map((p) => p.spec.service))];
+    type Fault = { at: number; kind: 'kill'; service: string } | { at: number; kind: 'nats' | 'postgres' };
+    const faults: Fault[] = [
+      ...kinds.map((service): Fault => ({ at: windowMs * (0.1 + 0.8 * random()), kind: 'kill', service })),
+      ...Array.from({ length: opts.extraKills }, (): Fault => ({
+        at: windowMs * (0.1 + 0.8 * random()),
+        kind: 'kill',
+        service: kinds[Math.floor(random() * kinds.length)]!,
+      })),
+      { at: windowMs * (0.25 + 0.2 * random()), kind: 'nats' as const },
+      { at: windowMs * (0.55 + 0.2 * random()), kind: 'postgres' as const },
+    ].sort((a, b) => a.at - b.at);
+    const faultRun = (async () => {
+      const t0 = Date.now();
+      for (const f of faults) {
+        const wait = t0 + f.at - Date.now();
+        if (wait > 0) await sleep(wait);
+        if (f.kind === 'kill') {
+          const candidates = system.processes.filter((p) => p.spec.service === f.service && p.running);
+          const victim = candidates[Math.floor(random() * candidates.length)];
+          if (victim?.kill('SIGKILL')) log(`SIGKILL ${victim.spec.name}`);
+        } else if (f.kind === 'nats' && system.nats) {
+          log('restarting nats-server');
+          await system.nats.restart();
+          natsRestarts++;
+        } else if (f.kind === 'postgres' && system.postgres) {
+          log('restarting PostgreSQL (immediate shutdown)');
+          await system.postgres.restart('immediate');
+          postgresRestarts++;
+        }
+      }
+    })();
+    await Promise.all([workload, faultRun]);
+    log(`workload done: ${accepted.length} accepted, ${notAccepted} never accepted; waiting for final states`);
+
+    // Settle: every accepted order reaches a final state; the outbox drains.
+    const query = new pg.Client({ connectionString: system.databaseUrl('order-query-worker') });
+    const es = new pg.Client({ connectionString: system.databaseUrl('eventstore') });
+    await Promise.all([query.connect(), es.connect()]);
+    try {
+      const ids = accepted.map((o) => o.orderId);
+      let lastLog = 0;
+      await waitFor(
+        'every accepted order to reach a final state',
+        async () => {
+          const r = await query.query<{ n: number }>(
+            "SELECT count(*)::INT AS n FROM orders WHERE order_id = ANY($1::UUID[]) AND status IN ('Approved', 'Cancelled')",
+            [ids],
+          );
+          const done = r.rows[0]?.n ?? 0;
+          if (Date.now() - lastLog > 5_000) {
+            lastLog = Date.now();
+            log(`${done}/${ids.length} orders final`);
+          }
+          return done === ids.length;
+        },
+        { timeoutMs: opts.settleTimeoutMs ?? 180_000, intervalMs: 500 },
+      ).catch((err: unknown) => log(String(err)));
+      await waitFor('the outbox to drain', async () => (await es.query<{ n: number }>('SELECT count(*)::INT AS n FROM outbox')).rows[0]?.n === 0, {
+        timeoutMs: 30_000,
+        intervalMs: 500,
+      }).catch((err: unknown) => log(String(err)));
+    } finally {
+      await Promise.all([query.end(), es.end()]);
+    }
+    await redeliveries.sample();
+
+    const result = await check({
+      orders: accepted,
+      databases: {
+        eventstore: system.databaseUrl('eventstore'),
+        payment: system.databaseUrl('payment'),
+        query: system.databaseUrl('order-query-worker'),
+      },
+      natsUrl: system.endpoints.nats,
+      stream: 'ORDERS',
+    });
+    const kills: Record<string, number> = {};
+    for (const p of system.processes) kills[p.spec.service] = (kills[p.spec.service] ?? 0) + p.kills;
+    return {
+      ...result,
+      planned: planned.length,
+      kills,
+      restarts: system.processes.reduce((n, p) => n + p.restarts, 0),
+      natsRestarts,
+      postgresRestarts,
+      redeliveries: redeliveries.total,
+      notAccepted,
+      durationMs: Date.now() - started,
+    };
+  } finally {
+    clearInterval(sampler);
+    await system.stop();
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+export function formatReport(r: ChaosReport): string {
+  const kills = Object.entries(r.kills)
+    .map(([k, n]) => `${k}=${n}`)
+    .join(' ');
+  return [
+    `orders planned ${r.planned}, accepted ${r.counts['accepted'] ?? 0}, never accepted ${r.notAccepted}`,
+    `final: approved ${r.counts['approved'] ?? 0}, cancelled ${r.counts['cancelled'] ?? 0} (refunded ${r.counts['refunded'] ?? 0})`,
+    `kills: ${kills}; process restarts ${r.restarts}; nats restarts ${r.natsRestarts}; postgres restarts ${r.postgresRestarts}`,
+    `redeliveries seen ${r.redeliveries}; dead letters ${r.counts['dead_letters'] ?? 0}; events ${r.counts['events'] ?? 0}; JetStream messages ${r.counts['jetstream_messages'] ?? 0}`,
+    `duration ${(r.durationMs / 1000).toFixed(1)} s`,
+    r.violations.length === 0 ? 'no violations' : `${r.violations.length} violations:\n  ${r.violations.join('\n  ')}`,
+  ].join('\n');
+}

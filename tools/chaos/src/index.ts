@@ -1,0 +1,3 @@
+export * from './chaos';
+export * from './checker';
+export * from './workload';
