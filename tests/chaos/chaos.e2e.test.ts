@@ -18,7 +18,8 @@ test('when processes are killed and NATS and PostgreSQL restart while orders flo
   expect(report.counts['accepted']).toBeGreaterThan(0);
   expect(report.natsRestarts).toBe(1);
   expect(report.postgresRestarts).toBe(1);
-  for (const service of ['eventstore', 'order-api', 'payment', 'restaurant', 'order-query-worker', 'saga'])
-    expect([service, report.kills[service] ?? 0]).toEqual([service, expect.any(Number)]);
-  expect(Object.values(report.kills).every((n) => n >= 1)).toBe(true);
+  const unkilled = ['eventstore', 'order-api', 'payment', 'restaurant', 'order-query-worker', 'saga'].filter(
+    (service) => (report.kills[service] ?? 0) < 1,
+  );
+  expect(unkilled).toEqual([]);
 }, 600_000);
