@@ -6,7 +6,7 @@
 #
 #   scripts/build-runtime-tree.sh <dir>              everything: manifests, npm ci --omit=dev, build, files
 #   scripts/build-runtime-tree.sh <dir> --manifests  package.json, package-lock.json and each workspace's package.json
-#   scripts/build-runtime-tree.sh <dir> --files      dist/ of every workspace (already built) and config/
+#   scripts/build-runtime-tree.sh <dir> --files      dist/ and migrations/ of every workspace (already built) and config/
 set -euo pipefail
 
 dir=${1:?usage: scripts/build-runtime-tree.sh <dir> [--manifests|--files]}
@@ -32,12 +32,18 @@ copy_files() {
   mkdir -p "$dir"
   local ws
   for ws in $(workspaces); do
-    [ -d "$ws/dist" ] || continue
     mkdir -p "$dir/$ws"
-    rm -rf "$dir/$ws/dist"
-    cp -R "$ws/dist" "$dir/$ws/dist"
-    # Compiled output only: no incremental-build state.
-    find "$dir/$ws/dist" -name '*.tsbuildinfo' -delete
+    if [ -d "$ws/dist" ]; then
+      rm -rf "$dir/$ws/dist"
+      cp -R "$ws/dist" "$dir/$ws/dist"
+      # Compiled output only: no incremental-build state.
+      find "$dir/$ws/dist" -name '*.tsbuildinfo' -delete
+    fi
+    # SQL migrations are read at run time from <workspace>/migrations.
+    if [ -d "$ws/migrations" ]; then
+      rm -rf "$dir/$ws/migrations"
+      cp -R "$ws/migrations" "$dir/$ws/migrations"
+    fi
   done
   if [ -d config ]; then
     rm -rf "$dir/config"
