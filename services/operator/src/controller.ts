@@ -1,6 +1,6 @@
 import type { Logger } from '@orderflow/platform';
 import type { JetStreamPort } from './adapters/jetstream';
-import type { KubePort } from './adapters/kube';
+import { GROUP, VERSION, type KubePort } from './adapters/kube';
 import {
   applyFailures,
   reconcile,
@@ -202,7 +202,7 @@ export class Controller {
       }
       let resource: OrderFlow;
       try {
-        resource = parseOrderFlow(raw);
+        resource = parseOrderFlow({ apiVersion: `${GROUP}/${VERSION}`, kind: 'OrderFlow', ...(raw as object) });
       } catch (err: unknown) {
         // The CRD schema should make this impossible; retrying would not help.
         logger.error({ key, err: errorText(err) }, 'OrderFlow does not parse; skipped');
