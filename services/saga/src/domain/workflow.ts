@@ -87,11 +87,17 @@ export function evolve(state: SagaState, recorded: RecordedOrderEvent): SagaStat
   const e = recorded.event;
   switch (state.status) {
     case 'New':
-      return e.type === 'order-created' ? { status: 'AwaitingPayment', orderId: e.data.orderId, since: recorded.recordedAt } : state;
+      return e.type === 'order-created'
+        ? { status: 'AwaitingPayment', orderId: e.data.orderId, since: recorded.recordedAt }
+        : state;
     case 'AwaitingPayment':
       switch (e.type) {
         case 'order-payment-debited':
-          return { status: 'AwaitingRestaurant', orderId: state.orderId, since: recorded.recordedAt };
+          return {
+            status: 'AwaitingRestaurant',
+            orderId: state.orderId,
+            since: recorded.recordedAt,
+          };
         case 'order-payment-declined':
           return { status: 'PaymentDeclined', orderId: state.orderId };
         case 'order-cancelled':
@@ -114,7 +120,11 @@ export function evolve(state: SagaState, recorded: RecordedOrderEvent): SagaStat
         case 'order-rejected':
           return compensating(state.orderId, 'restaurant-rejected', false);
         case 'order-refund-requested':
-          return compensating(state.orderId, e.data.reason === 'restaurant-rejected' ? 'restaurant-rejected' : 'restaurant-timeout', true);
+          return compensating(
+            state.orderId,
+            e.data.reason === 'restaurant-rejected' ? 'restaurant-rejected' : 'restaurant-timeout',
+            true,
+          );
         case 'order-cancelled':
           return cancelled(state.orderId, e.data.reason, true);
         case 'order-created':
@@ -132,7 +142,11 @@ export function evolve(state: SagaState, recorded: RecordedOrderEvent): SagaStat
         case 'order-payment-refunded':
           return { ...state, refunded: true };
         case 'order-cancelled':
-          return { ...cancelled(state.orderId, e.data.reason, true), refundRequested: state.refundRequested, refunded: state.refunded };
+          return {
+            ...cancelled(state.orderId, e.data.reason, true),
+            refundRequested: state.refundRequested,
+            refunded: state.refunded,
+          };
         // A late approval or rejection after a refund request changes nothing: no resurrection.
         case 'order-approved':
         case 'order-rejected':
@@ -180,7 +194,11 @@ const cancelled = (orderId: string, reason: CancellationReason, debited: boolean
   refunded: false,
 });
 
-const compensating = (orderId: string, reason: Compensating['reason'], refundRequested: boolean): Compensating => ({
+const compensating = (
+  orderId: string,
+  reason: Compensating['reason'],
+  refundRequested: boolean,
+): Compensating => ({
   status: 'Compensating',
   orderId,
   reason,
@@ -188,8 +206,10 @@ const compensating = (orderId: string, reason: Compensating['reason'], refundReq
   refunded: false,
 });
 
-export const fold = (events: readonly RecordedOrderEvent[], from: SagaState = initialState()): SagaState =>
-  events.reduce(evolve, from);
+export const fold = (
+  events: readonly RecordedOrderEvent[],
+  from: SagaState = initialState(),
+): SagaState => events.reduce(evolve, from);
 
 const requestRefund = (orderId: string, reason: RefundReason): SagaOutput => ({
   action: 'Append',
@@ -213,7 +233,12 @@ const deadline = (since: string, timeoutMs: number, now: Date): Date => {
  * ids make the repeated append a no-op at the event store. A timeout acts only when the instance
  * is still in the wait the tick was set for; a stale tick is ignored.
  */
-export function decide(state: SagaState, input: SagaInput, now: Date, timeouts: Timeouts): SagaOutput[] {
+export function decide(
+  state: SagaState,
+  input: SagaInput,
+  now: Date,
+  timeouts: Timeouts,
+): SagaOutput[] {
   const timedOut = input.type === 'timeout' && input.status === state.status;
   switch (state.status) {
     case 'New':
@@ -221,13 +246,25 @@ export function decide(state: SagaState, input: SagaInput, now: Date, timeouts: 
     case 'AwaitingPayment':
       return timedOut
         ? [cancel(state.orderId, 'payment-timeout')]
-        : [{ action: 'Schedule', timeout: 'payment', at: deadline(state.since, timeouts.paymentTimeoutMs, now) }];
+        : [
+            {
+              action: 'Schedule',
+              timeout: 'payment',
+              at: deadline(state.since, timeouts.paymentTimeoutMs, now),
+            },
+          ];
     case 'PaymentDeclined':
       return [cancel(state.orderId, 'payment-declined')];
     case 'AwaitingRestaurant':
       return timedOut
         ? [requestRefund(state.orderId, 'restaurant-timeout')]
-        : [{ action: 'Schedule', timeout: 'restaurant', at: deadline(state.since, timeouts.restaurantTimeoutMs, now) }];
+        : [
+            {
+              action: 'Schedule',
+              timeout: 'restaurant',
+              at: deadline(state.since, timeouts.restaurantTimeoutMs, now),
+            },
+          ];
     case 'Compensating':
       if (!state.refundRequested) return [requestRefund(state.orderId, state.reason)];
       if (state.refunded) return [cancel(state.orderId, state.reason)];
@@ -235,7 +272,8 @@ export function decide(state: SagaState, input: SagaInput, now: Date, timeouts: 
     case 'Approved':
       return [{ action: 'Ignore', reason: 'order approved' }];
     case 'Cancelled':
-      if (state.debited && !state.refundRequested) return [requestRefund(state.orderId, 'late-debit')];
+      if (state.debited && !state.refundRequested)
+        return [requestRefund(state.orderId, 'late-debit')];
       return [{ action: 'Ignore', reason: 'order cancelled' }];
     default:
       return assertNever(state);

@@ -1,0 +1,109 @@
+import { withTransaction, type Pool } from '@orderflow/platform';
+import { instanceStatuses, type InstanceStatus } from '../domain/workflow';
+
+export interface DueInstance {
+  orderId: string;
+  state: InstanceStatus;
+  /** The deadline as PostgreSQL printed it: compared back exactly when the row is claimed. */
+  deadline: string;
+}
+
+const isInstanceStatus = (s: string): s is InstanceStatus =>
+  (instanceStatuses as readonly string[]).includes(s);
+
+/**
+ * The saga's own table `saga_instances`: each order's status and the deadline of its current wait.
+ * Statements run on PostgreSQL and CockroachDB.
+ */
+export class SagaInstances {
+  constructor(
+    private readonly pool: Pool,
+    private readonly onRetry?: () => void,
+  ) {}
+
+  /**
+   * Records the status after `lastVersion`. A write older than the row's version is dropped (two
+   * handlers of one order raced). When the status stays the same, the deadline set on entering it
+   * stays too, so a redelivery or a changed runtime timeout never moves a running deadline.
+   * Returns the status the row had before (undefined for a new row) and whether this write applied.
+   */
+  async record(
+    orderId: string,
+    state: InstanceStatus,
+    deadline: Date | null,
+    lastVersion: number,
+  ): Promise<{ previous: InstanceStatus | undefined; applied: boolean }> {
+    return withTransaction(
+      this.pool,
+      async (c) => {
+        const inserted = await c.query(
+          `INSERT INTO saga_instances (order_id, state, deadline, last_version) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
+          [orderId, state, deadline, lastVersion],
+        );
+        if (inserted.rowCount === 1) return { previous: undefined, applied: true };
+        const current = await c.query<{ state: string; last_version: number }>(
+          'SELECT state, last_version FROM saga_instances WHERE order_id = $1 FOR UPDATE',
+          [orderId],
+        );
+        const row = current.rows[0];
+        if (!row) throw new Error(`saga instance ${orderId} vanished`);
+        const previous = isInstanceStatus(row.state) ? row.state : undefined;
+        if (row.last_version > lastVersion) return { previous, applied: false };
+        await c.query(
+          `UPDATE saga_instances
+              SET deadline = CASE WHEN state = $2 AND $3::TIMESTAMPTZ IS NOT NULL THEN COALESCE(deadline, $3::TIMESTAMPTZ) ELSE $3::TIMESTAMPTZ END,
+                  state = $2, last_version = $4, updated_at = now()
+            WHERE order_id = $1`,
+          [orderId, state, deadline, lastVersion],
+        );
+        return { previous, applied: true };
+      },
+      { onRetry: this.onRetry },
+    );
+  }
+
+  async due(limit: number): Promise<DueInstance[]> {
+    const r = await this.pool.query<{ order_id: string; state: string; deadline: string }>(
+      `SELECT order_id, state, deadline::TEXT AS deadline FROM saga_instances
+        WHERE deadline <= now() ORDER BY deadline LIMIT $1`,
+      [limit],
+    );
+    return r.rows.flatMap((row) =>
+      isInstanceStatus(row.state)
+        ? [{ orderId: row.order_id, state: row.state, deadline: row.deadline }]
+        : [],
+    );
+  }
+
+  /**
+   * Claims a due row for `leaseMs` with a compare-and-set on its deadline: of several replicas that
+   * saw the same due row, exactly one moves its deadline and gets it. If the claimer dies, the row
+   * comes due again when the lease ends. No lock is held while the event store is called.
+   */
+  async claim(row: DueInstance, leaseMs: number): Promise<boolean> {
+    const r = await this.pool.query(
+      `UPDATE saga_instances SET deadline = now() + $3::INT8 * INTERVAL '1 millisecond', updated_at = now()
+        WHERE order_id = $1 AND deadline = $2::TIMESTAMPTZ RETURNING order_id`,
+      [row.orderId, row.deadline, leaseMs],
+    );
+    return r.rowCount === 1;
+  }
+
+  async countByState(): Promise<Map<string, number>> {
+    const r = await this.pool.query<{ state: string; n: number }>(
+      'SELECT state, count(*)::INT8 AS n FROM saga_instances GROUP BY state',
+    );
+    return new Map(r.rows.map((row) => [row.state, Number(row.n)]));
+  }
+
+  /** Age in seconds of the oldest instance not yet Approved or Cancelled (0 when none). */
+  async oldestInFlightAgeSeconds(): Promise<number> {
+    const r = await this.pool.query<{ age: string | number | null }>(
+      `SELECT EXTRACT(EPOCH FROM (now() - min(created_at))) AS age FROM saga_instances
+        WHERE state NOT IN ('Approved', 'Cancelled')`,
+    );
+    const age = r.rows[0]?.age;
+    return age === null || age === undefined ? 0 : Math.max(0, Number(age));
+  }
+}

@@ -1,0 +1,33 @@
+import './telemetry';
+import { createLogger, loadConfig, runMain } from '@orderflow/platform';
+import { runMigrations, start } from './app';
+import { configSchema } from './config';
+
+const HELP = `orderflow saga: follows every order from order-created to Approved or Cancelled, requests
+refunds and cancels on decline, rejection and timeouts (durable JetStream consumer "saga").
+
+usage: node services/saga/dist/main.js [migrate]
+
+  migrate   run the SQL migrations and exit
+  (none)    run the service
+
+Environment: see docs/services.md (DATABASE_URL is required; EVENTSTORE_ADDRESS 127.0.0.1:50051,
+PAYMENT_TIMEOUT_MS 30000, RESTAURANT_TIMEOUT_MS 60000, TIMEOUT_SCAN_INTERVAL_MS 1000,
+CONSUMER_CONCURRENCY 16, CONSUMER_MAX_DELIVER 10, CONSUMER_ACK_WAIT_MS 10000, RUNTIME_CONFIG_FILE).`;
+
+const arg = process.argv[2];
+if (arg === '--help' || arg === '-h') {
+  process.stdout.write(`${HELP}\n`);
+  process.exit(0);
+}
+runMain(async () => {
+  const config = loadConfig(configSchema);
+  const logger = createLogger('saga', config.LOG_LEVEL);
+  if (arg === 'migrate') {
+    await runMigrations(config, logger);
+    logger.info('migrations done');
+    process.exit(0);
+  }
+  if (arg !== undefined) throw new Error(`unknown argument "${arg}"; see --help`);
+  return start(config, logger);
+});

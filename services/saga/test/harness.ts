@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
+import {
+  SCHEMA_VERSION,
+  deterministicEventId,
+  metadataKeys,
+  orderStreamId,
+  type EventType,
+  type OrderEvent,
+} from '@orderflow/events';
+import { createEventStoreClient, createLogger, jsManager } from '@orderflow/platform';
+import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
+import { freshDatabase, startNats, waitFor, type NatsServer } from '@orderflow/testkit';
+import pg from 'pg';
+import { start as startEventStore, type EventStoreApp } from '../../eventstore/src/app';
+import { configSchema as eventStoreConfig } from '../../eventstore/src/config';
+import { start, type SagaApp } from '../src/app';
+import { configSchema } from '../src/config';
+
+export interface SagaUnderTest {
+  app: SagaApp;
+  store: EventStoreApp;
+  client: EventStoreClient;
+  nats: NatsServer;
+  nc: NatsConnection;
+  db: pg.Pool;
+  runtimeFile: string;
+  stop(): Promise<void>;
+}
+
+/** nats-server, the real event store and the saga, in-process on free ports; the test plays payment and restaurant. */
+export async function startSaga(overrides: Record<string, string> = {}): Promise<SagaUnderTest> {
+  const nats = await startNats();
+  const store = await startEventStore(
+    eventStoreConfig.parse({
+      DATABASE_URL: await freshDatabase('eventstore'),
+      NATS_URL: nats.url,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      OPS_HOST: '127.0.0.1',
+      OPS_PORT: '0',
+      RELAY_INTERVAL_MS: '200',
+      RELAY_GRACE_MS: '500',
+    }),
+    createLogger('eventstore', 'silent'),
+  );
+  const dir = mkdtempSync(join(tmpdir(), 'orderflow-saga-'));
+  const runtimeFile = join(dir, 'runtime.json');
+  const databaseUrl = await freshDatabase('saga');
+  const app = await start(
+    configSchema.parse({
+      DATABASE_URL: databaseUrl,
+      NATS_URL: nats.url,
+      EVENTSTORE_ADDRESS: `127.0.0.1:${store.grpcPort}`,
+      OPS_HOST: '127.0.0.1',
+      OPS_PORT: '0',
+      LOG_LEVEL: 'silent',
+      CONSUMER_CONCURRENCY: '4',
+      TIMEOUT_SCAN_INTERVAL_MS: '100',
+      RUNTIME_CONFIG_FILE: runtimeFile,
+      ...overrides,
+    }),
+    createLogger('saga', 'silent'),
+  );
+  const es = createEventStoreClient(`127.0.0.1:${store.grpcPort}`);
+  const nc = await connect({ servers: nats.url });
+  const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  return {
+    app,
+    store,
+    client: es.client,
+    nats,
+    nc,
+    db,
+    runtimeFile,
+    async stop() {
+      es.close();
+      await db.end();
+      await nc.close();
+      await app.stop();
+      await store.stop();
+      await nats.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const meta = (orderId: string, producer: string) => ({
+  [metadataKeys.correlationId]: orderId,
+  [metadataKeys.schemaVersion]: SCHEMA_VERSION,
+  [metadataKeys.producer]: producer,
+});
+
+/** Plays the other services: appends their events the way docs/flow.md says they do. */
+export function actors(client: EventStoreClient) {
+  const append = (
+    orderId: string,
+    expectedVersion: number,
+    eventId: string,
+    e: OrderEvent,
+    producer: string,
+  ) =>
+    client.appendToStream({
+      streamId: orderStreamId(orderId),
+      expectedVersion,
+      events: [
+        {
+          eventId,
+          eventType: e.type,
+          data: JSON.stringify(e.data),
+          metadata: meta(orderId, producer),
+        },
+      ],
+    });
+  return {
+    async createOrder(orderId: string = randomUUID()): Promise<string> {
+      await append(
+        orderId,
+        -1,
+        randomUUID(),
+        {
+          type: 'order-created',
+          data: {
+            orderId,
+            customerId: 'c-1',
+            restaurantId: 'trattoria',
+            items: [{ code: 'm', name: 'Margherita', unitPrice: 900, quantity: 1 }],
+            amount: 900,
+          },
+        },
+        'order-api',
+      );
+      return orderId;
+    },
+    debit: (orderId: string) =>
+      append(
+        orderId,
+        -2,
+        deterministicEventId('payment', orderId),
+        {
+          type: 'order-payment-debited',
+          data: {
+            orderId,
+            customerId: 'c-1',
+            amount: 900,
+            paymentId: deterministicEventId('payment-id', orderId),
+          },
+        },
+        'payment',
+      ),
+    decline: (orderId: string) =>
+      append(
+        orderId,
+        -2,
+        deterministicEventId('payment', orderId),
+        {
+          type: 'order-payment-declined',
+          data: { orderId, customerId: 'c-1', amount: 900, reason: 'insufficient funds' },
+        },
+        'payment',
+      ),
+    reject: (orderId: string) =>
+      append(
+        orderId,
+        -2,
+        deterministicEventId('restaurant-decision', orderId),
+        {
+          type: 'order-rejected',
+          data: { orderId, restaurantId: 'trattoria', reason: 'closed' },
+        },
+        'restaurant',
+      ),
+    refund: (orderId: string) =>
+      append(
+        orderId,
+        -2,
+        deterministicEventId('refund', orderId),
+        {
+          type: 'order-payment-refunded',
+          data: {
+            orderId,
+            customerId: 'c-1',
+            amount: 900,
+            paymentId: deterministicEventId('payment-id', orderId),
+          },
+        },
+        'payment',
+      ),
+  };
+}
+
+export async function readStream(
+  client: EventStoreClient,
+  orderId: string,
+): Promise<RecordedEvent[]> {
+  return (
+    await client.readStream({ streamId: orderStreamId(orderId), fromVersion: 0, maxCount: 0 })
+  ).events;
+}
+
+export function countByType(events: RecordedEvent[]): Partial<Record<EventType, number>> {
+  const out: Partial<Record<EventType, number>> = {};
+  for (const e of events) out[e.eventType as EventType] = (out[e.eventType as EventType] ?? 0) + 1;
+  return out;
+}
+
+/** Waits until the order's stream holds an event of `type`, and returns the stream. */
+export async function waitForEvent(
+  client: EventStoreClient,
+  orderId: string,
+  type: EventType,
+  timeoutMs = 15_000,
+): Promise<RecordedEvent[]> {
+  return waitFor(
+    `${type} in order-${orderId}`,
+    async () => {
+      const events = await readStream(client, orderId);
+      return events.some((e) => e.eventType === type) ? events : undefined;
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
+}
+
+/** Waits until the saga consumer has nothing pending and nothing unacknowledged. */
+export async function waitForIdleConsumer(
+  nc: NatsConnection,
+  stream = 'ORDERS',
+  durable = 'saga',
+): Promise<void> {
+  const jsm = await jsManager(nc);
+  await waitFor(
+    'the saga consumer to be idle',
+    async () => {
+      const info = await jsm.consumers.info(stream, durable);
+      return info.num_pending === 0 && info.num_ack_pending === 0;
+    },
+    { timeoutMs: 20_000, intervalMs: 100 },
+  );
+}
+
+export async function instance(
+  db: pg.Pool,
+  orderId: string,
+): Promise<{ state: string; deadline: Date | null } | undefined> {
+  const r = await db.query<{ state: string; deadline: Date | null }>(
+    'SELECT state, deadline FROM saga_instances WHERE order_id = $1',
+    [orderId],
+  );
+  return r.rows[0];
+}
