@@ -1,0 +1,327 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/** Where the CLI writes and what it reads from its surroundings; tests pass their own. */
+export interface Io {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  sleep(ms: number): Promise<void>;
+  now(): number;
+}
+
+export const defaultIo = (): Io => ({
+  stdout: (t) => process.stdout.write(t),
+  stderr: (t) => process.stderr.write(t),
+  env: process.env,
+  cwd: process.cwd(),
+  sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+  now: () => Date.now(),
+});
+
+export const DEFAULT_API = 'http://127.0.0.1:8080';
+const FINAL_STATES = new Set(['Approved', 'Cancelled']);
+
+export const HELP = `orders: command-line client of the orderflow order API
+
+usage: npm run orders -- <command> [options]
+
+commands:
+  place --customer <id> --restaurant <id> --item <code:name:unitPriceCents:quantity> [--item ...]
+        [--idempotency-key <key>] [--wait] [--timeout <s>]
+                              place an order; --wait then watches it to a final state
+  get <orderId>               show one order
+  list --customer <id> [--limit <n>] [--cursor <c>]
+                              a customer's orders, newest first
+  watch <orderId> [--timeout <s>] [--interval <ms>]
+                              print each status change until Approved or Cancelled
+                              (exit 0), or until the timeout (exit 1; default 30 s)
+
+options:
+  --api <url>     the order API (default: $ORDERFLOW_API, else .run/endpoints.json's api,
+                  else ${DEFAULT_API})
+  --json          print JSON instead of text
+  -h, --help      this help
+
+examples:
+  npm run orders -- place --customer c1 --restaurant trattoria \\
+      --item margherita:Margherita:1250:2 --item tiramisu:Tiramisu:650:1 --wait
+  npm run orders -- get 3b0f8a52-3c1e-4c57-9a4e-1f0c2d9e8b71
+  npm run orders -- list --customer c1 --limit 5
+  npm run orders -- watch 3b0f8a52-3c1e-4c57-9a4e-1f0c2d9e8b71 --timeout 60
+  ORDERFLOW_API=http://localhost:8080 npm run orders -- list --customer c1 --json
+
+exit codes: 0 done, 1 the API said no (or a watch timed out), 2 bad usage.
+`;
+
+class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The API answered with a problem, or could not be reached: printed as one line per field. */
+class ApiFailure extends Error {
+  override name = 'ApiFailure';
+}
+
+interface FieldError {
+  field: string;
+  message: string;
+}
+
+interface OrderItem {
+  code: string;
+  name: string;
+  unitPrice: number;
+  quantity: number;
+}
+
+interface Order {
+  orderId: string;
+  customerId: string;
+  restaurantId: string;
+  items: OrderItem[];
+  amount: number;
+  status: string;
+  version?: number;
+  createdAt?: string;
+  updatedAt?: string;
+  cancellationReason?: string;
+  refunded?: boolean;
+}
+
+const options = {
+  api: { type: 'string' },
+  json: { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  customer: { type: 'string' },
+  restaurant: { type: 'string' },
+  item: { type: 'string', multiple: true },
+  'idempotency-key': { type: 'string' },
+  wait: { type: 'boolean', default: false },
+  limit: { type: 'string' },
+  cursor: { type: 'string' },
+  timeout: { type: 'string' },
+  interval: { type: 'string' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+
+/** `--api`, else `ORDERFLOW_API`, else the local runner's `.run/endpoints.json`, else the default. */
+export function resolveApi(flag: string | undefined, io: Pick<Io, 'env' | 'cwd'>): string {
+  const fromEnv = io.env['ORDERFLOW_API'];
+  const chosen = flag ?? (fromEnv || undefined) ?? endpointsApi(io.cwd) ?? DEFAULT_API;
+  return chosen.replace(/\/+$/, '');
+}
+
+function endpointsApi(cwd: string): string | undefined {
+  try {
+    const parsed = JSON.parse(readFileSync(join(cwd, '.run', 'endpoints.json'), 'utf8')) as { api?: unknown };
+    return typeof parsed.api === 'string' && parsed.api ? parsed.api : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `code:name:unitPriceCents:quantity`; the name may itself contain colons. */
+export function parseItem(spec: string): OrderItem {
+  const parts = spec.split(':');
+  if (parts.length < 4) throw new UsageError(`--item "${spec}" must be code:name:unitPriceCents:quantity`);
+  const code = parts[0] ?? '';
+  const quantity = parts[parts.length - 1] ?? '';
+  const unitPrice = parts[parts.length - 2] ?? '';
+  const name = parts.slice(1, -2).join(':');
+  if (!/^\d+$/.test(unitPrice)) throw new UsageError(`--item "${spec}": unitPrice must be integer cents (1250 for 12.50)`);
+  if (!/^\d+$/.test(quantity)) throw new UsageError(`--item "${spec}": quantity must be a whole number`);
+  return { code, name, unitPrice: Number(unitPrice), quantity: Number(quantity) };
+}
+
+export const formatCents = (cents: number): string => {
+  const sign = cents < 0 ? '-' : '';
+  const abs = Math.abs(cents);
+  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
+};
+
+const positiveInt = (flag: string, v: string | undefined, fallback: number): number => {
+  if (v === undefined) return fallback;
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`--${flag} must be a positive whole number`);
+  return Number(v);
+};
+
+interface Answer {
+  status: number;
+  body: unknown;
+  headers: Headers;
+}
+
+class Client {
+  constructor(private readonly base: string) {}
+
+  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (err: unknown) {
+      const c = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+      const cause = typeof c?.code === 'string' ? c.code : typeof c?.message === 'string' ? c.message : String(err);
+      throw new ApiFailure(`cannot reach the order API at ${this.base}: ${cause}`);
+    }
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    } catch {
+      // not JSON: keep the text for the message
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  }
+
+  /** The answer's body when the status is one of `ok`, else an ApiFailure describing the problem. */
+  async expect<T>(ok: number[], method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+    const a = await this.call(method, path, body, headers);
+    if (ok.includes(a.status)) return a.body as T;
+    throw new ApiFailure(describeProblem(a.status, a.body));
+  }
+}
+
+/** `400 items[0].quantity: must be an integer from 1 to 100`, one line per field. */
+export function describeProblem(status: number, body: unknown): string {
+  if (typeof body === 'object' && body !== null) {
+    const p = body as { title?: unknown; detail?: unknown; errors?: unknown };
+    if (Array.isArray(p.errors) && p.errors.length > 0) {
+      return (p.errors as FieldError[]).map((e) => `${status} ${e.field}: ${e.message}`).join('\n');
+    }
+    const title = typeof p.title === 'string' ? p.title : 'error';
+    return typeof p.detail === 'string' ? `${status} ${title}: ${p.detail}` : `${status} ${title}`;
+  }
+  return `${status} ${typeof body === 'string' && body ? body.slice(0, 200) : 'error'}`;
+}
+
+function orderText(o: Order): string {
+  const lines = [
+    `order       ${o.orderId}`,
+    `status      ${o.status}${o.cancellationReason ? ` (${o.cancellationReason})` : ''}${o.refunded ? ', refunded' : ''}`,
+    `customer    ${o.customerId}`,
+    `restaurant  ${o.restaurantId}`,
+    `amount      ${formatCents(o.amount)} (${o.amount} cents)`,
+    ...o.items.map((i) => `  ${i.quantity} x ${i.name} (${i.code}) @ ${formatCents(i.unitPrice)}`),
+  ];
+  if (o.version !== undefined) lines.push(`version     ${o.version}`);
+  if (o.updatedAt) lines.push(`updated     ${o.updatedAt}`);
+  return `${lines.join('\n')}\n`;
+}
+
+async function watch(client: Client, orderId: string, values: Values, io: Io): Promise<number> {
+  const timeoutMs = positiveInt('timeout', values.timeout, 30) * 1000;
+  const intervalMs = positiveInt('interval', values.interval, 1000);
+  const deadline = io.now() + timeoutMs;
+  const path = `/api/orders/${encodeURIComponent(orderId)}`;
+  let last: string | undefined;
+  for (;;) {
+    let a: Answer | undefined;
+    try {
+      a = await client.call('GET', path);
+    } catch (err: unknown) {
+      if (!(err instanceof ApiFailure)) throw err;
+      // The API may be restarting: keep watching until the deadline.
+    }
+    if (a && a.status === 200) {
+      const o = a.body as Order;
+      const state = `${o.status}${o.refunded ? '+refunded' : ''}`;
+      if (state !== last) {
+        last = state;
+        const at = new Date(io.now()).toISOString();
+        if (values.json) io.stdout(`${JSON.stringify({ at, orderId: o.orderId, status: o.status, version: o.version, cancellationReason: o.cancellationReason })}\n`);
+        else io.stdout(`${at}  ${o.orderId}  ${o.status}${o.cancellationReason ? ` (${o.cancellationReason})` : ''}\n`);
+      }
+      if (FINAL_STATES.has(o.status)) return 0;
+    } else if (a && a.status !== 404 && a.status < 500) {
+      throw new ApiFailure(describeProblem(a.status, a.body));
+    }
+    if (io.now() + intervalMs > deadline) {
+      io.stderr(`timed out after ${timeoutMs / 1000} s: order ${orderId} is ${last ?? 'not visible yet'}\n`);
+      return 1;
+    }
+    await io.sleep(intervalMs);
+  }
+}
+
+async function dispatch(command: string | undefined, args: string[], values: Values, io: Io): Promise<number> {
+  const client = new Client(resolveApi(values.api, io));
+  const print = (value: unknown, text: string): void => io.stdout(values.json ? `${JSON.stringify(value, null, 2)}\n` : text);
+  switch (command) {
+    case 'place': {
+      if (!values.customer) throw new UsageError('place needs --customer');
+      if (!values.restaurant) throw new UsageError('place needs --restaurant');
+      if (!values.item || values.item.length === 0) throw new UsageError('place needs at least one --item code:name:unitPriceCents:quantity');
+      const body = { customerId: values.customer, restaurantId: values.restaurant, items: values.item.map(parseItem) };
+      const key = values['idempotency-key'];
+      const order = await client.expect<Order>([201], 'POST', '/api/orders', body, key ? { 'idempotency-key': key } : {});
+      print(order, `placed order ${order.orderId}: ${order.status}, ${formatCents(order.amount)} (${order.amount} cents)\n`);
+      return values.wait ? watch(client, order.orderId, values, io) : 0;
+    }
+    case 'get': {
+      const id = args[0];
+      if (!id) throw new UsageError('get needs an order id');
+      const order = await client.expect<Order>([200], 'GET', `/api/orders/${encodeURIComponent(id)}`);
+      print(order, orderText(order));
+      return 0;
+    }
+    case 'list': {
+      if (!values.customer) throw new UsageError('list needs --customer');
+      const q = new URLSearchParams({ customerId: values.customer });
+      if (values.limit !== undefined) q.set('limit', values.limit);
+      if (values.cursor !== undefined) q.set('cursor', values.cursor);
+      const page = await client.expect<{ items: Order[]; nextCursor: string | null }>([200], 'GET', `/api/orders?${q.toString()}`);
+      const rows = page.items.map((o) => `${o.orderId}  ${o.status.padEnd(15)}  ${formatCents(o.amount).padStart(10)}  ${o.createdAt ?? ''}`);
+      const more = page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '';
+      print(page, rows.length ? `${rows.join('\n')}\n${more}` : `no orders for ${values.customer}\n`);
+      return 0;
+    }
+    case 'watch': {
+      const id = args[0];
+      if (!id) throw new UsageError('watch needs an order id');
+      return watch(client, id, values, io);
+    }
+    case undefined:
+      throw new UsageError('no command given');
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+/** Runs one CLI invocation and returns its exit code; never calls process.exit. */
+export async function run(argv: string[], io: Io = defaultIo()): Promise<number> {
+  let values: Values;
+  let positionals: string[];
+  try {
+    ({ values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true }));
+  } catch (err: unknown) {
+    io.stderr(`${err instanceof Error ? err.message : String(err)}\nsee --help\n`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(HELP);
+    return 0;
+  }
+  const [command, ...args] = positionals;
+  try {
+    return await dispatch(command, args, values, io);
+  } catch (err: unknown) {
+    if (err instanceof UsageError) {
+      io.stderr(`${err.message}\nsee --help\n`);
+      return 2;
+    }
+    if (err instanceof ApiFailure) {
+      io.stderr(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
