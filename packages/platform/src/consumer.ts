@@ -121,7 +121,10 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
     h.set('Orderflow-Original-Sequence', String(m.info.streamSequence));
     h.set('Orderflow-Delivery-Count', String(m.info.deliveryCount));
     h.set('Orderflow-Consumer', durable);
-    for (const [k, v] of Object.entries(headersToRecord(m.headers))) if (!k.startsWith('nats-')) h.set(k, v);
+    // Copy the original headers with their own names (not lower-cased), so a re-drive republishes them as they were.
+    if (m.headers)
+      for (const k of m.headers.keys())
+        if (!k.toLowerCase().startsWith('nats-') && !h.has(k)) for (const v of m.headers.values(k)) h.append(k, v);
     await js.publish(subjects.deadLetter(durable), m.data, {
       msgID: `${durable}:${m.info.streamSequence}`,
       headers: h,

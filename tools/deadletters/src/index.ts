@@ -1,0 +1,2 @@
+export * from './deadletters';
+export { run, parseArgs, HELP } from './cli';
