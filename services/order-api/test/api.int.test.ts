@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createEventStoreClient, createLogger } from '@orderflow/platform';
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { SpanKind, createEventStoreClient, createLogger, startTelemetry, stopTelemetry } from '@orderflow/platform';
 import type { EventStoreClient } from '@orderflow/proto';
 import { freePort, waitFor } from '@orderflow/testkit';
 import { start } from '../src/app';
@@ -8,8 +9,10 @@ import { startApi, upsertOrder, type ApiUnderTest } from './harness';
 
 let sut: ApiUnderTest;
 let store: { client: EventStoreClient; close(): void };
+const spans = new InMemorySpanExporter();
 
 beforeAll(async () => {
+  startTelemetry('order-api-test', { spanProcessors: [new SimpleSpanProcessor(spans)], env: {} });
   sut = await startApi();
   store = createEventStoreClient(`127.0.0.1:${sut.store.app.grpcPort}`);
 });
@@ -17,6 +20,7 @@ beforeAll(async () => {
 afterAll(async () => {
   store.close();
   await sut.stop();
+  await stopTelemetry();
 });
 
 const validOrder = (over: Record<string, unknown> = {}) => ({
@@ -128,6 +132,21 @@ describe('POST /api/orders', () => {
     const res = await fetch(`${sut.baseUrl}/api/orders`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
     expect(res.status).toBe(415);
     expect(fieldsOf(await problem(res))).toEqual(['Content-Type']);
+  });
+});
+
+describe('tracing', () => {
+  test('when a POST carries a traceparent, then its SERVER span continues that trace and the event carries it on', async () => {
+    const traceId = '4bf92f3577b34da6a3ce929d0e0e4736';
+    const res = await post(validOrder(), { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
+    expect(res.status).toBe(201);
+    const { orderId } = (await res.json()) as { orderId: string };
+    const server = spans.getFinishedSpans().find((s) => s.name === 'POST /api/orders' && s.spanContext().traceId === traceId);
+    expect(server?.kind).toBe(SpanKind.SERVER);
+    expect(server?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
+    expect(server?.attributes['http.response.status_code']).toBe(201);
+    const [event] = (await streamOf(orderId)).events;
+    expect(event?.metadata['traceparent']).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-01$`));
   });
 });
 
