@@ -39,20 +39,36 @@ const name = (svc: string): string => `${RELEASE}-${svc}`;
 
 function podContainers(w: Workload): { c: Container; init: boolean }[] {
   const spec = w.spec.template.spec;
-  return [...spec.containers.map((c) => ({ c, init: false })), ...(spec.initContainers ?? []).map((c) => ({ c, init: true }))];
+  return [
+    ...spec.containers.map((c) => ({ c, init: false })),
+    ...(spec.initContainers ?? []).map((c) => ({ c, init: true })),
+  ];
 }
 
 describe('helm lint and template', () => {
-  test.each(VALUE_SETS.map((v) => [label(v), v]))('when linting %s with --strict, then helm reports no error', (_l, v) => {
-    const r = helm(['lint', '--strict', CHART, '--namespace', NAMESPACE, ...(v ? ['-f', join(CHART, v)] : [])]);
-    expect(r.stderr + r.stdout).toContain('0 chart(s) failed');
-    expect(r.status).toBe(0);
-  });
+  test.each(VALUE_SETS.map((v) => [label(v), v]))(
+    'when linting %s with --strict, then helm reports no error',
+    (_l, v) => {
+      const r = helm([
+        'lint',
+        '--strict',
+        CHART,
+        '--namespace',
+        NAMESPACE,
+        ...(v ? ['-f', join(CHART, v)] : []),
+      ]);
+      expect(r.stderr + r.stdout).toContain('0 chart(s) failed');
+      expect(r.status).toBe(0);
+    },
+  );
 
-  test.each(VALUE_SETS.map((v) => [label(v)]))('when rendering %s, then every orderflow service is a Deployment', (l) => {
-    const deployments = byKind(rendered.get(l) ?? [], 'Deployment').map((d) => d.metadata.name);
-    expect(deployments.sort()).toEqual(SERVICES.map(name).sort());
-  });
+  test.each(VALUE_SETS.map((v) => [label(v)]))(
+    'when rendering %s, then every orderflow service is a Deployment',
+    (l) => {
+      const deployments = byKind(rendered.get(l) ?? [], 'Deployment').map((d) => d.metadata.name);
+      expect(deployments.sort()).toEqual(SERVICES.map(name).sort());
+    },
+  );
 });
 
 describe('values.schema.json', () => {
@@ -68,7 +84,9 @@ describe('values.schema.json', () => {
   });
 
   test('when a value has the wrong type or image tag latest, then helm template fails', () => {
-    expect(helm(templateArgs(undefined, ['--set', 'eventstore.replicaCount=two'])).status).not.toBe(0);
+    expect(helm(templateArgs(undefined, ['--set', 'eventstore.replicaCount=two'])).status).not.toBe(
+      0,
+    );
     expect(helm(templateArgs(undefined, ['--set', 'image.tag=latest'])).status).not.toBe(0);
     expect(helm(templateArgs(undefined, ['--set', 'logLevel=loud'])).status).not.toBe(0);
   });
@@ -80,7 +98,8 @@ describe('values.schema.json', () => {
       if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}[${i}]`));
       if (node === null || typeof node !== 'object') return;
       const o = node as Record<string, unknown>;
-      if (o['properties'] !== undefined && o['additionalProperties'] !== false) open.push(path || '/');
+      if (o['properties'] !== undefined && o['additionalProperties'] !== false)
+        open.push(path || '/');
       for (const [k, v] of Object.entries(o)) walk(v, `${path}/${k}`);
     };
     walk(schema, '');
@@ -88,21 +107,45 @@ describe('values.schema.json', () => {
   });
 
   test('when a chart value exists, then the README values table documents it', () => {
-    const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const values = parseYaml(readFileSync(join(CHART, 'values.yaml'), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     const readme = readFileSync(join(CHART, 'README.md'), 'utf8');
     const keys: string[] = [];
     const walk = (v: unknown, path: string): void => {
-      if (v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0 && !/(Labels|Annotations|Selector|urls|spec|resources|SecurityContext|securityContext|probes|requests|limits)$/.test(path)) {
-        for (const [k, c] of Object.entries(v as Record<string, unknown>)) walk(c, path ? `${path}.${k}` : k);
+      if (
+        v !== null &&
+        typeof v === 'object' &&
+        !Array.isArray(v) &&
+        Object.keys(v).length > 0 &&
+        !/(Labels|Annotations|Selector|urls|spec|resources|SecurityContext|securityContext|probes|requests|limits)$/.test(
+          path,
+        )
+      ) {
+        for (const [k, c] of Object.entries(v as Record<string, unknown>))
+          walk(c, path ? `${path}.${k}` : k);
       } else keys.push(path);
     };
     walk(values, '');
     // The seven service blocks share one shape, documented once as `<service>.<key>`.
-    const services = ['eventstore', 'orderApi', 'payment', 'restaurant', 'queryWorker', 'saga', 'operator'];
+    const services = [
+      'eventstore',
+      'orderApi',
+      'payment',
+      'restaurant',
+      'queryWorker',
+      'saga',
+      'operator',
+    ];
     const documented = (k: string): boolean => {
       const [head, ...rest] = k.split('.');
       if (readme.includes(`\`${k}\``)) return true;
-      return services.includes(head ?? '') && readme.includes(`\`<service>.${rest.join('.')}\``) && readme.includes(`\`${head}\``);
+      return (
+        services.includes(head ?? '') &&
+        readme.includes(`\`<service>.${rest.join('.')}\``) &&
+        readme.includes(`\`${head}\``)
+      );
     };
     expect(keys.length).toBeGreaterThan(100);
     expect(keys.filter((k) => !documented(k))).toEqual([]);
@@ -110,52 +153,71 @@ describe('values.schema.json', () => {
 });
 
 describe('containers follow the secure defaults', () => {
-  test.each(VALUE_SETS.map((v) => [label(v)]))('when rendering %s, then every long-running container has the three probes on declared ports', (l) => {
-    const problems: string[] = [];
-    for (const w of (rendered.get(l) ?? []).filter(isWorkload)) {
-      if (w.kind === 'Job') continue;
-      for (const c of w.spec.template.spec.containers) {
-        const ports = new Set((c.ports ?? []).map((p) => p.name));
-        for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
-          const p = c[probe];
-          if (!p?.httpGet) problems.push(`${w.metadata.name}/${c.name}: no ${probe}`);
-          else if (typeof p.httpGet.port === 'string' && !ports.has(p.httpGet.port)) problems.push(`${w.metadata.name}/${c.name}: ${probe} names undeclared port ${p.httpGet.port}`);
+  test.each(VALUE_SETS.map((v) => [label(v)]))(
+    'when rendering %s, then every long-running container has the three probes on declared ports',
+    (l) => {
+      const problems: string[] = [];
+      for (const w of (rendered.get(l) ?? []).filter(isWorkload)) {
+        if (w.kind === 'Job') continue;
+        for (const c of w.spec.template.spec.containers) {
+          const ports = new Set((c.ports ?? []).map((p) => p.name));
+          for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe'] as const) {
+            const p = c[probe];
+            if (!p?.httpGet) problems.push(`${w.metadata.name}/${c.name}: no ${probe}`);
+            else if (typeof p.httpGet.port === 'string' && !ports.has(p.httpGet.port))
+              problems.push(
+                `${w.metadata.name}/${c.name}: ${probe} names undeclared port ${p.httpGet.port}`,
+              );
+          }
         }
       }
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
 
-  test.each(VALUE_SETS.map((v) => [label(v)]))('when rendering %s, then every container has requests, limits and a locked-down securityContext', (l) => {
-    const problems: string[] = [];
-    for (const w of (rendered.get(l) ?? []).filter(isWorkload)) {
-      const pod = w.spec.template.spec;
-      for (const { c } of podContainers(w)) {
-        const id = `${w.kind}/${w.metadata.name}/${c.name}`;
-        for (const k of ['cpu', 'memory']) {
-          if (!c.resources?.requests?.[k]) problems.push(`${id}: no ${k} request`);
-          if (!c.resources?.limits?.[k]) problems.push(`${id}: no ${k} limit`);
+  test.each(VALUE_SETS.map((v) => [label(v)]))(
+    'when rendering %s, then every container has requests, limits and a locked-down securityContext',
+    (l) => {
+      const problems: string[] = [];
+      for (const w of (rendered.get(l) ?? []).filter(isWorkload)) {
+        const pod = w.spec.template.spec;
+        for (const { c } of podContainers(w)) {
+          const id = `${w.kind}/${w.metadata.name}/${c.name}`;
+          for (const k of ['cpu', 'memory']) {
+            if (!c.resources?.requests?.[k]) problems.push(`${id}: no ${k} request`);
+            if (!c.resources?.limits?.[k]) problems.push(`${id}: no ${k} limit`);
+          }
+          const sc = c.securityContext ?? {};
+          if (!(sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot))
+            problems.push(`${id}: runAsNonRoot`);
+          if (sc.readOnlyRootFilesystem !== true) problems.push(`${id}: readOnlyRootFilesystem`);
+          if (sc.allowPrivilegeEscalation !== false)
+            problems.push(`${id}: allowPrivilegeEscalation`);
+          if (!sc.capabilities?.drop?.includes('ALL'))
+            problems.push(`${id}: capabilities.drop ALL`);
+          if ((sc.seccompProfile ?? pod.securityContext?.seccompProfile)?.type !== 'RuntimeDefault')
+            problems.push(`${id}: seccomp RuntimeDefault`);
         }
-        const sc = c.securityContext ?? {};
-        if (!(sc.runAsNonRoot ?? pod.securityContext?.runAsNonRoot)) problems.push(`${id}: runAsNonRoot`);
-        if (sc.readOnlyRootFilesystem !== true) problems.push(`${id}: readOnlyRootFilesystem`);
-        if (sc.allowPrivilegeEscalation !== false) problems.push(`${id}: allowPrivilegeEscalation`);
-        if (!sc.capabilities?.drop?.includes('ALL')) problems.push(`${id}: capabilities.drop ALL`);
-        if ((sc.seccompProfile ?? pod.securityContext?.seccompProfile)?.type !== 'RuntimeDefault') problems.push(`${id}: seccomp RuntimeDefault`);
+        if (!pod.topologySpreadConstraints?.length && w.kind !== 'Job')
+          problems.push(`${w.metadata.name}: no topologySpreadConstraints`);
       }
-      if (!pod.topologySpreadConstraints?.length && w.kind !== 'Job') problems.push(`${w.metadata.name}: no topologySpreadConstraints`);
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
 
-  test.each(VALUE_SETS.map((v) => [label(v)]))('when rendering %s, then no image uses latest or goes untagged', (l) => {
-    const images = (rendered.get(l) ?? []).filter(isWorkload).flatMap((w) => podContainers(w).map(({ c }) => c.image));
-    expect(images.length).toBeGreaterThan(0);
-    for (const image of images) {
-      expect(image).toMatch(/(:[\w][\w.-]*|@sha256:[a-f0-9]{64})$/);
-      expect(image).not.toMatch(/:latest$/);
-    }
-  });
+  test.each(VALUE_SETS.map((v) => [label(v)]))(
+    'when rendering %s, then no image uses latest or goes untagged',
+    (l) => {
+      const images = (rendered.get(l) ?? [])
+        .filter(isWorkload)
+        .flatMap((w) => podContainers(w).map(({ c }) => c.image));
+      expect(images.length).toBeGreaterThan(0);
+      for (const image of images) {
+        expect(image).toMatch(/(:[\w][\w.-]*|@sha256:[a-f0-9]{64})$/);
+        expect(image).not.toMatch(/:latest$/);
+      }
+    },
+  );
 
   test('when rendering the defaults, then the services run the documented command, with /tmp writable', () => {
     for (const svc of SERVICES) {
@@ -169,52 +231,100 @@ describe('containers follow the secure defaults', () => {
 });
 
 describe('workloads', () => {
-  test.each(VALUE_SETS.map((v) => [label(v)]))('when rendering %s, then every Deployment and StatefulSet has a PodDisruptionBudget', (l) => {
-    const objects = rendered.get(l) ?? [];
-    const pdbs = byKind<K8sObject & { spec: { selector: { matchLabels: Record<string, string> } } }>(objects, 'PodDisruptionBudget');
-    const uncovered = objects
-      .filter((o): o is Workload => o.kind === 'Deployment' || o.kind === 'StatefulSet')
-      .filter((w) => !pdbs.some((p) => selects(p.spec.selector.matchLabels, w.spec.template.metadata.labels)))
-      .map((w) => w.metadata.name);
-    expect(uncovered).toEqual([]);
-  });
+  test.each(VALUE_SETS.map((v) => [label(v)]))(
+    'when rendering %s, then every Deployment and StatefulSet has a PodDisruptionBudget',
+    (l) => {
+      const objects = rendered.get(l) ?? [];
+      const pdbs = byKind<
+        K8sObject & { spec: { selector: { matchLabels: Record<string, string> } } }
+      >(objects, 'PodDisruptionBudget');
+      const uncovered = objects
+        .filter((o): o is Workload => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+        .filter(
+          (w) =>
+            !pdbs.some((p) =>
+              selects(p.spec.selector.matchLabels, w.spec.template.metadata.labels),
+            ),
+        )
+        .map((w) => w.metadata.name);
+      expect(uncovered).toEqual([]);
+    },
+  );
 
-  test.each(VALUE_SETS.map((v) => [label(v)]))('when rendering %s, then every Service selects pods and targets their declared ports', (l) => {
-    const objects = rendered.get(l) ?? [];
-    const workloads = objects.filter(isWorkload);
-    const problems: string[] = [];
-    for (const s of byKind<K8sObject & { spec: { selector: Record<string, string>; ports: { targetPort: string | number }[] } }>(objects, 'Service')) {
-      const pods = workloads.filter((w) => selects(s.spec.selector, w.spec.template.metadata.labels));
-      if (pods.length === 0) problems.push(`${s.metadata.name}: selects no pods`);
-      for (const p of s.spec.ports) {
-        if (typeof p.targetPort !== 'string') continue;
-        for (const w of pods) if (!w.spec.template.spec.containers.some((c) => c.ports?.some((cp) => cp.name === p.targetPort))) problems.push(`${s.metadata.name}: ${w.metadata.name} has no port ${p.targetPort}`);
+  test.each(VALUE_SETS.map((v) => [label(v)]))(
+    'when rendering %s, then every Service selects pods and targets their declared ports',
+    (l) => {
+      const objects = rendered.get(l) ?? [];
+      const workloads = objects.filter(isWorkload);
+      const problems: string[] = [];
+      for (const s of byKind<
+        K8sObject & {
+          spec: { selector: Record<string, string>; ports: { targetPort: string | number }[] };
+        }
+      >(objects, 'Service')) {
+        const pods = workloads.filter((w) =>
+          selects(s.spec.selector, w.spec.template.metadata.labels),
+        );
+        if (pods.length === 0) problems.push(`${s.metadata.name}: selects no pods`);
+        for (const p of s.spec.ports) {
+          if (typeof p.targetPort !== 'string') continue;
+          for (const w of pods)
+            if (
+              !w.spec.template.spec.containers.some((c) =>
+                c.ports?.some((cp) => cp.name === p.targetPort),
+              )
+            )
+              problems.push(`${s.metadata.name}: ${w.metadata.name} has no port ${p.targetPort}`);
+        }
       }
-    }
-    expect(problems).toEqual([]);
-  });
+      expect(problems).toEqual([]);
+    },
+  );
 
   test('when queryWorker.replicasManagedByOperator is set, then the query-worker Deployment leaves replicas to the operator', () => {
-    const managed = find<Workload>(render(undefined, ['--set', 'queryWorker.replicasManagedByOperator=true']), 'Deployment', name('order-query-worker'));
+    const managed = find<Workload>(
+      render(undefined, ['--set', 'queryWorker.replicasManagedByOperator=true']),
+      'Deployment',
+      name('order-query-worker'),
+    );
     expect(managed.spec.replicas).toBeUndefined();
-    expect(find<Workload>(objectsOf(undefined), 'Deployment', name('order-query-worker')).spec.replicas).toBe(2);
-    expect(find<Workload>(objectsOf('ci/dev-values.yaml'), 'Deployment', name('order-query-worker')).spec.replicas).toBe(1);
+    expect(
+      find<Workload>(objectsOf(undefined), 'Deployment', name('order-query-worker')).spec.replicas,
+    ).toBe(2);
+    expect(
+      find<Workload>(objectsOf('ci/dev-values.yaml'), 'Deployment', name('order-query-worker')).spec
+        .replicas,
+    ).toBe(1);
   });
 
   test('when rendering the defaults, then services with SQL migrate in an init container and not again at start', () => {
     for (const svc of ['eventstore', 'payment', 'restaurant', 'order-query-worker', 'saga']) {
       const pod = find<Workload>(objectsOf(undefined), 'Deployment', name(svc)).spec.template.spec;
-      expect(pod.initContainers?.map((c) => c.command)).toEqual([['node', `services/${svc}/dist/main.js`, 'migrate']]);
+      expect(pod.initContainers?.map((c) => c.command)).toEqual([
+        ['node', `services/${svc}/dist/main.js`, 'migrate'],
+      ]);
       expect(pod.containers[0]?.env).toContainEqual({ name: 'MIGRATE_ON_START', value: 'false' });
     }
-    for (const svc of ['order-api', 'operator']) expect(find<Workload>(objectsOf(undefined), 'Deployment', name(svc)).spec.template.spec.initContainers).toBeUndefined();
+    for (const svc of ['order-api', 'operator'])
+      expect(
+        find<Workload>(objectsOf(undefined), 'Deployment', name(svc)).spec.template.spec
+          .initContainers,
+      ).toBeUndefined();
   });
 
   test('when rendering the defaults, then each service reaches its own database and order-api the query database', () => {
     const url = (svc: string): string | undefined =>
-      find<Workload>(objectsOf(undefined), 'Deployment', name(svc)).spec.template.spec.containers[0]?.env?.find((e) => e.name === 'DATABASE_URL')?.value;
-    expect(url('eventstore')).toBe(`postgresql://eventstore@${RELEASE}-cockroachdb-public:26257/orderflow_eventstore?sslmode=disable`);
-    expect(url('order-api')).toBe(`postgresql://order_api@${RELEASE}-cockroachdb-public:26257/orderflow_query?sslmode=disable`);
+      find<Workload>(
+        objectsOf(undefined),
+        'Deployment',
+        name(svc),
+      ).spec.template.spec.containers[0]?.env?.find((e) => e.name === 'DATABASE_URL')?.value;
+    expect(url('eventstore')).toBe(
+      `postgresql://eventstore@${RELEASE}-cockroachdb-public:26257/orderflow_eventstore?sslmode=disable`,
+    );
+    expect(url('order-api')).toBe(
+      `postgresql://order_api@${RELEASE}-cockroachdb-public:26257/orderflow_query?sslmode=disable`,
+    );
     expect(url('order-query-worker')).toContain('/orderflow_query?');
     expect(url('payment')).toContain('/orderflow_payment?');
     expect(url('restaurant')).toContain('/orderflow_restaurant?');
@@ -224,13 +334,16 @@ describe('workloads', () => {
 
   test('when CockroachDB is secure, then services log in with a password over verify-full TLS', () => {
     const objects = objectsOf('ci/production-values.yaml');
-    const env = find<Workload>(objects, 'Deployment', name('payment')).spec.template.spec.containers[0]?.env ?? [];
+    const env =
+      find<Workload>(objects, 'Deployment', name('payment')).spec.template.spec.containers[0]
+        ?.env ?? [];
     const names = env.map((e) => e.name);
     expect(names.indexOf('DATABASE_PASSWORD')).toBeLessThan(names.indexOf('DATABASE_URL'));
     expect(env.find((e) => e.name === 'DATABASE_URL')?.value).toBe(
       `postgresql://payment:$(DATABASE_PASSWORD)@${RELEASE}-cockroachdb-public:26257/orderflow_payment?sslmode=verify-full&sslrootcert=/etc/orderflow/cockroachdb/ca.crt`,
     );
-    const db = find<Workload>(objects, 'StatefulSet', name('cockroachdb')).spec.template.spec.containers[0];
+    const db = find<Workload>(objects, 'StatefulSet', name('cockroachdb')).spec.template.spec
+      .containers[0];
     expect(db?.args).toContain('--certs-dir=/cockroach/cockroach-certs');
     expect(db?.args).not.toContain('--insecure');
   });
@@ -241,16 +354,26 @@ describe('workloads', () => {
       expect(pod.automountServiceAccountToken).toBe(svc === 'operator');
       expect(pod.serviceAccountName).toBe(name(svc));
     }
-    const env = find<Workload>(objectsOf(undefined), 'Deployment', name('operator')).spec.template.spec.containers[0]?.env ?? [];
-    expect(env).toContainEqual({ name: 'WATCH_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
-    expect(env).toContainEqual({ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } });
+    const env =
+      find<Workload>(objectsOf(undefined), 'Deployment', name('operator')).spec.template.spec
+        .containers[0]?.env ?? [];
+    expect(env).toContainEqual({
+      name: 'WATCH_NAMESPACE',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } },
+    });
+    expect(env).toContainEqual({
+      name: 'POD_NAME',
+      valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
+    });
     expect(env).toContainEqual({ name: 'NATS_URL', value: `nats://${RELEASE}-nats:4222` });
     expect(env).toContainEqual({ name: 'NATS_STREAM', value: 'ORDERS' });
     expect(env).toContainEqual({ name: 'OPS_PORT', value: '9090' });
   });
 
   test('when the operator is disabled, then neither it, its RBAC nor the OrderFlow resource render', () => {
-    const kinds = render(undefined, ['--set', 'operator.enabled=false']).map((o) => `${o.kind}/${o.metadata.name}`);
+    const kinds = render(undefined, ['--set', 'operator.enabled=false']).map(
+      (o) => `${o.kind}/${o.metadata.name}`,
+    );
     expect(kinds).not.toContain(`Deployment/${name('operator')}`);
     expect(kinds).not.toContain(`Role/${name('operator')}`);
     expect(kinds).not.toContain(`OrderFlow/${RELEASE}`);
@@ -260,42 +383,85 @@ describe('workloads', () => {
   test('when a service reads runtime tunables, then the optional <release>-runtime ConfigMap is mounted and RUNTIME_CONFIG_FILE points into it', () => {
     for (const svc of ['payment', 'restaurant', 'order-query-worker', 'saga']) {
       const pod = find<Workload>(objectsOf(undefined), 'Deployment', name(svc)).spec.template.spec;
-      expect(pod.volumes).toContainEqual({ name: 'runtime', configMap: { name: `${RELEASE}-runtime`, optional: true } });
-      expect(pod.containers[0]?.volumeMounts).toContainEqual({ name: 'runtime', mountPath: '/etc/orderflow/runtime', readOnly: true });
-      expect(pod.containers[0]?.env).toContainEqual({ name: 'RUNTIME_CONFIG_FILE', value: '/etc/orderflow/runtime/runtime.json' });
+      expect(pod.volumes).toContainEqual({
+        name: 'runtime',
+        configMap: { name: `${RELEASE}-runtime`, optional: true },
+      });
+      expect(pod.containers[0]?.volumeMounts).toContainEqual({
+        name: 'runtime',
+        mountPath: '/etc/orderflow/runtime',
+        readOnly: true,
+      });
+      expect(pod.containers[0]?.env).toContainEqual({
+        name: 'RUNTIME_CONFIG_FILE',
+        value: '/etc/orderflow/runtime/runtime.json',
+      });
     }
   });
 
   test('when the operator role is rendered, then it grants exactly the least the operator needs', () => {
-    const role = find<K8sObject & { rules: unknown[] }>(objectsOf(undefined), 'Role', name('operator'));
+    const role = find<K8sObject & { rules: unknown[] }>(
+      objectsOf(undefined),
+      'Role',
+      name('operator'),
+    );
     expect(role.rules).toEqual([
       { apiGroups: ['orderflow.io'], resources: ['orderflows'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['orderflow.io'], resources: ['orderflows/status'], verbs: ['get', 'update', 'patch'] },
-      { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+      {
+        apiGroups: ['orderflow.io'],
+        resources: ['orderflows/status'],
+        verbs: ['get', 'update', 'patch'],
+      },
+      {
+        apiGroups: [''],
+        resources: ['configmaps'],
+        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
+      },
       { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
       { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update', 'patch'] },
-      { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'create', 'update'] },
+      {
+        apiGroups: ['coordination.k8s.io'],
+        resources: ['leases'],
+        verbs: ['get', 'create', 'update'],
+      },
       { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
     ]);
-    const binding = find<K8sObject & { subjects: unknown[] }>(objectsOf(undefined), 'RoleBinding', name('operator'));
-    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: name('operator'), namespace: NAMESPACE }]);
+    const binding = find<K8sObject & { subjects: unknown[] }>(
+      objectsOf(undefined),
+      'RoleBinding',
+      name('operator'),
+    );
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: name('operator'), namespace: NAMESPACE },
+    ]);
   });
 });
 
 describe('CockroachDB and NATS', () => {
   const initScript = (v: string | undefined): string => {
-    const job = byKind<Workload>(objectsOf(v), 'Job').find((j) => j.metadata.name.startsWith(`${RELEASE}-cockroachdb-init-`));
+    const job = byKind<Workload>(objectsOf(v), 'Job').find((j) =>
+      j.metadata.name.startsWith(`${RELEASE}-cockroachdb-init-`),
+    );
     return job?.spec.template.spec.containers[0]?.args?.join('\n') ?? '';
   };
 
   test('when the cluster has 3 nodes, then the init Job runs cockroach init, creates the five databases and grants per service', () => {
     const sql = initScript(undefined);
     expect(sql).toContain('cockroach init');
-    for (const db of ['orderflow_eventstore', 'orderflow_payment', 'orderflow_restaurant', 'orderflow_query', 'orderflow_saga']) expect(sql).toContain(`CREATE DATABASE IF NOT EXISTS ${db};`);
+    for (const db of [
+      'orderflow_eventstore',
+      'orderflow_payment',
+      'orderflow_restaurant',
+      'orderflow_query',
+      'orderflow_saga',
+    ])
+      expect(sql).toContain(`CREATE DATABASE IF NOT EXISTS ${db};`);
     expect(sql.match(/CREATE DATABASE/g)).toHaveLength(5);
     expect(sql).toContain('GRANT ALL ON DATABASE orderflow_payment TO payment;');
     expect(sql).toContain('GRANT ALL ON DATABASE orderflow_query TO order_query_worker;');
-    expect(sql).toContain('ALTER DEFAULT PRIVILEGES FOR ROLE order_query_worker IN SCHEMA public GRANT SELECT ON TABLES TO order_api;');
+    expect(sql).toContain(
+      'ALTER DEFAULT PRIVILEGES FOR ROLE order_query_worker IN SCHEMA public GRANT SELECT ON TABLES TO order_api;',
+    );
     expect(sql).not.toMatch(/GRANT ALL ON DATABASE \w+ TO order_api/);
     const db = find<Workload>(objectsOf(undefined), 'StatefulSet', name('cockroachdb'));
     expect(db.spec.replicas).toBe(3);
@@ -307,30 +473,62 @@ describe('CockroachDB and NATS', () => {
     const db = find<Workload>(objectsOf('ci/dev-values.yaml'), 'StatefulSet', name('cockroachdb'));
     expect(db.spec.replicas).toBe(1);
     expect(db.spec.template.spec.containers[0]?.args?.[0]).toBe('start-single-node');
-    expect(find<Workload>(objectsOf('ci/dev-values.yaml'), 'StatefulSet', name('nats')).spec.replicas).toBe(1);
+    expect(
+      find<Workload>(objectsOf('ci/dev-values.yaml'), 'StatefulSet', name('nats')).spec.replicas,
+    ).toBe(1);
   });
 
   test('when CockroachDB and NATS are external, then no StatefulSet or Job renders and the services read the external URLs', () => {
     const objects = objectsOf('ci/external-values.yaml');
     expect(objects.filter((o) => ['StatefulSet', 'Job'].includes(o.kind))).toEqual([]);
-    const env = find<Workload>(objects, 'Deployment', name('saga')).spec.template.spec.containers[0]?.env ?? [];
-    expect(env).toContainEqual({ name: 'DATABASE_URL', valueFrom: { secretKeyRef: { name: `${RELEASE}-database-urls`, key: 'saga' } } });
-    expect(env.find((e) => e.name === 'NATS_URL')?.value).toMatch(/^nats:\/\/nats-0\.nats\.messaging:4222,/);
-    const secret = find<K8sObject & { stringData: Record<string, string> }>(objects, 'Secret', `${RELEASE}-database-urls`);
-    expect(Object.keys(secret.stringData).sort()).toEqual(['eventstore', 'order-api', 'order-query-worker', 'payment', 'restaurant', 'saga']);
-    const r = helm(templateArgs('ci/external-values.yaml', ['--set', 'cockroachdb.external.urls.saga=']));
+    const env =
+      find<Workload>(objects, 'Deployment', name('saga')).spec.template.spec.containers[0]?.env ??
+      [];
+    expect(env).toContainEqual({
+      name: 'DATABASE_URL',
+      valueFrom: { secretKeyRef: { name: `${RELEASE}-database-urls`, key: 'saga' } },
+    });
+    expect(env.find((e) => e.name === 'NATS_URL')?.value).toMatch(
+      /^nats:\/\/nats-0\.nats\.messaging:4222,/,
+    );
+    const secret = find<K8sObject & { stringData: Record<string, string> }>(
+      objects,
+      'Secret',
+      `${RELEASE}-database-urls`,
+    );
+    expect(Object.keys(secret.stringData).sort()).toEqual([
+      'eventstore',
+      'order-api',
+      'order-query-worker',
+      'payment',
+      'restaurant',
+      'saga',
+    ]);
+    const r = helm(
+      templateArgs('ci/external-values.yaml', ['--set', 'cockroachdb.external.urls.saga=']),
+    );
     expect(r.status).not.toBe(0);
     expect(r.stderr).toContain('cockroachdb.external.urls.saga is required');
   });
 
-  test.each([['defaults', undefined], ['dev', 'ci/dev-values.yaml']])(
+  test.each([
+    ['defaults', undefined],
+    ['dev', 'ci/dev-values.yaml'],
+  ])(
     'when nats-server %s reads the rendered nats.conf, then it accepts the configuration',
     (_l, v) => {
-      const cm = find<K8sObject & { data: Record<string, string> }>(objectsOf(v), 'ConfigMap', `${RELEASE}-nats-config`);
+      const cm = find<K8sObject & { data: Record<string, string> }>(
+        objectsOf(v),
+        'ConfigMap',
+        `${RELEASE}-nats-config`,
+      );
       const conf = cm.data['nats.conf'] ?? '';
       const dir = mkdtempSync(join(tmpdir(), 'nats-conf-'));
       writeFileSync(join(dir, 'nats.conf'), conf);
-      const r = spawnSync('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], { encoding: 'utf8', env: { ...process.env, POD_NAME: `${RELEASE}-nats-0` } });
+      const r = spawnSync('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], {
+        encoding: 'utf8',
+        env: { ...process.env, POD_NAME: `${RELEASE}-nats-0` },
+      });
       expect(r.stderr + r.stdout).toMatch(/configuration file .* is valid/);
       expect(r.status).toBe(0);
       expect(conf.includes('cluster {')).toBe(v === undefined);
@@ -347,24 +545,35 @@ describe('NetworkPolicies', () => {
     for (const p of byKind<NetworkPolicy>(objects, 'NetworkPolicy')) {
       if (!selects(p.spec.podSelector.matchLabels, podLabels)) continue;
       for (const rule of p.spec.egress ?? []) {
-        const targets = (rule.to ?? [{ ipBlock: { cidr: '*' } }]).map((t) =>
-          t.podSelector?.matchLabels?.['app.kubernetes.io/name'] ?? t.podSelector?.matchLabels?.['k8s-app'] ?? (t.ipBlock ? `ip:${t.ipBlock.cidr}` : t.namespaceSelector ? 'namespace' : '?'),
+        const targets = (rule.to ?? [{ ipBlock: { cidr: '*' } }]).map(
+          (t) =>
+            t.podSelector?.matchLabels?.['app.kubernetes.io/name'] ??
+            t.podSelector?.matchLabels?.['k8s-app'] ??
+            (t.ipBlock ? `ip:${t.ipBlock.cidr}` : t.namespaceSelector ? 'namespace' : '?'),
         );
-        for (const t of targets) for (const port of rule.ports ?? [{ port: '*' }]) flows.push(`${t}:${String(port.port)}`);
+        for (const t of targets)
+          for (const port of rule.ports ?? [{ port: '*' }]) flows.push(`${t}:${String(port.port)}`);
       }
     }
     return [...new Set(flows)].sort();
   }
-  const podLabels = (objects: K8sObject[], kind: string, n: string): Record<string, string> => find<Workload>(objects, kind, n).spec.template.metadata.labels;
+  const podLabels = (objects: K8sObject[], kind: string, n: string): Record<string, string> =>
+    find<Workload>(objects, kind, n).spec.template.metadata.labels;
 
-  test.each(VALUE_SETS.map((v) => [label(v)]))('when rendering %s, then a default-deny policy selects every pod of the release', (l) => {
-    const objects = rendered.get(l) ?? [];
-    const deny = find<NetworkPolicy>(objects, 'NetworkPolicy', `${RELEASE}-default-deny`);
-    expect(deny.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
-    expect(deny.spec.ingress).toBeUndefined();
-    expect(deny.spec.egress).toBeUndefined();
-    for (const w of objects.filter(isWorkload)) expect(selects(deny.spec.podSelector.matchLabels, w.spec.template.metadata.labels)).toBe(true);
-  });
+  test.each(VALUE_SETS.map((v) => [label(v)]))(
+    'when rendering %s, then a default-deny policy selects every pod of the release',
+    (l) => {
+      const objects = rendered.get(l) ?? [];
+      const deny = find<NetworkPolicy>(objects, 'NetworkPolicy', `${RELEASE}-default-deny`);
+      expect(deny.spec.policyTypes.sort()).toEqual(['Egress', 'Ingress']);
+      expect(deny.spec.ingress).toBeUndefined();
+      expect(deny.spec.egress).toBeUndefined();
+      for (const w of objects.filter(isWorkload))
+        expect(selects(deny.spec.podSelector.matchLabels, w.spec.template.metadata.labels)).toBe(
+          true,
+        );
+    },
+  );
 
   test('when rendering the defaults, then each service may reach exactly what DESIGN §2 lists (plus DNS)', () => {
     const o = objectsOf(undefined);
@@ -378,37 +587,69 @@ describe('NetworkPolicies', () => {
       saga: ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
       operator: ['ip:0.0.0.0/0:443', 'ip:0.0.0.0/0:6443', 'nats:4222'],
     };
-    for (const [svc, flows] of Object.entries(expected)) expect([svc, egressOf(o, podLabels(o, 'Deployment', name(svc)))]).toEqual([svc, [...flows, ...dns].sort()]);
-    expect(egressOf(o, podLabels(o, 'StatefulSet', name('cockroachdb')))).toEqual(['cockroachdb:26257', ...dns]);
-    expect(egressOf(o, podLabels(o, 'StatefulSet', name('nats')))).toEqual([...dns, 'nats:6222'].sort());
+    for (const [svc, flows] of Object.entries(expected))
+      expect([svc, egressOf(o, podLabels(o, 'Deployment', name(svc)))]).toEqual([
+        svc,
+        [...flows, ...dns].sort(),
+      ]);
+    expect(egressOf(o, podLabels(o, 'StatefulSet', name('cockroachdb')))).toEqual([
+      'cockroachdb:26257',
+      ...dns,
+    ]);
+    expect(egressOf(o, podLabels(o, 'StatefulSet', name('nats')))).toEqual(
+      [...dns, 'nats:6222'].sort(),
+    );
   });
 
   test('when rendering the defaults, then only the event store clients may call the event store', () => {
     const o = objectsOf(undefined);
     const policy = find<NetworkPolicy>(o, 'NetworkPolicy', name('eventstore'));
-    const from = (policy.spec.ingress ?? []).flatMap((r) => (r.from ?? []).map((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name']));
+    const from = (policy.spec.ingress ?? []).flatMap((r) =>
+      (r.from ?? []).map((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name']),
+    );
     expect(from.sort()).toEqual(['order-api', 'payment', 'restaurant', 'saga']);
     const crdb = find<NetworkPolicy>(o, 'NetworkPolicy', name('cockroachdb'));
-    const dbClients = (crdb.spec.ingress ?? []).flatMap((r) => (r.from ?? []).map((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name']));
-    expect(dbClients.sort()).toEqual(['cockroachdb', 'cockroachdb-init', 'eventstore', 'order-api', 'order-query-worker', 'payment', 'restaurant', 'saga']);
+    const dbClients = (crdb.spec.ingress ?? []).flatMap((r) =>
+      (r.from ?? []).map((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name']),
+    );
+    expect(dbClients.sort()).toEqual([
+      'cockroachdb',
+      'cockroachdb-init',
+      'eventstore',
+      'order-api',
+      'order-query-worker',
+      'payment',
+      'restaurant',
+      'saga',
+    ]);
   });
 
   test('when Prometheus lives in a configured namespace, then it may scrape the ops ports', () => {
     const o = objectsOf(undefined);
     const p = find<NetworkPolicy>(o, 'NetworkPolicy', `${RELEASE}-prometheus`);
-    expect(p.spec.ingress?.[0]?.from?.[0]?.namespaceSelector).toEqual({ matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } });
+    expect(p.spec.ingress?.[0]?.from?.[0]?.namespaceSelector).toEqual({
+      matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' },
+    });
     expect(p.spec.ingress?.[0]?.ports).toContainEqual({ protocol: 'TCP', port: 'ops' });
   });
 
   test('when the database and NATS are external, then egress opens their ports to any address', () => {
     const o = objectsOf('ci/external-values.yaml');
-    expect(egressOf(o, podLabels(o, 'Deployment', name('payment')))).toEqual(['eventstore:50051', 'ip:*:26257', 'ip:*:4222', 'kube-dns:53']);
+    expect(egressOf(o, podLabels(o, 'Deployment', name('payment')))).toEqual([
+      'eventstore:50051',
+      'ip:*:26257',
+      'ip:*:4222',
+      'kube-dns:53',
+    ]);
   });
 });
 
 describe('monitoring', () => {
   test('when dashboards are enabled, then each dashboards/*.json becomes a ConfigMap for the Grafana sidecar', () => {
-    const cms = byKind<K8sObject & { data: Record<string, string> }>(objectsOf('ci/production-values.yaml'), 'ConfigMap').filter((c) => c.metadata.labels?.['grafana_dashboard'] === '1');
+    const cms = byKind<K8sObject & { data: Record<string, string> }>(
+      objectsOf('ci/production-values.yaml'),
+      'ConfigMap',
+    ).filter((c) => c.metadata.labels?.['grafana_dashboard'] === '1');
     expect(cms.length).toBeGreaterThan(0);
     for (const cm of cms) {
       const [file, json] = Object.entries(cm.data)[0] ?? ['', ''];
@@ -417,14 +658,25 @@ describe('monitoring', () => {
       expect(dashboard.title).toBeTruthy();
       expect(dashboard.uid).toBeTruthy();
     }
-    expect(byKind(objectsOf(undefined), 'ConfigMap').filter((c) => c.metadata.labels?.['grafana_dashboard'])).toEqual([]);
+    expect(
+      byKind(objectsOf(undefined), 'ConfigMap').filter(
+        (c) => c.metadata.labels?.['grafana_dashboard'],
+      ),
+    ).toEqual([]);
   });
 
   test('when rules are enabled, then each rules/*.yaml becomes a PrometheusRule with groups', () => {
-    const rules = byKind<K8sObject & { spec: { groups: unknown[] } }>(objectsOf('ci/production-values.yaml'), 'PrometheusRule');
+    const rules = byKind<K8sObject & { spec: { groups: unknown[] } }>(
+      objectsOf('ci/production-values.yaml'),
+      'PrometheusRule',
+    );
     expect(rules.length).toBeGreaterThan(0);
     for (const r of rules) expect(r.spec.groups.length).toBeGreaterThan(0);
-    expect(byKind(objectsOf('ci/production-values.yaml'), 'ServiceMonitor').map((s) => s.metadata.name).sort()).toEqual([name('cockroachdb'), name('services')]);
+    expect(
+      byKind(objectsOf('ci/production-values.yaml'), 'ServiceMonitor')
+        .map((s) => s.metadata.name)
+        .sort(),
+    ).toEqual([name('cockroachdb'), name('services')]);
   });
 });
 
@@ -434,17 +686,32 @@ describe('NOTES.txt', () => {
     const dir = mkdtempSync(join(tmpdir(), 'chart-notes-'));
     try {
       cpSync(CHART, join(dir, 'orderflow'), { recursive: true });
-      renameSync(join(dir, 'orderflow', 'templates', 'NOTES.txt'), join(dir, 'orderflow', 'notes.txt'));
+      renameSync(
+        join(dir, 'orderflow', 'templates', 'NOTES.txt'),
+        join(dir, 'orderflow', 'notes.txt'),
+      );
       writeFileSync(
         join(dir, 'orderflow', 'templates', 'zz-notes.yaml'),
         'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ tpl (.Files.Get "notes.txt") . | quote }}\n',
       );
-      const r = helm(['template', RELEASE, join(dir, 'orderflow'), '--namespace', NAMESPACE, '--show-only', 'templates/zz-notes.yaml']);
+      const r = helm([
+        'template',
+        RELEASE,
+        join(dir, 'orderflow'),
+        '--namespace',
+        NAMESPACE,
+        '--show-only',
+        'templates/zz-notes.yaml',
+      ]);
       expect(r.stderr).toBe('');
       const notes = (parseYaml(r.stdout) as { data: { notes: string } }).data.notes;
-      expect(notes).toContain(`kubectl -n ${NAMESPACE} port-forward service/${RELEASE}-order-api 8080:8080`);
+      expect(notes).toContain(
+        `kubectl -n ${NAMESPACE} port-forward service/${RELEASE}-order-api 8080:8080`,
+      );
       expect(notes).toContain('curl -si http://localhost:8080/api/orders');
-      expect(notes).toContain(`-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","name":"Margherita","unitPrice":1250,"quantity":2}]}'`);
+      expect(notes).toContain(
+        `-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","name":"Margherita","unitPrice":1250,"quantity":2}]}'`,
+      );
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,17 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
-import { RELEASE, ROOT, SERVICES, VALUE_SETS, find, render, type Container, type K8sObject, type Workload } from './helpers';
+import {
+  RELEASE,
+  ROOT,
+  SERVICES,
+  VALUE_SETS,
+  find,
+  render,
+  type Container,
+  type K8sObject,
+  type Workload,
+} from './helpers';
 
 /**
  * The chart against each service's own config schema (`configSchema` exported by
@@ -15,11 +25,14 @@ interface ConfigModule {
   configSchema: z.ZodObject<Shape>;
 }
 
-const withConfig = SERVICES.filter((s) => existsSync(join(ROOT, 'services', s, 'src', 'config.ts')));
+const withConfig = SERVICES.filter((s) =>
+  existsSync(join(ROOT, 'services', s, 'src', 'config.ts')),
+);
 const withoutConfig = SERVICES.filter((s) => !withConfig.includes(s));
 
 function standIn(name: string): string {
-  if (name === 'DATABASE_URL') return 'postgresql://user:secret@db.example:26257/orderflow_x?sslmode=verify-full';
+  if (name === 'DATABASE_URL')
+    return 'postgresql://user:secret@db.example:26257/orderflow_x?sslmode=verify-full';
   return 'stand-in';
 }
 
@@ -40,18 +53,24 @@ beforeAll(() => {
 
 test('when some services have no config.ts yet, then they are listed (and skipped) here', () => {
   // Informational: the report names the services whose env the chart cannot be checked against yet.
-  if (withoutConfig.length > 0) console.info(`config-env: no services/<svc>/src/config.ts yet for: ${withoutConfig.join(', ')}`);
+  if (withoutConfig.length > 0)
+    console.info(
+      `config-env: no services/<svc>/src/config.ts yet for: ${withoutConfig.join(', ')}`,
+    );
   expect(withConfig.length + withoutConfig.length).toBe(SERVICES.length);
 });
 
 describe.each(withConfig.map((s) => [s]))('%s', (svc) => {
   let schema: z.ZodObject<Shape>;
   beforeAll(async () => {
-    schema = ((await import(join(ROOT, 'services', svc, 'src', 'config.ts'))) as ConfigModule).configSchema;
+    schema = ((await import(join(ROOT, 'services', svc, 'src', 'config.ts'))) as ConfigModule)
+      .configSchema;
   });
 
   test('when its config schema requires a variable, then the chart sets it on every container of the service', () => {
-    const required = Object.keys(schema.shape).filter((k) => !schema.shape[k]?.safeParse(undefined).success);
+    const required = Object.keys(schema.shape).filter(
+      (k) => !schema.shape[k]?.safeParse(undefined).success,
+    );
     for (const [set, objects] of rendered) {
       const pod = find<Workload>(objects, 'Deployment', `${RELEASE}-${svc}`).spec.template.spec;
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
@@ -63,18 +82,25 @@ describe.each(withConfig.map((s) => [s]))('%s', (svc) => {
 
   test('when the chart builds its environment, then the service config schema accepts it', () => {
     for (const [set, objects] of rendered) {
-      const c = find<Workload>(objects, 'Deployment', `${RELEASE}-${svc}`).spec.template.spec.containers[0];
+      const c = find<Workload>(objects, 'Deployment', `${RELEASE}-${svc}`).spec.template.spec
+        .containers[0];
       if (!c) throw new Error('no container');
       const parsed = schema.safeParse(environment(c));
-      expect([set, parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)]).toEqual([set, []]);
+      expect([
+        set,
+        parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+      ]).toEqual([set, []]);
     }
   });
 
   test('when the chart sets a variable, then the service schema knows it (no typo reaches a pod)', () => {
     const known = new Set(Object.keys(schema.shape));
-    const c = find<Workload>(rendered.get('defaults') ?? [], 'Deployment', `${RELEASE}-${svc}`).spec.template.spec.containers[0];
+    const c = find<Workload>(rendered.get('defaults') ?? [], 'Deployment', `${RELEASE}-${svc}`).spec
+      .template.spec.containers[0];
     // OTEL_* belong to the OpenTelemetry SDK; DATABASE_PASSWORD only feeds $(DATABASE_PASSWORD).
-    const unknown = (c?.env ?? []).map((e) => e.name).filter((n) => !known.has(n) && !n.startsWith('OTEL_') && n !== 'DATABASE_PASSWORD');
+    const unknown = (c?.env ?? [])
+      .map((e) => e.name)
+      .filter((n) => !known.has(n) && !n.startsWith('OTEL_') && n !== 'DATABASE_PASSWORD');
     expect(unknown).toEqual([]);
   });
 });

@@ -36,7 +36,11 @@ export interface RunResult {
 }
 
 export function helm(args: string[]): RunResult {
-  const r = spawnSync(helmBinary(), args, { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(helmBinary(), args, {
+    cwd: ROOT,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -55,7 +59,15 @@ export interface K8sObject {
 }
 
 export function templateArgs(valuesFile?: string, extra: string[] = []): string[] {
-  return ['template', RELEASE, CHART, '--namespace', NAMESPACE, ...(valuesFile ? ['-f', join(CHART, valuesFile)] : []), ...extra];
+  return [
+    'template',
+    RELEASE,
+    CHART,
+    '--namespace',
+    NAMESPACE,
+    ...(valuesFile ? ['-f', join(CHART, valuesFile)] : []),
+    ...extra,
+  ];
 }
 
 export function parseManifests(text: string): K8sObject[] {
@@ -67,7 +79,8 @@ export function parseManifests(text: string): K8sObject[] {
 /** `helm template` for a value set; throws with helm's message when rendering fails. */
 export function render(valuesFile?: string, extra: string[] = []): K8sObject[] {
   const r = helm(templateArgs(valuesFile, extra));
-  if (r.status !== 0) throw new Error(`helm template ${valuesFile ?? '(defaults)'} failed:\n${r.stderr}`);
+  if (r.status !== 0)
+    throw new Error(`helm template ${valuesFile ?? '(defaults)'} failed:\n${r.stderr}`);
   return parseManifests(r.stdout);
 }
 
@@ -139,7 +152,12 @@ export interface PolicyRule {
   ports?: { protocol?: string; port?: string | number }[];
 }
 export interface NetworkPolicy extends K8sObject {
-  spec: { podSelector: LabelSelector; policyTypes: string[]; ingress?: PolicyRule[]; egress?: PolicyRule[] };
+  spec: {
+    podSelector: LabelSelector;
+    policyTypes: string[];
+    ingress?: PolicyRule[];
+    egress?: PolicyRule[];
+  };
 }
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job'];
@@ -152,17 +170,32 @@ export function byKind<T extends K8sObject = K8sObject>(objects: K8sObject[], ki
   return objects.filter((o) => o.kind === kind) as T[];
 }
 
-export function find<T extends K8sObject = K8sObject>(objects: K8sObject[], kind: string, name: string): T {
+export function find<T extends K8sObject = K8sObject>(
+  objects: K8sObject[],
+  kind: string,
+  name: string,
+): T {
   const o = objects.find((x) => x.kind === kind && x.metadata.name === name);
   if (!o) throw new Error(`${kind}/${name} not rendered`);
   return o as T;
 }
 
-export function selects(selector: Record<string, string> | undefined, labels: Record<string, string> | undefined): boolean {
+export function selects(
+  selector: Record<string, string> | undefined,
+  labels: Record<string, string> | undefined,
+): boolean {
   if (!selector) return true;
   return Object.entries(selector).every(([k, v]) => labels?.[k] === v);
 }
 
 /** The orderflow services, by service name (docs/conventions.md). */
-export const SERVICES = ['eventstore', 'order-api', 'payment', 'restaurant', 'order-query-worker', 'saga', 'operator'] as const;
+export const SERVICES = [
+  'eventstore',
+  'order-api',
+  'payment',
+  'restaurant',
+  'order-query-worker',
+  'saga',
+  'operator',
+] as const;
 export type ServiceName = (typeof SERVICES)[number];

@@ -23,7 +23,11 @@ maybe('the runtime tree of the image', () => {
 
   beforeAll(async () => {
     tree = mkdtempSync(join(tmpdir(), 'orderflow-runtime-'));
-    const r = spawnSync(join(ROOT, 'scripts', 'build-runtime-tree.sh'), [tree], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const r = spawnSync(join(ROOT, 'scripts', 'build-runtime-tree.sh'), [tree], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     if (r.status !== 0) throw new Error(`build-runtime-tree.sh failed:\n${r.stderr}`);
     nats = await startNats();
     databaseUrl = await freshDatabase('runtime_tree');
@@ -37,10 +41,16 @@ maybe('the runtime tree of the image', () => {
 
   test('when the tree is built, then it holds production dependencies only and every compiled service', () => {
     expect(existsSync(join(tree, 'node_modules', 'pg'))).toBe(true);
-    for (const dev of ['typescript', 'jest', 'eslint', '@swc/core', 'kubernetes-models']) expect([dev, existsSync(join(tree, 'node_modules', dev))]).toEqual([dev, false]);
-    const built = readdirSync(join(ROOT, 'services')).filter((s) => existsSync(join(ROOT, 'services', s, 'dist', 'main.js')));
-    for (const s of built) expect(existsSync(join(tree, 'services', s, 'dist', 'main.js'))).toBe(true);
-    const withSql = readdirSync(join(ROOT, 'services')).filter((s) => existsSync(join(ROOT, 'services', s, 'migrations')));
+    for (const dev of ['typescript', 'jest', 'eslint', '@swc/core', 'kubernetes-models'])
+      expect([dev, existsSync(join(tree, 'node_modules', dev))]).toEqual([dev, false]);
+    const built = readdirSync(join(ROOT, 'services')).filter((s) =>
+      existsSync(join(ROOT, 'services', s, 'dist', 'main.js')),
+    );
+    for (const s of built)
+      expect(existsSync(join(tree, 'services', s, 'dist', 'main.js'))).toBe(true);
+    const withSql = readdirSync(join(ROOT, 'services')).filter((s) =>
+      existsSync(join(ROOT, 'services', s, 'migrations')),
+    );
     for (const s of withSql) expect(existsSync(join(tree, 'services', s, 'migrations'))).toBe(true);
     if (existsSync(join(ROOT, 'config'))) expect(existsSync(join(tree, 'config'))).toBe(true);
   });
@@ -58,16 +68,29 @@ maybe('the runtime tree of the image', () => {
       OPS_PORT: String(opsPort),
       LOG_LEVEL: 'warn',
     };
-    const migrate = spawnSync('node', ['services/eventstore/dist/main.js', 'migrate'], { cwd: tree, env, encoding: 'utf8', timeout: 60_000 });
-    expect({ status: migrate.status, output: migrate.status === 0 ? "" : migrate.stderr + migrate.stdout }).toEqual({ status: 0, output: "" });
+    const migrate = spawnSync('node', ['services/eventstore/dist/main.js', 'migrate'], {
+      cwd: tree,
+      env,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect({
+      status: migrate.status,
+      output: migrate.status === 0 ? '' : migrate.stderr + migrate.stdout,
+    }).toEqual({ status: 0, output: '' });
 
-    child = spawn('node', ['services/eventstore/dist/main.js'], { cwd: tree, env: { ...env, MIGRATE_ON_START: 'false' }, stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn('node', ['services/eventstore/dist/main.js'], {
+      cwd: tree,
+      env: { ...env, MIGRATE_ON_START: 'false' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const status = await waitFor(
       'the event store /healthz',
       async () => {
-        if (child?.exitCode !== null) throw new Error(`event store exited ${String(child?.exitCode)}: ${stderr}`);
+        if (child?.exitCode !== null)
+          throw new Error(`event store exited ${String(child?.exitCode)}: ${stderr}`);
         const res = await fetch(`http://127.0.0.1:${opsPort}/healthz`);
         return res.status;
       },
@@ -75,7 +98,9 @@ maybe('the runtime tree of the image', () => {
     );
     expect(status).toBe(200);
     child.kill('SIGTERM');
-    const code = await new Promise<number | null>((resolve) => child?.once('exit', (c) => resolve(c)));
+    const code = await new Promise<number | null>((resolve) =>
+      child?.once('exit', (c) => resolve(c)),
+    );
     expect(code).toBe(0);
   }, 120_000);
 });

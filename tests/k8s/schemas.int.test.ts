@@ -37,7 +37,11 @@ const CRD_CHART = join(CHART, 'crds', 'orderflow.io_orderflows.yaml');
 const EXAMPLE = join(ROOT, 'k8s', 'examples', 'orderflow.yaml');
 
 interface Crd {
-  spec: { group: string; names: { kind: string }; versions: { name: string; schema: { openAPIV3Schema: Record<string, unknown> } }[] };
+  spec: {
+    group: string;
+    names: { kind: string };
+    versions: { name: string; schema: { openAPIV3Schema: Record<string, unknown> } }[];
+  };
 }
 
 /**
@@ -51,10 +55,17 @@ function closed(schema: unknown): unknown {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(schema as Record<string, unknown>)) {
     if (k.startsWith('x-kubernetes-')) continue;
-    out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, closed(pv)])) : closed(v);
+    out[k] =
+      k === 'properties'
+        ? Object.fromEntries(
+            Object.entries(v as Record<string, unknown>).map(([pk, pv]) => [pk, closed(pv)]),
+          )
+        : closed(v);
   }
-  const preserve = (schema as Record<string, unknown>)['x-kubernetes-preserve-unknown-fields'] === true;
-  if (out['properties'] && out['additionalProperties'] === undefined && !preserve) out['additionalProperties'] = false;
+  const preserve =
+    (schema as Record<string, unknown>)['x-kubernetes-preserve-unknown-fields'] === true;
+  if (out['properties'] && out['additionalProperties'] === undefined && !preserve)
+    out['additionalProperties'] = false;
   return out;
 }
 
@@ -71,7 +82,8 @@ function crdValidator(): (o: unknown) => string[] {
   addFormats(ajv);
   ajv.addFormat('int32', true).addFormat('int64', true);
   const validate = ajv.compile(root as AnySchema);
-  cached = (o) => (validate(o) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`));
+  cached = (o) =>
+    validate(o) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath} ${e.message ?? ''}`);
   return cached;
 }
 
@@ -95,7 +107,9 @@ describe('the OrderFlow CRD', () => {
     const validate = crdValidator();
     const example = parseYaml(readFileSync(EXAMPLE, 'utf8')) as { spec: Record<string, unknown> };
     expect(validate({ ...example, spec: { ...example.spec, queryWorker: {} } })).not.toEqual([]);
-    expect(validate({ ...example, spec: { ...example.spec, queryWorkers: { minReplicas: 'one' } } })).not.toEqual([]);
+    expect(
+      validate({ ...example, spec: { ...example.spec, queryWorkers: { minReplicas: 'one' } } }),
+    ).not.toEqual([]);
   });
 
   test('when --include-crds is given, then helm renders the chart copy of the CRD', () => {
@@ -106,37 +120,40 @@ describe('the OrderFlow CRD', () => {
   });
 });
 
-describe.each(VALUE_SETS.map((v) => [v ?? 'defaults', v]))('rendered objects of %s', (_l, valuesFile) => {
-  let objects: K8sObject[] = [];
-  beforeAll(() => {
-    objects = render(valuesFile);
-  }, 60_000);
+describe.each(VALUE_SETS.map((v) => [v ?? 'defaults', v]))(
+  'rendered objects of %s',
+  (_l, valuesFile) => {
+    let objects: K8sObject[] = [];
+    beforeAll(() => {
+      objects = render(valuesFile);
+    }, 60_000);
 
-  test('when validated against the Kubernetes schemas, then every object is valid', () => {
-    const problems: string[] = [];
-    let checked = 0;
-    for (const o of objects) {
-      if (o.apiVersion === 'orderflow.io/v1alpha1') continue;
-      const Model = groups[o.apiVersion]?.[o.kind] as ModelClass | undefined;
-      if (!Model) {
-        problems.push(`${o.apiVersion} ${o.kind}: no schema to check it against`);
-        continue;
+    test('when validated against the Kubernetes schemas, then every object is valid', () => {
+      const problems: string[] = [];
+      let checked = 0;
+      for (const o of objects) {
+        if (o.apiVersion === 'orderflow.io/v1alpha1') continue;
+        const Model = groups[o.apiVersion]?.[o.kind] as ModelClass | undefined;
+        if (!Model) {
+          problems.push(`${o.apiVersion} ${o.kind}: no schema to check it against`);
+          continue;
+        }
+        try {
+          new Model(o as never).validate();
+          checked++;
+        } catch (e: unknown) {
+          problems.push(`${o.kind}/${o.metadata.name}: ${String(e)}`);
+        }
       }
-      try {
-        new Model(o as never).validate();
-        checked++;
-      } catch (e: unknown) {
-        problems.push(`${o.kind}/${o.metadata.name}: ${String(e)}`);
-      }
-    }
-    expect(problems).toEqual([]);
-    expect(checked).toBeGreaterThan(20);
-  });
+      expect(problems).toEqual([]);
+      expect(checked).toBeGreaterThan(20);
+    });
 
-  test('when the OrderFlow resource renders, then it validates against the CRD schema', () => {
-    const flows = objects.filter((o) => o.kind === 'OrderFlow');
-    expect(flows.map((f) => f.metadata.name)).toEqual([RELEASE]);
-    const validate = crdValidator();
-    for (const f of flows) expect(validate(f)).toEqual([]);
-  });
-});
+    test('when the OrderFlow resource renders, then it validates against the CRD schema', () => {
+      const flows = objects.filter((o) => o.kind === 'OrderFlow');
+      expect(flows.map((f) => f.metadata.name)).toEqual([RELEASE]);
+      const validate = crdValidator();
+      for (const f of flows) expect(validate(f)).toEqual([]);
+    });
+  },
+);
