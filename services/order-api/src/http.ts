@@ -115,9 +115,10 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   });
 
   app.addHook('onResponse', async (req, reply) => {
+    // The route pattern, never the raw URL, keeps the label set bounded.
     const route = req.routeOptions.url ?? 'unmatched';
     const method = (METHODS as readonly string[]).includes(req.method) ? req.method : 'OTHER';
-    requests.inc({ method, route: reply.statusCode === 404 && !req.routeOptions.url ? 'unmatched' : route, status: String(reply.statusCode) });
+    requests.inc({ method, route, status: String(reply.statusCode) });
     duration.observe({ method, route }, reply.elapsedTime / 1000);
   });
 

@@ -165,6 +165,15 @@ describe('Idempotency-Key', () => {
     expect(stream.events).toHaveLength(1);
   });
 
+  test('when five requests with one key race, then all answer the same order and one event exists', async () => {
+    const key = `key-${randomUUID()}`;
+    const answers = await Promise.all(Array.from({ length: 5 }, () => post(validOrder(), { 'idempotency-key': key })));
+    expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
+    const ids = new Set(await Promise.all(answers.map(async (a) => ((await a.json()) as { orderId: string }).orderId)));
+    expect(ids.size).toBe(1);
+    expect((await streamOf([...ids][0]!)).events).toHaveLength(1);
+  });
+
   test('when the same key comes with a different body, then it answers 422 and the first order is unchanged', async () => {
     const key = `key-${randomUUID()}`;
     const first = (await (await post(validOrder(), { 'idempotency-key': key })).json()) as { orderId: string };
@@ -242,6 +251,11 @@ describe('GET /api/orders?customerId=', () => {
     ['limit is 0', 'customerId=c1&limit=0', 'limit'],
     ['limit is 101', 'customerId=c1&limit=101', 'limit'],
     ['the cursor is not one the API made', 'customerId=c1&cursor=bm9wZQ', 'cursor'],
+    [
+      'the cursor holds an impossible date',
+      `customerId=c1&cursor=${Buffer.from(JSON.stringify(['2026-13-45 07:00:00+00', randomUUID()])).toString('base64url')}`,
+      'cursor',
+    ],
   ])('when %s, then it answers 400 naming it', async (_case, qs, field) => {
     const res = await fetch(`${sut.baseUrl}/api/orders?${qs}`);
     expect(res.status).toBe(400);

@@ -63,6 +63,12 @@ export class EventStoreGateway {
       );
       return { duplicate: r.duplicate };
     } catch (err: unknown) {
+      // Two requests with one Idempotency-Key racing to create the stream: the loser sees a version
+      // conflict, yet its event is the one stored. That is a duplicate, not a conflict.
+      if (err instanceof ClientError && err.code === Status.FAILED_PRECONDITION) {
+        const stored = await this.readOrderCreated(payload.orderId);
+        if (stored?.eventId === eventId) return { duplicate: true };
+      }
       throw mapError(err, payload.orderId);
     }
   }

@@ -41,6 +41,10 @@ const UNAVAILABLE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|57P
 
 function mapError(err: unknown): unknown {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  // Class 22 (data exception): only the cursor's timestamp can cause one, e.g. a forged month 13.
+  if (typeof code === 'string' && code.startsWith('22')) {
+    return fail({ code: 'validation', errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }] });
+  }
   if ((typeof code === 'string' && UNAVAILABLE.test(code)) || (err instanceof Error && /timeout|terminated/i.test(err.message))) {
     return fail({ code: 'unavailable', dependency: 'read model', retryAfterSeconds: 1 });
   }
