@@ -104,6 +104,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && /^[\x21-\x7e]{1,200}$/.test(h) ? h : randomUUID();
     },
+    // A client that trickles its request cannot hold a connection forever.
+    requestTimeout: 30_000,
     return503OnClosing: true,
     forceCloseConnections: 'idle',
   });
