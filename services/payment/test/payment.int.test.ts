@@ -209,3 +209,18 @@ test('when the runtime config sets payment.defaultCreditCents, then new accounts
   await waitForEvent(sut.client, orderStreamId(orderId), 'order-payment-declined');
   expect((await sut.app.payments.account(customerId))?.creditLimitCents).toBe(500);
 });
+
+test('when the service runs, then /readyz reports database, nats and consumer ready and /metrics counts outcomes', async () => {
+  const ready = await fetch(`http://127.0.0.1:${sut.app.opsPort}/readyz`);
+  expect(ready.status).toBe(200);
+  expect(
+    ((await ready.json()) as { checks: Record<string, { ok: boolean }> }).checks,
+  ).toMatchObject({
+    database: { ok: true },
+    nats: { ok: true },
+    consumer: { ok: true },
+  });
+  const metrics = await (await fetch(`http://127.0.0.1:${sut.app.opsPort}/metrics`)).text();
+  expect(metrics).toMatch(/orderflow_payments_total\{[^}]*outcome="debited"[^}]*\} [1-9]/);
+  expect(metrics).toMatch(/orderflow_refunds_total\{[^}]*\} 1\b/);
+});

@@ -116,3 +116,40 @@ test('when the runtime config carries restaurant.catalog, then it replaces the c
   });
   expect((await sut.app.restaurants.restaurant('sushi-bar'))?.menu.length).toBe(3);
 });
+
+test('when the saga requests refunds while the restaurant decides, then no approval ever follows a refund request', async () => {
+  const orderIds = await Promise.all(
+    Array.from({ length: 20 }, () => paidOrder(sut.client, 'trattoria', ['tiramisu'])),
+  );
+  // Race the saga's append (expected version 1, as it read the stream) against the restaurant's
+  // decision, at staggered moments so that either may win.
+  await Promise.allSettled(
+    orderIds.map(async (orderId, i) => {
+      await new Promise((r) => setTimeout(r, i * 10));
+      return sut.client.appendToStream({
+        streamId: `order-${orderId}`,
+        expectedVersion: 1,
+        events: [
+          {
+            eventId: decisionEventId(`refund-${orderId}`),
+            eventType: 'order-refund-requested',
+            data: JSON.stringify({ orderId, reason: 'restaurant-timeout' }),
+            metadata: {},
+          },
+        ],
+      });
+    }),
+  );
+  for (const orderId of orderIds) {
+    await waitFor(
+      'a decision or a skip',
+      async () => (await sut.app.restaurants.decision(orderId)) !== undefined,
+    );
+    const types = (await readStream(sut.client, orderId)).map((e) => e.eventType);
+    expect(types.slice(0, 2)).toEqual(['order-created', 'order-payment-debited']);
+    // Exactly one of them won version 2, and nothing follows it.
+    expect([['order-approved'], ['order-refund-requested']]).toContainEqual(types.slice(2));
+    const decision = await sut.app.restaurants.decision(orderId);
+    expect(decision?.decision).toBe(types[2] === 'order-approved' ? 'approved' : 'skipped');
+  }
+});
