@@ -11,5 +11,11 @@ export const configSchema = z.object({
   CONSUMER_CONCURRENCY: env.int(32, 1, 1024),
   CONSUMER_MAX_DELIVER: env.int(10, 1, 10_000),
   CONSUMER_ACK_WAIT_MS: env.int(10_000, 1_000, 600_000),
+  /**
+   * The operator's runtime tunables (docs/conventions.md). Accepted so every consumer service takes
+   * the same mount; the worker has no runtime tunables of its own yet (its consumer's settings are
+   * the operator's, on the JetStream side).
+   */
+  RUNTIME_CONFIG_FILE: env.optionalPath(),
 });
 export type Config = z.infer<typeof configSchema>;
