@@ -121,6 +121,24 @@ test('when the same order-created is delivered again (handler twice, and twice m
   expect((await sut.app.payments.account(customerId))?.balanceCents).toBe(97_500);
 });
 
+test('when a payment was recorded but its append was lost in a crash, then the next delivery appends the recorded outcome once', async () => {
+  const customerId = `c-${randomUUID()}`;
+  const o = order(customerId, 1200);
+  // The local transaction committed; the process died before the append.
+  expect((await sut.app.payments.pay(o, 100_000)).kind).toBe('debit');
+  await sut.client.appendToStream({
+    streamId: orderStreamId(o.orderId),
+    expectedVersion: -1,
+    events: [
+      { eventId: randomUUID(), eventType: 'order-created', data: JSON.stringify(o), metadata: {} },
+    ],
+  });
+  const events = await waitForEvent(sut.client, orderStreamId(o.orderId), 'order-payment-debited');
+  expect(events.map((e) => e.eventType)).toEqual(['order-created', 'order-payment-debited']);
+  expect(await count('SELECT count(*) AS n FROM ledger WHERE order_id = $1', [o.orderId])).toBe(1);
+  expect((await sut.app.payments.account(customerId))?.balanceCents).toBe(98_800);
+});
+
 test('when a refund is requested twice, then the account is credited once and order-payment-refunded appears once', async () => {
   const customerId = `c-${randomUUID()}`;
   const orderId = await createOrder(customerId, 4000);
