@@ -41,10 +41,19 @@ export async function runMigrations(config: Config, logger: Logger): Promise<voi
 }
 
 /** Starts the event store: migrations, JetStream stream, gRPC server, relay, ops server. */
-export async function start(config: Config, logger: Logger = createLogger('eventstore', config.LOG_LEVEL)): Promise<EventStoreApp> {
+export async function start(
+  config: Config,
+  logger: Logger = createLogger('eventstore', config.LOG_LEVEL),
+): Promise<EventStoreApp> {
   const registry = createMetricsRegistry('eventstore');
   const readiness = new Readiness();
-  const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, logger, registry, readiness });
+  const ops = await startOpsServer({
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    logger,
+    registry,
+    readiness,
+  });
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   if (config.MIGRATE_ON_START) await migrate(pool, migrationsDir, logger);
@@ -68,20 +77,29 @@ export async function start(config: Config, logger: Logger = createLogger('event
     name: 'orderflow_eventstore_tx_retries_total',
     help: 'Transactions run again after SQLSTATE 40001 (serialization failure).',
   });
-  const store = new PgEventStore(pool, {
-    onRetry: () => retries.inc(),
-    afterCommit: (events) => {
-      if (config.FAULT_INJECTION === 'crash-after-commit') {
-        logger.warn({ eventIds: events.map((e) => e.eventId) }, 'fault injection: crashing after commit, before publish');
-        process.kill(process.pid, 'SIGKILL');
-      }
-      publisher.publishCommitted(events);
+  const store = new PgEventStore(
+    pool,
+    {
+      onRetry: () => retries.inc(),
+      afterCommit: (events) => {
+        if (config.FAULT_INJECTION === 'crash-after-commit') {
+          logger.warn(
+            { eventIds: events.map((e) => e.eventId) },
+            'fault injection: crashing after commit, before publish',
+          );
+          process.kill(process.pid, 'SIGKILL');
+        }
+        publisher.publishCommitted(events);
+      },
     },
-  });
+    { maxBatch: config.APPEND_BATCH_MAX, maxConcurrentBatches: config.APPEND_BATCH_CONCURRENCY },
+  );
 
   const healthState = HealthState();
   const server = createServer({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 }).use(
-    serverMiddleware(registry, (err, method) => logger.error({ err, method }, 'unexpected error in gRPC handler')),
+    serverMiddleware(registry, (err, method) =>
+      logger.error({ err, method }, 'unexpected error in gRPC handler'),
+    ),
   );
   server.add(EventStoreDefinition, eventStoreService(store, registry));
   server.add(HealthDefinition, HealthServiceImpl(healthState));

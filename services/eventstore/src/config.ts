@@ -14,6 +14,10 @@ export const configSchema = z.object({
   RELAY_GRACE_MS: env.int(2000, 0, 600_000),
   RELAY_BATCH_SIZE: env.int(500, 1, 10_000),
   PUBLISH_MAX_IN_FLIGHT: env.int(10_000, 1, 1_000_000),
+  /** Group commit: most appends to distinct streams committed in one transaction (1 turns it off). */
+  APPEND_BATCH_MAX: env.int(256, 1, 1000),
+  /** Group-commit transactions running at once; keep it below DATABASE_POOL_MAX. */
+  APPEND_BATCH_CONCURRENCY: env.int(4, 1, 100),
   /** Testing only: `crash-after-commit` kills the process after a commit, before the publish. */
   FAULT_INJECTION: z.enum(['none', 'crash-after-commit']).default('none'),
 });

@@ -1,13 +1,19 @@
 import type { Pool, PoolClient } from 'pg';
-import { sqlState, withTransaction, type RetryOptions } from '@orderflow/platform';
+import { isRetryable, sqlState, withTransaction, type RetryOptions } from '@orderflow/platform';
 import {
   checkExpectedVersion,
   validateAppend,
   validateRead,
   type AppendCommand,
+  type NewEvent,
   type RecordedEvent,
 } from '../domain/append';
-import { ExpectedVersion, StoreError, VersionConflictError, invalidArgument } from '../domain/errors';
+import {
+  ExpectedVersion,
+  StoreError,
+  VersionConflictError,
+  invalidArgument,
+} from '../domain/errors';
 
 export interface AppendResult {
   nextExpectedVersion: number;
@@ -32,6 +38,17 @@ interface EventRow {
   created_at: Date;
 }
 
+const eventIdConflict = (first: {
+  event_id: string;
+  stream_id: string;
+  version: number;
+}): StoreError =>
+  new StoreError(
+    'event-id-conflict',
+    `event_id ${first.event_id} already exists in stream ${first.stream_id} at version ${first.version}; ` +
+      'an append is idempotent only when all of its event ids were written together before',
+  );
+
 const toRecorded = (r: EventRow): RecordedEvent => ({
   eventId: r.event_id,
   streamId: r.stream_id,
@@ -42,21 +59,342 @@ const toRecorded = (r: EventRow): RecordedEvent => ({
   createdAt: r.created_at.toISOString(),
 });
 
+interface Writes {
+  newStreams: string[];
+  newVersions: number[];
+  movedStreams: string[];
+  movedVersions: number[];
+  ids: string[];
+  streams: string[];
+  versions: number[];
+  types: string[];
+  data: string[];
+  meta: string[];
+}
+
+const emptyWrites = (): Writes => ({
+  newStreams: [],
+  newVersions: [],
+  movedStreams: [],
+  movedVersions: [],
+  ids: [],
+  streams: [],
+  versions: [],
+  types: [],
+  data: [],
+  meta: [],
+});
+
+function addEvent(w: Writes, streamId: string, version: number, e: NewEvent): void {
+  w.ids.push(e.eventId);
+  w.streams.push(streamId);
+  w.versions.push(version);
+  w.types.push(e.eventType);
+  w.data.push(e.data);
+  w.meta.push(JSON.stringify(e.metadata));
+}
+
+/**
+ * Every write of a group in one statement (one round trip): new stream heads, moved heads, the
+ * events and their outbox rows. A named statement, so PostgreSQL plans it once per connection.
+ * Returns the commit timestamp the events got.
+ */
+async function writeAll(c: Pool | PoolClient, w: Writes): Promise<string> {
+  const r = await c.query<{ created_at: Date | null }>({
+    name: 'eventstore-write-group',
+    text: `WITH new_streams AS (
+         INSERT INTO streams (stream_id, version) SELECT * FROM unnest($1::TEXT[], $2::INT8[])
+       ), moved AS (
+         UPDATE streams s SET version = u.version
+         FROM unnest($3::TEXT[], $4::INT8[]) AS u(stream_id, version) WHERE s.stream_id = u.stream_id
+       ), queued AS (
+         INSERT INTO outbox (event_id) SELECT unnest($5::UUID[])
+       ), ins AS (
+         INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)
+         SELECT u.id, u.stream, u.version, u.type, u.data, u.meta::JSONB
+         FROM unnest($5::UUID[], $6::TEXT[], $7::INT8[], $8::TEXT[], $9::TEXT[], $10::TEXT[])
+           AS u(id, stream, version, type, data, meta)
+         RETURNING created_at
+       )
+       SELECT (SELECT created_at FROM ins LIMIT 1) AS created_at`,
+    values: [
+      w.newStreams,
+      w.newVersions,
+      w.movedStreams,
+      w.movedVersions,
+      w.ids,
+      w.streams,
+      w.versions,
+      w.types,
+      w.data,
+      w.meta,
+    ],
+  });
+  return (r.rows[0]?.created_at ?? new Date()).toISOString();
+}
+
 /** How many times a unique-key race is retried before it is reported. */
 const MAX_RACE_ATTEMPTS = 10;
+
+export interface GroupCommitOptions {
+  /** Most appends committed together in one transaction; 1 turns group commit off. */
+  maxBatch: number;
+  /** Group-commit transactions running at once (each holds a pool connection). */
+  maxConcurrentBatches: number;
+}
+
+export const defaultGroupCommit: GroupCommitOptions = { maxBatch: 256, maxConcurrentBatches: 4 };
+
+interface Pending {
+  cmd: AppendCommand;
+  resolve: (r: AppendResult) => void;
+  reject: (err: unknown) => void;
+}
+
+/** What the group-commit transaction decided for one append: a result, or its own typed error. */
+type Outcome = { ok: true; result: AppendResult } | { ok: false; error: StoreError };
 
 /**
  * The event store on PostgreSQL/CockroachDB. Usable in-process (benchmarks call it directly);
  * the gRPC service is a thin edge over it.
+ *
+ * Group commit: appends to distinct streams that arrive while earlier transactions are running
+ * are committed together in one transaction (one lock query, one duplicate check, one write
+ * statement, one commit and so one WAL flush for the lot). Each append is still validated and
+ * version-checked on its own; a version conflict or a reused event id fails only that append.
+ * Any database error in a group makes every append of it run again alone on the single path.
  */
 export class PgEventStore {
+  private readonly queue: Pending[] = [];
+  private running = 0;
+  private drainScheduled = false;
+  private readonly groupCommit: GroupCommitOptions;
+
   constructor(
     private readonly pool: Pool,
-    private readonly hooks: { onRetry?: RetryOptions['onRetry']; afterCommit?: (events: RecordedEvent[]) => void } = {},
-  ) {}
+    private readonly hooks: {
+      onRetry?: RetryOptions['onRetry'];
+      afterCommit?: (events: RecordedEvent[]) => void;
+    } = {},
+    groupCommit: Partial<GroupCommitOptions> = {},
+  ) {
+    this.groupCommit = { ...defaultGroupCommit, ...groupCommit };
+  }
 
   async append(input: AppendCommand, signal?: AbortSignal): Promise<AppendResult> {
     const cmd = validateAppend(input);
+    if (this.groupCommit.maxBatch <= 1) return this.appendAlone(cmd, signal);
+    signal?.throwIfAborted();
+    return new Promise<AppendResult>((resolve, reject) => {
+      this.queue.push({ cmd, resolve, reject });
+      this.scheduleDrain();
+    });
+  }
+
+  /** Appends that arrive in the same event-loop turn (one socket read) join one group. */
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    setImmediate(() => {
+      this.drainScheduled = false;
+      this.drain();
+    });
+  }
+
+  private drain(): void {
+    while (this.running < this.groupCommit.maxConcurrentBatches && this.queue.length > 0) {
+      const batch = this.takeBatch();
+      this.running++;
+      void this.commitGroup(batch).finally(() => {
+        this.running--;
+        if (this.queue.length > 0) this.drain();
+      });
+    }
+  }
+
+  /**
+   * Takes queued appends in arrival order, at most one per stream and none that share an event
+   * id; the others wait for a later group, so appends to one stream keep their order.
+   */
+  private takeBatch(): Pending[] {
+    const batch: Pending[] = [];
+    const streams = new Set<string>();
+    const ids = new Set<string>();
+    const rest: Pending[] = [];
+    for (const p of this.queue) {
+      const clash =
+        batch.length >= this.groupCommit.maxBatch ||
+        streams.has(p.cmd.streamId) ||
+        p.cmd.events.some((e) => ids.has(e.eventId));
+      if (clash) {
+        rest.push(p);
+        // Later appends to this stream must not overtake it.
+        streams.add(p.cmd.streamId);
+        continue;
+      }
+      batch.push(p);
+      streams.add(p.cmd.streamId);
+      for (const e of p.cmd.events) ids.add(e.eventId);
+    }
+    this.queue.length = 0;
+    this.queue.push(...rest);
+    return batch;
+  }
+
+  private async commitGroup(batch: Pending[]): Promise<void> {
+    const fresh = batch.filter((p) => p.cmd.expectedVersion === ExpectedVersion.NoStream);
+    const rest = batch.filter((p) => p.cmd.expectedVersion !== ExpectedVersion.NoStream);
+    await Promise.all([
+      fresh.length > 0 ? this.createStreams(fresh) : undefined,
+      rest.length > 0 ? this.commitChecked(rest) : undefined,
+    ]);
+  }
+
+  /**
+   * The fast path for appends that start new streams (expected version -1, most of them: every
+   * order begins so): one statement, its own transaction, one round trip. A stream that exists
+   * or an event id written before breaks a unique key, the statement writes nothing, and the
+   * group goes the checked way, which gives each append its precise answer.
+   */
+  private async createStreams(batch: Pending[]): Promise<void> {
+    const w = emptyWrites();
+    for (const { cmd } of batch) {
+      w.newStreams.push(cmd.streamId);
+      w.newVersions.push(cmd.events.length - 1);
+      cmd.events.forEach((e, i) => addEvent(w, cmd.streamId, i, e));
+    }
+    let createdAt: string;
+    try {
+      createdAt = await this.retrySerialization(() => writeAll(this.pool, w));
+    } catch {
+      await this.commitChecked(batch);
+      return;
+    }
+    const results = batch.map(({ cmd }) => ({
+      nextExpectedVersion: cmd.events.length - 1,
+      duplicate: false,
+      recorded: cmd.events.map((e, i) => ({ ...e, streamId: cmd.streamId, version: i, createdAt })),
+    }));
+    this.hooks.afterCommit?.(results.flatMap((r) => r.recorded));
+    batch.forEach((p, i) => p.resolve(results[i]!));
+  }
+
+  /** A one-statement transaction run again on SQLSTATE 40001, like withTransaction does. */
+  private async retrySerialization<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err: unknown) {
+        if (!isRetryable(err) || attempt >= 8) throw err;
+        this.hooks.onRetry?.(attempt, err);
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(500, 5 * 2 ** attempt)));
+      }
+    }
+  }
+
+  /** Locks, reads and checks every append of the group, then writes those that pass, in one transaction. */
+  private async commitChecked(batch: Pending[]): Promise<void> {
+    let outcomes: Outcome[];
+    try {
+      outcomes = await withTransaction(
+        this.pool,
+        (c) =>
+          this.groupTx(
+            c,
+            batch.map((p) => p.cmd),
+          ),
+        { onRetry: this.hooks.onRetry },
+      );
+    } catch {
+      // A unique-key race with another writer, retries exhausted, a lost connection: run each
+      // append alone, where every one of those cases has its precise answer.
+      await Promise.all(batch.map((p) => this.appendAlone(p.cmd).then(p.resolve, p.reject)));
+      return;
+    }
+    const recorded = outcomes.flatMap((o) => (o.ok ? o.result.recorded : []));
+    if (recorded.length > 0) this.hooks.afterCommit?.(recorded);
+    outcomes.forEach((o, i) => (o.ok ? batch[i]!.resolve(o.result) : batch[i]!.reject(o.error)));
+  }
+
+  /** One transaction for a group of appends to distinct streams. */
+  private async groupTx(c: PoolClient, cmds: AppendCommand[]): Promise<Outcome[]> {
+    const streamIds = cmds.map((cmd) => cmd.streamId);
+    // Lock the heads in a fixed order (two groups never deadlock on each other), then look for
+    // event ids written before: after the wait this statement sees what the writers before committed.
+    const heads = await c.query<{ stream_id: string; version: number }>(
+      'SELECT stream_id, version FROM streams WHERE stream_id = ANY($1::TEXT[]) ORDER BY stream_id FOR UPDATE',
+      [streamIds],
+    );
+    const allIds = cmds.flatMap((cmd) => cmd.events.map((e) => e.eventId));
+    const existing = await c.query<{ event_id: string; stream_id: string; version: number }>(
+      'SELECT event_id, stream_id, version FROM events WHERE event_id = ANY($1::UUID[])',
+      [allIds],
+    );
+    const headOf = new Map(heads.rows.map((r) => [r.stream_id, r.version]));
+    const found = new Map(existing.rows.map((r) => [r.event_id, r]));
+
+    const outcomes: Outcome[] = [];
+    const w = emptyWrites();
+    const written: { cmd: AppendCommand; first: number; index: number }[] = [];
+    for (const cmd of cmds) {
+      const seen = cmd.events.map((e) => found.get(e.eventId)).filter((r) => r !== undefined);
+      if (seen.length > 0) {
+        if (seen.length === cmd.events.length && seen.every((r) => r.stream_id === cmd.streamId)) {
+          outcomes.push({
+            ok: true,
+            result: {
+              nextExpectedVersion: Math.max(...seen.map((r) => r.version)),
+              duplicate: true,
+              recorded: [],
+            },
+          });
+        } else {
+          const first = seen[0]!;
+          outcomes.push({ ok: false, error: eventIdConflict(first) });
+        }
+        continue;
+      }
+      const current = headOf.get(cmd.streamId) ?? -1;
+      try {
+        checkExpectedVersion(cmd.streamId, cmd.expectedVersion, current);
+      } catch (err: unknown) {
+        if (!(err instanceof StoreError)) throw err;
+        outcomes.push({ ok: false, error: err });
+        continue;
+      }
+      const last = current + cmd.events.length;
+      if (headOf.has(cmd.streamId)) {
+        w.movedStreams.push(cmd.streamId);
+        w.movedVersions.push(last);
+      } else {
+        w.newStreams.push(cmd.streamId);
+        w.newVersions.push(last);
+      }
+      cmd.events.forEach((e, i) => addEvent(w, cmd.streamId, current + 1 + i, e));
+      written.push({ cmd, first: current + 1, index: outcomes.length });
+      outcomes.push({
+        ok: true,
+        result: { nextExpectedVersion: last, duplicate: false, recorded: [] },
+      });
+    }
+    if (written.length === 0) return outcomes;
+
+    const createdAt = await writeAll(c, w);
+    for (const { cmd, first, index } of written) {
+      const o = outcomes[index]!;
+      if (o.ok)
+        o.result.recorded = cmd.events.map((e, i) => ({
+          ...e,
+          streamId: cmd.streamId,
+          version: first + i,
+          createdAt,
+        }));
+    }
+    return outcomes;
+  }
+
+  /** The single path: one append, one transaction (also the fallback of a failed group). */
+  private async appendAlone(cmd: AppendCommand, signal?: AbortSignal): Promise<AppendResult> {
     for (let attempt = 1; ; attempt++) {
       try {
         const result = await withTransaction(this.pool, (c) => this.appendTx(c, cmd), {
@@ -82,9 +420,10 @@ export class PgEventStore {
   private async appendTx(c: PoolClient, cmd: AppendCommand): Promise<AppendResult> {
     // Lock the stream's head first: after the wait, this transaction sees whatever the writer
     // before it committed (including the same events, when this is a retry).
-    const head = await c.query<{ version: number }>('SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE', [
-      cmd.streamId,
-    ]);
+    const head = await c.query<{ version: number }>(
+      'SELECT version FROM streams WHERE stream_id = $1 FOR UPDATE',
+      [cmd.streamId],
+    );
     const ids = cmd.events.map((e) => e.eventId);
     const existing = await c.query<{ event_id: string; stream_id: string; version: number }>(
       'SELECT event_id, stream_id, version FROM events WHERE event_id = ANY($1::UUID[])',
@@ -93,21 +432,23 @@ export class PgEventStore {
     if (existing.rows.length > 0) {
       const sameStream = existing.rows.every((r) => r.stream_id === cmd.streamId);
       if (existing.rows.length === ids.length && sameStream) {
-        return { nextExpectedVersion: Math.max(...existing.rows.map((r) => r.version)), duplicate: true, recorded: [] };
+        return {
+          nextExpectedVersion: Math.max(...existing.rows.map((r) => r.version)),
+          duplicate: true,
+          recorded: [],
+        };
       }
-      const first = existing.rows[0]!;
-      throw new StoreError(
-        'event-id-conflict',
-        `event_id ${first.event_id} already exists in stream ${first.stream_id} at version ${first.version}; ` +
-          'an append is idempotent only when all of its event ids were written together before',
-      );
+      throw eventIdConflict(existing.rows[0]!);
     }
     const current = head.rows[0]?.version ?? -1;
     checkExpectedVersion(cmd.streamId, cmd.expectedVersion, current);
     const last = current + cmd.events.length;
     if (head.rows.length === 0) {
       // A concurrent creator makes this fail with 23505 on streams_pkey; append() sorts that out.
-      await c.query('INSERT INTO streams (stream_id, version) VALUES ($1, $2)', [cmd.streamId, last]);
+      await c.query('INSERT INTO streams (stream_id, version) VALUES ($1, $2)', [
+        cmd.streamId,
+        last,
+      ]);
     } else {
       await c.query('UPDATE streams SET version = $2 WHERE stream_id = $1', [cmd.streamId, last]);
     }
@@ -131,12 +472,20 @@ export class PgEventStore {
     return {
       nextExpectedVersion: versions[versions.length - 1]!,
       duplicate: false,
-      recorded: cmd.events.map((e, i) => ({ ...e, streamId: cmd.streamId, version: versions[i]!, createdAt })),
+      recorded: cmd.events.map((e, i) => ({
+        ...e,
+        streamId: cmd.streamId,
+        version: versions[i]!,
+        createdAt,
+      })),
     };
   }
 
   private async currentVersion(c: Pool | PoolClient, streamId: string): Promise<number> {
-    const r = await c.query<{ version: number }>('SELECT version FROM streams WHERE stream_id = $1', [streamId]);
+    const r = await c.query<{ version: number }>(
+      'SELECT version FROM streams WHERE stream_id = $1',
+      [streamId],
+    );
     return r.rows[0]?.version ?? -1;
   }
 
@@ -157,9 +506,13 @@ export class PgEventStore {
    * Pages through every event by commit timestamp, for rebuilding projections. Not a live tail:
    * ordering is guaranteed per stream (by version), not globally (DESIGN §3).
    */
-  async readAll(after: string, maxCount: number): Promise<{ events: RecordedEvent[]; next: string }> {
+  async readAll(
+    after: string,
+    maxCount: number,
+  ): Promise<{ events: RecordedEvent[]; next: string }> {
     const count = maxCount === 0 ? 1000 : maxCount;
-    if (count < 0 || count > 10_000) throw invalidArgument('max_count', 'must be between 0 and 10000');
+    if (count < 0 || count > 10_000)
+      throw invalidArgument('max_count', 'must be between 0 and 10000');
     let cursor: { ts: string; id: string } | undefined;
     if (after) {
       try {

@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { waitFor } from '@orderflow/testkit';
+
+export const repoRoot = join(__dirname, '..', '..');
+
+export interface Child {
+  proc: ChildProcess;
+  stop(): Promise<void>;
+}
+
+/** Runs a built service (`services/<name>/dist/main.js`) as its own process, logging to a file. */
+export function spawnService(
+  service: string,
+  env: Record<string, string>,
+  logDir: string,
+  args: string[] = [],
+): Child {
+  const log = createWriteStream(
+    join(logDir, `${service}${args.length ? '-' + args.join('-') : ''}.log`),
+    { flags: 'a' },
+  );
+  // BENCH_CPU_PROF=1 writes a V8 CPU profile of every service process into the log folder.
+  const prof =
+    process.env['BENCH_CPU_PROF'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : [];
+  const proc = spawn(
+    process.execPath,
+    [...prof, join(repoRoot, 'services', service, 'dist', 'main.js'), ...args],
+    {
+      env: { ...process.env, LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  proc.stdout?.pipe(log, { end: false });
+  proc.stderr?.pipe(log, { end: false });
+  return {
+    proc,
+    async stop() {
+      if (proc.exitCode !== null || proc.signalCode !== null) return;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+        proc.once('exit', () => {
+          clearTimeout(t);
+          resolve();
+        });
+        proc.kill('SIGTERM');
+      });
+      log.end();
+    },
+  };
+}
+
+export async function waitReady(opsUrl: string, timeoutMs = 60_000): Promise<void> {
+  await waitFor(`${opsUrl}/readyz`, async () => (await fetch(`${opsUrl}/readyz`)).ok, {
+    timeoutMs,
+    intervalMs: 200,
+  });
+}
+
+/** Resolves when the process exits (code or signal). */
+export const exited = (c: Child): Promise<number | null> =>
+  new Promise((resolve) => {
+    if (c.proc.exitCode !== null) resolve(c.proc.exitCode);
+    else c.proc.once('exit', (code) => resolve(code));
+  });
+
+/** Peak resident set size (VmHWM) of a process, in MiB; undefined when it is gone. */
+export function peakRssMiB(pid: number): number | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const m = /^VmHWM:\s+(\d+)\s+kB/m.exec(status);
+    return m ? Number(m[1]) / 1024 : undefined;
+  } catch {
+    return undefined;
+  }
+}
