@@ -124,7 +124,7 @@ test('when an order names an unknown restaurant, then it is rejected, refunded a
   try {
     const rows = await pay.query<{ kind: string; amount_cents: number }>('SELECT kind, amount_cents FROM ledger WHERE order_id = $1 ORDER BY kind', [orderId]);
     expect(rows.rows.map((r) => [r.kind, Number(r.amount_cents)])).toEqual([
-      ['credit', 2500],
+      ['credit', -2500], // the ledger is signed: a debit adds, a credit subtracts
       ['debit', 2500],
     ]);
   } finally {

@@ -3,6 +3,7 @@ import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { PoisonMessageError, RetryLaterError, decodeEnvelope, headersToRecord, type Envelope } from './envelope';
+import { isTransientGrpcError } from './grpc';
 import { counter, gauge, histogram } from './metrics';
 import { ensureConsumer, subjects, type ConsumerSettings } from './nats';
 import { SpanKind, extractTraceContext, withSpan } from './tracing';
@@ -36,6 +37,22 @@ export interface RunningConsumer {
 }
 
 const backoffMs = (deliveryCount: number): number => Math.min(10_000, 100 * 2 ** Math.min(deliveryCount, 7));
+
+/**
+ * Failures of the infrastructure rather than of the message (the database or the event store is
+ * down or restarting): they are retried far longer than MaxDeliver, so that an outage does not
+ * dead-letter every message that arrived during it.
+ */
+export function isInfrastructureError(err: unknown): boolean {
+  if (isTransientGrpcError(err)) return true;
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53300|40001|40P01)$/.test(code)) return true;
+  const message = err instanceof Error ? err.message : '';
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|RetriesExhausted/i.test(message);
+}
+
+/** Deliveries allowed for an infrastructure failure before the message is dead-lettered. */
+const INFRASTRUCTURE_MAX_DELIVER = 1000;
 
 /**
  * The JetStream consumer loop every service uses: a `consume()` inside a re-subscribe loop,
@@ -173,7 +190,12 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
           handled.inc({ consumer: durable, event_type: eventType, outcome: 'terminated' });
           return;
         }
-        const budget = err instanceof RetryLaterError ? (err.maxDeliver ?? opts.maxDeliver) : opts.maxDeliver;
+        const budget =
+          err instanceof RetryLaterError
+            ? (err.maxDeliver ?? opts.maxDeliver)
+            : isInfrastructureError(err)
+              ? Math.max(opts.maxDeliver, INFRASTRUCTURE_MAX_DELIVER)
+              : opts.maxDeliver;
         if (deliveryCount >= budget) {
           await deadLetter(m, reason, 'max_deliver');
           handled.inc({ consumer: durable, event_type: eventType, outcome: 'terminated' });

@@ -101,6 +101,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       if (debits > 1) v(`order ${o.orderId}: ${debits} debit events`);
       if (ledgerDebits.length !== debits) v(`order ${o.orderId}: ${ledgerDebits.length} ledger debits for ${debits} debit events`);
       if (ledgerDebits.some((l) => Number(l.amount_cents) !== o.amount)) v(`order ${o.orderId}: ledger debit differs from the order amount ${o.amount}`);
+      if (ledgerCredits.some((l) => Number(l.amount_cents) !== -o.amount)) v(`order ${o.orderId}: ledger credit differs from minus the order amount ${o.amount}`);
       if (debits === 1 && cancelled && (refunds !== 1 || ledgerCredits.length !== 1))
         v(`order ${o.orderId}: cancelled after payment but refunded ${refunds} times (ledger credits ${ledgerCredits.length})`);
       if (approved && (refunds > 0 || ledgerCredits.length > 0)) v(`order ${o.orderId}: approved and refunded`);
@@ -133,18 +134,22 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     }
 
     // Balances: never below zero, and the ledger matches the payments recorded.
+    // The ledger is signed (a debit adds its amount, a credit subtracts it); the balance is the
+    // credit limit minus the ledger's sum: never negative, never refunding more than was debited.
     const balances = (
-      await pay.query<{ customer_id: string; credit: number; debited: number; credited: number }>(
+      await pay.query<{ customer_id: string; credit: number; ledger_sum: number; debited: number; refunded: number }>(
         `SELECT a.customer_id, a.credit_limit_cents AS credit,
+                COALESCE(SUM(l.amount_cents), 0)::INT8 AS ledger_sum,
                 COALESCE(SUM(l.amount_cents) FILTER (WHERE l.kind = 'debit'), 0)::INT8 AS debited,
-                COALESCE(SUM(l.amount_cents) FILTER (WHERE l.kind = 'credit'), 0)::INT8 AS credited
+                COALESCE(-SUM(l.amount_cents) FILTER (WHERE l.kind = 'credit'), 0)::INT8 AS refunded
          FROM accounts a LEFT JOIN ledger l ON l.customer_id = a.customer_id
          GROUP BY a.customer_id, a.credit_limit_cents`,
       )
     ).rows;
     for (const b of balances) {
-      const balance = Number(b.credit) - Number(b.debited) + Number(b.credited);
+      const balance = Number(b.credit) - Number(b.ledger_sum);
       if (balance < 0) v(`customer ${b.customer_id}: balance ${balance} below zero`);
+      if (Number(b.refunded) > Number(b.debited)) v(`customer ${b.customer_id}: refunded ${b.refunded} more than debited ${b.debited}`);
     }
     const paymentsVsLedger = await pay.query<{ order_id: string }>(
       `SELECT p.order_id FROM payments p LEFT JOIN ledger l ON l.order_id = p.order_id AND l.kind = 'debit'
