@@ -9,7 +9,7 @@ import type {
   ReadStreamRequest,
   ReadStreamResponse,
 } from '@orderflow/proto';
-import { RetriesExhaustedError, counter, type Registry } from '@orderflow/platform';
+import { RetriesExhaustedError, counter, withSpan, type Registry } from '@orderflow/platform';
 import type { PgEventStore } from './adapters/pg-event-store';
 import type { RecordedEvent } from './domain/append';
 import { StoreError, type StoreErrorCode } from './domain/errors';
@@ -60,9 +60,24 @@ export function eventStoreService(store: PgEventStore, registry: Registry): Even
   return {
     async appendToStream(req: AppendToStreamRequest, ctx): Promise<DeepPartial<AppendToStreamResponse>> {
       try {
-        const r = await store.append(
-          { streamId: req.streamId, expectedVersion: req.expectedVersion, events: req.events },
-          ctx.signal,
+        const r = await withSpan(
+          'eventstore append',
+          {
+            attributes: {
+              'db.system.name': 'postgresql',
+              'orderflow.stream_id': req.streamId,
+              'orderflow.expected_version': req.expectedVersion,
+              'orderflow.event_count': req.events.length,
+            },
+          },
+          async (span) => {
+            const result = await store.append(
+              { streamId: req.streamId, expectedVersion: req.expectedVersion, events: req.events },
+              ctx.signal,
+            );
+            span.setAttribute('orderflow.duplicate', result.duplicate);
+            return result;
+          },
         );
         appends.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
         appended.inc(r.recorded.length);

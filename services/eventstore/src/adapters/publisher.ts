@@ -1,7 +1,19 @@
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
-import { counter, encodeEnvelope, gauge, histogram, subjects, type Logger, type Registry } from '@orderflow/platform';
+import {
+  SpanKind,
+  counter,
+  encodeEnvelope,
+  extractTraceContext,
+  gauge,
+  histogram,
+  injectTraceContext,
+  subjects,
+  withSpan,
+  type Logger,
+  type Registry,
+} from '@orderflow/platform';
 import type { RecordedEvent } from '../domain/append';
 
 interface OutboxRow {
@@ -36,6 +48,7 @@ export class Publisher {
   private deleteTimer: NodeJS.Timeout | undefined;
   private relayTimer: NodeJS.Timeout | undefined;
   private relaying: Promise<void> | undefined;
+  private deleting: Promise<void> = Promise.resolve();
   private stopped = false;
   private readonly published;
   private readonly failures;
@@ -98,21 +111,49 @@ export class Publisher {
       if (r.status === 'fulfilled') this.queueDelete(events[i]!.eventId);
       else {
         this.failures.inc({ path });
-        this.logger.warn({ err: String(r.reason), eventId: events[i]!.eventId, path }, 'publish failed; the relay retries');
+        this.logger.warn(
+          { err: String(r.reason), eventId: events[i]!.eventId, path },
+          'publish failed; the relay retries',
+        );
       }
     });
   }
 
+  /**
+   * One PRODUCER span per publish, a child of the trace context stored with the event (so a relay
+   * publish after a crash still joins the order's trace); the headers carry that span's context,
+   * which consumers continue (headers win over the stored metadata in platform/consumer.ts).
+   */
   private async publishOne(e: RecordedEvent, path: 'inline' | 'relay'): Promise<void> {
-    const h = natsHeaders();
-    for (const [k, v] of Object.entries(e.metadata)) h.set(k, v);
-    h.set('Orderflow-Event-Type', e.eventType);
-    h.set('Orderflow-Stream-Id', e.streamId);
-    h.set('Orderflow-Version', String(e.version));
-    const end = this.latency.startTimer({ path });
-    await this.js.publish(subjects.event(e.eventType), encodeEnvelope(e), { msgID: e.eventId, headers: h });
-    end();
-    this.published.inc({ path });
+    const subject = subjects.event(e.eventType);
+    await withSpan(
+      `publish ${e.eventType}`,
+      {
+        kind: SpanKind.PRODUCER,
+        parent: extractTraceContext(e.metadata),
+        attributes: {
+          'messaging.system': 'nats',
+          'messaging.operation.type': 'publish',
+          'messaging.destination.name': subject,
+          'messaging.message.id': e.eventId,
+          'orderflow.event_type': e.eventType,
+          'orderflow.stream_id': e.streamId,
+          'orderflow.version': e.version,
+          'orderflow.publish_path': path,
+        },
+      },
+      async () => {
+        const h = natsHeaders();
+        for (const [k, v] of Object.entries(injectTraceContext({ ...e.metadata }))) h.set(k, v);
+        h.set('Orderflow-Event-Type', e.eventType);
+        h.set('Orderflow-Stream-Id', e.streamId);
+        h.set('Orderflow-Version', String(e.version));
+        const end = this.latency.startTimer({ path });
+        await this.js.publish(subject, encodeEnvelope(e), { msgID: e.eventId, headers: h });
+        end();
+        this.published.inc({ path });
+      },
+    );
   }
 
   private queueDelete(eventId: string): void {
@@ -121,16 +162,28 @@ export class Publisher {
     else this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), 20);
   }
 
-  private async flushDeletes(): Promise<void> {
+  /**
+   * Deletes the acknowledged rows queued so far. Deletes run one after another, so awaiting the
+   * latest flush means every earlier one has finished too: a relay pass never reads rows whose
+   * delete is still on its way (it would publish them twice).
+   */
+  private flushDeletes(): Promise<void> {
     clearTimeout(this.deleteTimer);
     this.deleteTimer = undefined;
     const ids = this.pendingDeletes.splice(0);
-    if (ids.length === 0) return;
+    this.deleting = this.deleting.then(() => (ids.length > 0 ? this.deleteRows(ids) : undefined));
+    return this.deleting;
+  }
+
+  private async deleteRows(ids: string[]): Promise<void> {
     try {
       await this.pool.query('DELETE FROM outbox WHERE event_id = ANY($1::UUID[])', [ids]);
     } catch (err: unknown) {
       // The rows stay; the relay publishes them again and JetStream drops the duplicates.
-      this.logger.warn({ err: err instanceof Error ? err.message : String(err), count: ids.length }, 'outbox delete failed');
+      this.logger.warn(
+        { err: err instanceof Error ? err.message : String(err), count: ids.length },
+        'outbox delete failed',
+      );
     }
   }
 
@@ -170,7 +223,10 @@ export class Publisher {
           // Drain a backlog in consecutive batches, then wait for the next tick.
           while (!this.stopped && (await this.relayOnce()) === this.opts.relayBatchSize);
         } catch (err: unknown) {
-          this.logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'relay pass failed');
+          this.logger.warn(
+            { err: err instanceof Error ? err.message : String(err) },
+            'relay pass failed',
+          );
         }
       })();
       void this.relaying.finally(() => {
