@@ -22,6 +22,7 @@ import {
 } from '@orderflow/platform';
 import { PgOrders } from './adapters/pg-orders';
 import type { Config } from './config';
+import { endToEndLatency } from './end-to-end';
 import { toVersionedEvent } from './events';
 
 export const migrationsDir = join(__dirname, '..', 'migrations');
@@ -73,11 +74,13 @@ export async function start(
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   if (config.MIGRATE_ON_START) await migrate(pool, migrationsDir, logger);
   const orders = new PgOrders(pool);
+  const observeEndToEnd = endToEndLatency(registry, orders);
 
   const handle = async (envelope: Envelope): Promise<Outcome> => {
     const { orderId, event } = toVersionedEvent(envelope);
     const result = await orders.apply(orderId, event);
     projected.inc({ event_type: event.event.type, result });
+    if (result === 'applied') await observeEndToEnd(orderId, envelope);
     switch (result) {
       case 'applied':
         return 'handled';
