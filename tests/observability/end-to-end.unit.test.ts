@@ -26,7 +26,7 @@ const envelope = (eventType: string, version: number, createdAt: string) => ({
   createdAt,
 });
 const series = async (registry: Registry) =>
-  (await registry.getSingleMetric('orderflow_order_end_to_end_seconds')!.get()).values.filter((v) => v.metricName?.endsWith('_count') && v.value > 0);
+  (await registry.getSingleMetric('orderflow_order_end_to_end_seconds')!.get()).values.filter((v) => String(v.metricName ?? '').endsWith('_count') && v.value > 0);
 
 describe('orderflow_order_end_to_end_seconds', () => {
   it('when the event that set the final state is applied, then its time since order-created is observed once, by outcome', async () => {
@@ -36,7 +36,7 @@ describe('orderflow_order_end_to_end_seconds', () => {
     await observe('o1', envelope('order-payment-debited', 1, '2026-01-01T00:00:01.000Z'));
     const s = await series(registry);
     expect(s).toEqual([expect.objectContaining({ value: 1, labels: { outcome: 'approved' } })]);
-    const sum = (await registry.getSingleMetric('orderflow_order_end_to_end_seconds')!.get()).values.find((v) => v.metricName?.endsWith('_sum'));
+    const sum = (await registry.getSingleMetric('orderflow_order_end_to_end_seconds')!.get()).values.find((v) => String(v.metricName ?? '').endsWith('_sum'));
     expect(sum?.value).toBeCloseTo(1.5);
   });
 
