@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createPool, ensureDatabase, withDatabase, type Pool } from '@orderflow/platform';
 import { startSystem, type RunningSystem } from '@orderflow/runner';
 import { freePort } from '@orderflow/testkit';
-import { exited, peakRssMiB, repoRoot, spawnService } from '../procs';
+import { cpuMs, cpuMsByName, exited, peakRssMiB, repoRoot, spawnService } from '../procs';
 import { log, percentile, round, type ResultRow } from '../stats';
 import type { Infra } from './append';
 
@@ -211,7 +211,8 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
         throw new Error(`${svc} is not built; the pipeline needs every service`);
 
     log('pipeline: warm-up');
-    log(`pipeline: warm-up ${describe(await runStep(api, query, 20, 3, 10))}`);
+    log(`pipeline: warm-up ${describe(await runStep(api, query, 30, 5, 10))}`);
+    log(`pipeline: warm-up ${describe(await runStep(api, query, 60, 5, 10))}`);
 
     // Search upward until the backlog grows.
     let best: Step | undefined;
@@ -238,8 +239,14 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
     const steps: Step[] = [];
     for (const pct of [25, 50, 100]) {
       const rate = Math.max(1, Math.round((max * pct) / 100));
+      const before = cpuSnapshot(system);
       const s =
         max > 0 ? await runStep(api, query, rate, opts.stepSeconds, opts.drainSeconds) : undefined;
+      if (s && pct === 100) {
+        const after = cpuSnapshot(system);
+        const per = [...after].map(([k, v]) => `${k} ${round((v - (before.get(k) ?? 0)) / s.finished, 2)}`);
+        log(`pipeline 100%: CPU ms per finished order: ${per.join(', ')}`);
+      }
       if (s) {
         log(`pipeline ${pct}%: ${describe(s)}`);
         steps.push(s);
@@ -288,6 +295,16 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
     await system.stop();
   }
   return rows;
+}
+
+/** CPU ms used so far by each service process, the bench itself, PostgreSQL and nats-server. */
+function cpuSnapshot(system: RunningSystem): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const p of system.processes) if (p.pid) m.set(p.spec.name, cpuMs(p.pid) ?? 0);
+  m.set('bench', cpuMs(process.pid) ?? 0);
+  m.set('postgres', cpuMsByName('postgres'));
+  m.set('nats-server', cpuMsByName('nats-server'));
+  return m;
 }
 
 /** rebuild: `order-query-worker rebuild` (ReadAll from the running event store) into a fresh database. */

@@ -24,14 +24,18 @@ const statusOf: Record<StoreErrorCode, Status> = {
 /** Maps the store's typed errors to gRPC status, once, at the edge. */
 function toServerError(err: unknown): unknown {
   if (err instanceof StoreError) return new ServerError(statusOf[err.code], err.message);
-  if (err instanceof RetriesExhaustedError) return new ServerError(Status.ABORTED, 'transaction contention; retry');
+  if (err instanceof RetriesExhaustedError)
+    return new ServerError(Status.ABORTED, 'transaction contention; retry');
   if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') {
     const code = (err as { code: string }).code;
     // Connection failures and admin shutdowns: the database is unavailable for now.
     if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P0[1-3]|08\d\d\d)$/.test(code))
       return new ServerError(Status.UNAVAILABLE, 'database unavailable');
   }
-  if (err instanceof Error && /timeout exceeded when trying to connect|Connection terminated/i.test(err.message))
+  if (
+    err instanceof Error &&
+    /timeout exceeded when trying to connect|Connection terminated/i.test(err.message)
+  )
     return new ServerError(Status.UNAVAILABLE, 'database unavailable');
   return err;
 }
@@ -46,19 +50,28 @@ const toWire = (e: RecordedEvent) => ({
   createdAt: e.createdAt,
 });
 
-export function eventStoreService(store: PgEventStore, registry: Registry): EventStoreServiceImplementation {
+export function eventStoreService(
+  store: PgEventStore,
+  registry: Registry,
+): EventStoreServiceImplementation {
   const appends = counter(registry, {
     name: 'orderflow_eventstore_appends_total',
     help: 'AppendToStream calls by result (ok, duplicate, conflict, invalid, error).',
     labelNames: ['result'] as const,
   });
-  const appended = counter(registry, { name: 'orderflow_eventstore_events_appended_total', help: 'Events written.' });
+  const appended = counter(registry, {
+    name: 'orderflow_eventstore_events_appended_total',
+    help: 'Events written.',
+  });
   const conflicts = counter(registry, {
     name: 'orderflow_eventstore_version_conflicts_total',
     help: 'Appends refused because the stream was not at the expected version.',
   });
   return {
-    async appendToStream(req: AppendToStreamRequest, ctx): Promise<DeepPartial<AppendToStreamResponse>> {
+    async appendToStream(
+      req: AppendToStreamRequest,
+      ctx,
+    ): Promise<DeepPartial<AppendToStreamResponse>> {
       try {
         const r = await withSpan(
           'eventstore append',
@@ -86,7 +99,8 @@ export function eventStoreService(store: PgEventStore, registry: Registry): Even
         if (err instanceof StoreError && err.code === 'version-conflict') {
           conflicts.inc();
           appends.inc({ result: 'conflict' });
-        } else if (err instanceof StoreError && err.code === 'invalid-argument') appends.inc({ result: 'invalid' });
+        } else if (err instanceof StoreError && err.code === 'invalid-argument')
+          appends.inc({ result: 'invalid' });
         else appends.inc({ result: 'error' });
         throw toServerError(err);
       }

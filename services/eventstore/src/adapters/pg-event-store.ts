@@ -100,35 +100,30 @@ function addEvent(w: Writes, streamId: string, version: number, e: NewEvent): vo
  * Returns the commit timestamp the events got.
  */
 async function writeAll(c: Pool | PoolClient, w: Writes): Promise<string> {
+  // Heads that move get their own statement: CockroachDB refuses two modifications of one table
+  // (the INSERT of new heads and this UPDATE) in one statement. Only the checked path has any.
+  if (w.movedStreams.length > 0)
+    await c.query({
+      name: 'eventstore-move-heads',
+      text: `UPDATE streams s SET version = u.version
+             FROM unnest($1::TEXT[], $2::INT8[]) AS u(stream_id, version) WHERE s.stream_id = u.stream_id`,
+      values: [w.movedStreams, w.movedVersions],
+    });
   const r = await c.query<{ created_at: Date | null }>({
     name: 'eventstore-write-group',
     text: `WITH new_streams AS (
          INSERT INTO streams (stream_id, version) SELECT * FROM unnest($1::TEXT[], $2::INT8[])
-       ), moved AS (
-         UPDATE streams s SET version = u.version
-         FROM unnest($3::TEXT[], $4::INT8[]) AS u(stream_id, version) WHERE s.stream_id = u.stream_id
        ), queued AS (
-         INSERT INTO outbox (event_id) SELECT unnest($5::UUID[])
+         INSERT INTO outbox (event_id) SELECT unnest($3::UUID[])
        ), ins AS (
          INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)
          SELECT u.id, u.stream, u.version, u.type, u.data, u.meta::JSONB
-         FROM unnest($5::UUID[], $6::TEXT[], $7::INT8[], $8::TEXT[], $9::TEXT[], $10::TEXT[])
+         FROM unnest($3::UUID[], $4::TEXT[], $5::INT8[], $6::TEXT[], $7::TEXT[], $8::TEXT[])
            AS u(id, stream, version, type, data, meta)
          RETURNING created_at
        )
        SELECT (SELECT created_at FROM ins LIMIT 1) AS created_at`,
-    values: [
-      w.newStreams,
-      w.newVersions,
-      w.movedStreams,
-      w.movedVersions,
-      w.ids,
-      w.streams,
-      w.versions,
-      w.types,
-      w.data,
-      w.meta,
-    ],
+    values: [w.newStreams, w.newVersions, w.ids, w.streams, w.versions, w.types, w.data, w.meta],
   });
   return (r.rows[0]?.created_at ?? new Date()).toISOString();
 }
@@ -321,15 +316,17 @@ export class PgEventStore {
     const streamIds = cmds.map((cmd) => cmd.streamId);
     // Lock the heads in a fixed order (two groups never deadlock on each other), then look for
     // event ids written before: after the wait this statement sees what the writers before committed.
-    const heads = await c.query<{ stream_id: string; version: number }>(
-      'SELECT stream_id, version FROM streams WHERE stream_id = ANY($1::TEXT[]) ORDER BY stream_id FOR UPDATE',
-      [streamIds],
-    );
+    const heads = await c.query<{ stream_id: string; version: number }>({
+      name: 'eventstore-lock-heads',
+      text: 'SELECT stream_id, version FROM streams WHERE stream_id = ANY($1::TEXT[]) ORDER BY stream_id FOR UPDATE',
+      values: [streamIds],
+    });
     const allIds = cmds.flatMap((cmd) => cmd.events.map((e) => e.eventId));
-    const existing = await c.query<{ event_id: string; stream_id: string; version: number }>(
-      'SELECT event_id, stream_id, version FROM events WHERE event_id = ANY($1::UUID[])',
-      [allIds],
-    );
+    const existing = await c.query<{ event_id: string; stream_id: string; version: number }>({
+      name: 'eventstore-find-ids',
+      text: 'SELECT event_id, stream_id, version FROM events WHERE event_id = ANY($1::UUID[])',
+      values: [allIds],
+    });
     const headOf = new Map(heads.rows.map((r) => [r.stream_id, r.version]));
     const found = new Map(existing.rows.map((r) => [r.event_id, r]));
 
@@ -491,15 +488,22 @@ export class PgEventStore {
 
   async readStream(streamId: string, fromVersion: number, maxCount: number): Promise<ReadResult> {
     const q = validateRead(streamId, fromVersion, maxCount);
-    const [rows, last] = await Promise.all([
-      this.pool.query<EventRow>(
-        `SELECT event_id, stream_id, version, event_type, data, metadata, created_at
-         FROM events WHERE stream_id = $1 AND version >= $2 ORDER BY version LIMIT $3`,
-        [streamId, q.fromVersion, q.maxCount],
-      ),
-      this.currentVersion(this.pool, streamId),
-    ]);
-    return { events: rows.rows.map(toRecorded), lastVersion: last };
+    // One statement (one round trip, one snapshot): the head, and the page of events beside it.
+    const r = await this.pool.query<{ last_version: number | null } & Partial<EventRow>>({
+      name: 'eventstore-read-stream',
+      text: `SELECT s.version AS last_version, e.event_id, e.stream_id, e.version, e.event_type, e.data, e.metadata, e.created_at
+             FROM (SELECT $1::TEXT AS stream_id) q
+             LEFT JOIN streams s ON s.stream_id = q.stream_id
+             LEFT JOIN LATERAL (
+               SELECT * FROM events WHERE stream_id = q.stream_id AND version >= $2 ORDER BY version LIMIT $3
+             ) e ON true
+             ORDER BY e.version`,
+      values: [streamId, q.fromVersion, q.maxCount],
+    });
+    const events = r.rows
+      .filter((row): row is EventRow & { last_version: number } => row.event_id != null)
+      .map(toRecorded);
+    return { events, lastVersion: r.rows[0]?.last_version ?? -1 };
   }
 
   /**

@@ -177,7 +177,11 @@ export class Publisher {
 
   private async deleteRows(ids: string[]): Promise<void> {
     try {
-      await this.pool.query('DELETE FROM outbox WHERE event_id = ANY($1::UUID[])', [ids]);
+      await this.pool.query({
+        name: 'eventstore-outbox-delete',
+        text: 'DELETE FROM outbox WHERE event_id = ANY($1::UUID[])',
+        values: [ids],
+      });
     } catch (err: unknown) {
       // The rows stay; the relay publishes them again and JetStream drops the duplicates.
       this.logger.warn(

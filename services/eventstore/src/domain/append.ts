@@ -42,7 +42,8 @@ export function validateAppend(cmd: AppendCommand): AppendCommand {
   if (!cmd.streamId) throw invalidArgument('stream_id', 'must not be empty');
   if (cmd.streamId.length > limits.maxStreamIdLength)
     throw invalidArgument('stream_id', `must be at most ${limits.maxStreamIdLength} characters`);
-  if (!STREAM_ID.test(cmd.streamId)) throw invalidArgument('stream_id', 'must not contain white space');
+  if (!STREAM_ID.test(cmd.streamId))
+    throw invalidArgument('stream_id', 'must not contain white space');
   if (!Number.isSafeInteger(cmd.expectedVersion) || cmd.expectedVersion < ExpectedVersion.Any)
     throw invalidArgument('expected_version', 'must be -1 (no stream), -2 (any) or a version >= 0');
   if (cmd.events.length === 0) throw invalidArgument('events', 'must hold at least one event');
@@ -57,10 +58,17 @@ export function validateAppend(cmd: AppendCommand): AppendCommand {
     seen.add(id);
     if (!e.eventType) throw invalidArgument(`${f}.event_type`, 'must not be empty');
     if (e.eventType.length > limits.maxEventTypeLength)
-      throw invalidArgument(`${f}.event_type`, `must be at most ${limits.maxEventTypeLength} characters`);
+      throw invalidArgument(
+        `${f}.event_type`,
+        `must be at most ${limits.maxEventTypeLength} characters`,
+      );
     if (!/^[A-Za-z0-9_.-]+$/.test(e.eventType))
-      throw invalidArgument(`${f}.event_type`, 'may hold only letters, digits, ".", "_" and "-" (it names a NATS subject)');
-    if (Buffer.byteLength(e.data, 'utf8') > limits.maxDataBytes) throw invalidArgument(`${f}.data`, 'must be at most 1 MiB');
+      throw invalidArgument(
+        `${f}.event_type`,
+        'may hold only letters, digits, ".", "_" and "-" (it names a NATS subject)',
+      );
+    if (Buffer.byteLength(e.data, 'utf8') > limits.maxDataBytes)
+      throw invalidArgument(`${f}.data`, 'must be at most 1 MiB');
     try {
       JSON.parse(e.data);
     } catch {
@@ -68,7 +76,10 @@ export function validateAppend(cmd: AppendCommand): AppendCommand {
     }
     const entries = Object.entries(e.metadata);
     if (entries.length > limits.maxMetadataEntries)
-      throw invalidArgument(`${f}.metadata`, `must hold at most ${limits.maxMetadataEntries} entries`);
+      throw invalidArgument(
+        `${f}.metadata`,
+        `must hold at most ${limits.maxMetadataEntries} entries`,
+      );
     for (const [k, v] of entries)
       if (Buffer.byteLength(v, 'utf8') > limits.maxMetadataValueBytes)
         throw invalidArgument(`${f}.metadata.${k}`, 'must be at most 8 KiB');
@@ -82,10 +93,18 @@ export function checkExpectedVersion(streamId: string, expected: number, current
   if (expected !== current) throw new VersionConflictError(streamId, expected, current);
 }
 
-export function validateRead(streamId: string, fromVersion: number, maxCount: number): { fromVersion: number; maxCount: number } {
+export function validateRead(
+  streamId: string,
+  fromVersion: number,
+  maxCount: number,
+): { fromVersion: number; maxCount: number } {
   if (!streamId) throw invalidArgument('stream_id', 'must not be empty');
-  if (!Number.isSafeInteger(fromVersion) || fromVersion < 0) throw invalidArgument('from_version', 'must be >= 0');
+  if (!Number.isSafeInteger(fromVersion) || fromVersion < 0)
+    throw invalidArgument('from_version', 'must be >= 0');
   if (!Number.isInteger(maxCount) || maxCount < 0 || maxCount > limits.maxReadCount)
-    throw invalidArgument('max_count', `must be between 0 (default ${limits.defaultReadCount}) and ${limits.maxReadCount}`);
+    throw invalidArgument(
+      'max_count',
+      `must be between 0 (default ${limits.defaultReadCount}) and ${limits.maxReadCount}`,
+    );
   return { fromVersion, maxCount: maxCount === 0 ? limits.defaultReadCount : maxCount };
 }

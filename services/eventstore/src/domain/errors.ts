@@ -1,5 +1,6 @@
 /** Typed errors of the event store, mapped to gRPC status codes once, at the edge. */
-export type StoreErrorCode = 'invalid-argument' | 'version-conflict' | 'event-id-conflict' | 'unavailable';
+export type StoreErrorCode =
+  'invalid-argument' | 'version-conflict' | 'event-id-conflict' | 'unavailable';
 
 export class StoreError extends Error {
   override name = 'StoreError';
