@@ -1,14 +1,15 @@
-import { trace } from '@opentelemetry/api';
-import pino, { type Logger } from 'pino';
+import { isSpanContextValid, trace } from '@opentelemetry/api';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 export type { Logger } from 'pino';
 
 /**
  * JSON logs, one line per event worth logging. Every line written inside a span carries its
- * `trace_id` and `span_id`. Known secret-bearing keys are redacted.
+ * `trace_id` and `span_id`. Known secret-bearing keys are redacted. `destination` defaults to
+ * stdout (tests pass their own stream).
  */
-export function createLogger(service: string, level = 'info'): Logger {
-  return pino({
+export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
@@ -21,9 +22,12 @@ export function createLogger(service: string, level = 'info'): Logger {
       const span = trace.getActiveSpan();
       if (!span) return {};
       const ctx = span.spanContext();
+      // Tracing off: spans are no-ops with an all-zero context, not worth a field.
+      if (!isSpanContextValid(ctx)) return {};
       return { trace_id: ctx.traceId, span_id: ctx.spanId };
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Removes the password from a connection URL so it can be logged. */
