@@ -13,7 +13,7 @@ import {
 import type { Registry } from 'prom-client';
 import { EventStoreDefinition, type EventStoreClient } from '@orderflow/proto';
 import { counter, histogram } from './metrics';
-import { SpanKind, extractTraceContext, injectTraceContext, withSpan } from './tracing';
+import { SpanKind, context as otelContext, extractTraceContext, injectTraceContext, withSpanGenerator } from './tracing';
 
 export { ClientError, ServerError, Status } from 'nice-grpc';
 
@@ -25,13 +25,12 @@ export async function* tracingClientMiddleware<Req, Res>(
   options: CallOptions,
 ): AsyncGenerator<Res, Res | void, undefined> {
   if (call.requestStream || call.responseStream) return yield* call.next(call.request, options);
-  return yield* await withSpan(
+  return yield* withSpanGenerator<Res, Res | void>(
     `grpc.client ${methodName(call.method.path)}`,
     { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.method': call.method.path } },
-    // eslint-disable-next-line @typescript-eslint/require-await
-    async () => {
+    () => {
       const metadata = Metadata(options.metadata);
-      for (const [k, v] of Object.entries(injectTraceContext({}))) metadata.set(k, v);
+      for (const [k, v] of Object.entries(injectTraceContext({}, otelContext.active()))) metadata.set(k, v);
       return call.next(call.request, { ...options, metadata });
     },
   );
@@ -66,15 +65,14 @@ export function serverMiddleware(registry: Registry, onUnexpected: (err: unknown
     }
     let code = Status.OK;
     try {
-      return yield* await withSpan(
+      return yield* withSpanGenerator<Res, Res | void>(
         `grpc.server ${method}`,
         {
           kind: SpanKind.SERVER,
           parent: extractTraceContext(carrier),
           attributes: { 'rpc.system': 'grpc', 'rpc.method': call.method.path },
         },
-        // eslint-disable-next-line @typescript-eslint/require-await
-        async () => call.next(call.request, context),
+        () => call.next(call.request, context),
       );
     } catch (err: unknown) {
       if (err instanceof ServerError) {

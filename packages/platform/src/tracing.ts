@@ -50,3 +50,33 @@ export async function withSpan<T>(
     span.end();
   }
 }
+
+/**
+ * `withSpan` for async generators (nice-grpc middlewares): the span stays open, and active, while
+ * the inner generator runs, on every step, not only while it is created. (A generator's body runs
+ * when it is iterated, so wrapping its creation in `withSpan` would end the span before the call
+ * ran and leave the handler outside it.)
+ */
+export async function* withSpanGenerator<T, R>(
+  name: string,
+  opts: { kind?: SpanKind; attributes?: Attributes; parent?: Context },
+  gen: (span: Span) => AsyncGenerator<T, R, undefined>,
+): AsyncGenerator<T, R, undefined> {
+  const parent = opts.parent ?? context.active();
+  const span = tracer().startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes }, parent);
+  const ctx = trace.setSpan(parent, span);
+  try {
+    const it = context.with(ctx, () => gen(span));
+    for (;;) {
+      const step = await context.with(ctx, () => it.next());
+      if (step.done) return step.value;
+      yield step.value;
+    }
+  } catch (err: unknown) {
+    span.recordException(err instanceof Error ? err : String(err));
+    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
+    throw err;
+  } finally {
+    span.end();
+  }
+}
