@@ -1,7 +1,11 @@
 import { Writable } from 'node:stream';
 import { context, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
 import { createLogger, withSpan } from '@orderflow/platform';
 
 // A real SDK tracer provider in-process: the logger's mixin must read the active span of the
@@ -24,7 +28,8 @@ function capture() {
   const lines: Record<string, unknown>[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _enc, done) {
-      for (const l of chunk.toString('utf8').split('\n')) if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
+      for (const l of chunk.toString('utf8').split('\n'))
+        if (l.trim()) lines.push(JSON.parse(l) as Record<string, unknown>);
       done();
     },
   });
@@ -48,10 +53,17 @@ describe('log lines and traces', () => {
     });
     logger.info('after');
 
-    expect(lines.map((l) => l['msg'])).toEqual(['before', 'inside', 'inside after await', 'nested', 'after']);
+    expect(lines.map((l) => l['msg'])).toEqual([
+      'before',
+      'inside',
+      'inside after await',
+      'nested',
+      'after',
+    ]);
     expect(lines[0]).not.toHaveProperty('trace_id');
     expect(lines[4]).not.toHaveProperty('trace_id');
-    for (const l of lines.slice(1, 3)) expect(l).toMatchObject({ trace_id: ids!.traceId, span_id: ids!.spanId });
+    for (const l of lines.slice(1, 3))
+      expect(l).toMatchObject({ trace_id: ids!.traceId, span_id: ids!.spanId });
     expect(lines[3]).toMatchObject({ trace_id: ids!.traceId, span_id: lines[3]!['inner'] });
     expect(ids!.traceId).toMatch(/^[0-9a-f]{32}$/);
     expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(['inner', 'outer']);

@@ -24,9 +24,18 @@ let prom: PrometheusUnderTest;
 let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
 let runDir: string;
 let api: string;
-const orders: Record<'approved' | 'declined' | 'rejected', string[]> = { approved: [], declined: [], rejected: [] };
+const orders: Record<'approved' | 'declined' | 'rejected', string[]> = {
+  approved: [],
+  declined: [],
+  rejected: [],
+};
 
-const item = (code: string, unitPrice: number, quantity = 1) => ({ code, name: code, unitPrice, quantity });
+const item = (code: string, unitPrice: number, quantity = 1) => ({
+  code,
+  name: code,
+  unitPrice,
+  quantity,
+});
 async function place(customerId: string, restaurantId: string, items: unknown[]): Promise<string> {
   const res = await fetch(`${api}/api/orders`, {
     method: 'POST',
@@ -66,15 +75,30 @@ beforeAll(async () => {
     },
   });
   api = system.endpoints.api;
-  prom = await startPrometheus(Object.fromEntries(Object.entries(system.endpoints.services).map(([n, e]) => [n, e.http])));
+  prom = await startPrometheus(
+    Object.fromEntries(Object.entries(system.endpoints.services).map(([n, e]) => [n, e.http])),
+  );
 
   // Traffic: approvals, a declined payment (over the default credit), a restaurant rejection
   // (closed restaurant: refund, then cancel), a bad request and a version conflict.
   const run = Date.now();
-  for (let i = 0; i < 6; i++) orders.approved.push(await place(`obs-${run}-${i % 3}`, 'trattoria', [item('margherita', 1250, 2)]));
-  orders.declined.push(await place(`obs-${run}-poor`, 'trattoria', [item('margherita', 100_000, 2)]));
+  for (let i = 0; i < 6; i++)
+    orders.approved.push(
+      await place(`obs-${run}-${i % 3}`, 'trattoria', [item('margherita', 1250, 2)]),
+    );
+  orders.declined.push(
+    await place(`obs-${run}-poor`, 'trattoria', [item('margherita', 100_000, 2)]),
+  );
   orders.rejected.push(await place(`obs-${run}-closed`, 'closed-diner', [item('burger', 1100)]));
-  expect((await fetch(`${api}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).status).toBe(400);
+  expect(
+    (
+      await fetch(`${api}/api/orders`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{}',
+      })
+    ).status,
+  ).toBe(400);
   const es = createEventStoreClient(system.endpoints.services['eventstore']!.grpc!);
   try {
     await expect(
@@ -89,7 +113,8 @@ beforeAll(async () => {
     es.close();
   }
   for (const id of orders.approved) expect(await finalStatus(id)).toBe('Approved');
-  for (const id of [...orders.declined, ...orders.rejected]) expect(await finalStatus(id)).toBe('Cancelled');
+  for (const id of [...orders.declined, ...orders.rejected])
+    expect(await finalStatus(id)).toBe('Cancelled');
 }, 240_000);
 
 afterAll(async () => {
@@ -103,9 +128,17 @@ afterAll(async () => {
 const families: [string, 'nonzero' | 'present', string?][] = [
   // RED: HTTP and gRPC
   ['orderflow_http_requests_total', 'nonzero'],
-  ['orderflow_http_request_duration_seconds', 'nonzero', 'sum(orderflow_http_request_duration_seconds_count)'],
+  [
+    'orderflow_http_request_duration_seconds',
+    'nonzero',
+    'sum(orderflow_http_request_duration_seconds_count)',
+  ],
   ['orderflow_grpc_server_requests_total', 'nonzero'],
-  ['orderflow_grpc_server_duration_seconds', 'nonzero', 'sum(orderflow_grpc_server_duration_seconds_count)'],
+  [
+    'orderflow_grpc_server_duration_seconds',
+    'nonzero',
+    'sum(orderflow_grpc_server_duration_seconds_count)',
+  ],
   // event store
   ['orderflow_eventstore_appends_total', 'nonzero'],
   ['orderflow_eventstore_events_appended_total', 'nonzero'],
@@ -113,18 +146,30 @@ const families: [string, 'nonzero' | 'present', string?][] = [
   ['orderflow_eventstore_tx_retries_total', 'present'],
   ['orderflow_eventstore_outbox_backlog', 'present'],
   ['orderflow_eventstore_outbox_oldest_age_seconds', 'present'],
-  ['orderflow_eventstore_publish_duration_seconds', 'nonzero', 'sum(orderflow_eventstore_publish_duration_seconds_count)'],
+  [
+    'orderflow_eventstore_publish_duration_seconds',
+    'nonzero',
+    'sum(orderflow_eventstore_publish_duration_seconds_count)',
+  ],
   ['orderflow_eventstore_published_total', 'nonzero'],
   // consumers
   ['orderflow_consumer_messages_total', 'nonzero'],
-  ['orderflow_consumer_handle_duration_seconds', 'nonzero', 'sum(orderflow_consumer_handle_duration_seconds_count)'],
+  [
+    'orderflow_consumer_handle_duration_seconds',
+    'nonzero',
+    'sum(orderflow_consumer_handle_duration_seconds_count)',
+  ],
   ['orderflow_consumer_redeliveries_total', 'present'],
   ['orderflow_consumer_lag', 'present', 'count(orderflow_consumer_lag)'],
   ['orderflow_dead_letters_total', 'present'],
   // business
   ['orderflow_orders_created_total', 'nonzero'],
   ['orderflow_orders_approved_total', 'nonzero'],
-  ['orderflow_orders_cancelled_total', 'nonzero', 'sum(orderflow_orders_cancelled_total{reason="payment-declined"}) * sum(orderflow_orders_cancelled_total{reason="restaurant-rejected"})'],
+  [
+    'orderflow_orders_cancelled_total',
+    'nonzero',
+    'sum(orderflow_orders_cancelled_total{reason="payment-declined"}) * sum(orderflow_orders_cancelled_total{reason="restaurant-rejected"})',
+  ],
   ['orderflow_payment_debited_cents_total', 'nonzero'],
   ['orderflow_payment_refunded_cents_total', 'nonzero'],
   ['orderflow_payments_total', 'nonzero'],
@@ -132,10 +177,18 @@ const families: [string, 'nonzero' | 'present', string?][] = [
   ['orderflow_restaurant_decisions_total', 'nonzero'],
   ['orderflow_query_projected_total', 'nonzero'],
   ['orderflow_saga_instances', 'present', 'count(orderflow_saga_instances)'],
-  ['orderflow_saga_oldest_in_flight_age_seconds', 'present', 'count(orderflow_saga_oldest_in_flight_age_seconds)'],
+  [
+    'orderflow_saga_oldest_in_flight_age_seconds',
+    'present',
+    'count(orderflow_saga_oldest_in_flight_age_seconds)',
+  ],
   ['orderflow_saga_decisions_total', 'nonzero'],
   ['orderflow_saga_timeouts_total', 'present'],
-  ['orderflow_order_end_to_end_seconds', 'nonzero', 'sum(orderflow_order_end_to_end_seconds_count{outcome="approved"}) * sum(orderflow_order_end_to_end_seconds_count{outcome="cancelled"})'],
+  [
+    'orderflow_order_end_to_end_seconds',
+    'nonzero',
+    'sum(orderflow_order_end_to_end_seconds_count{outcome="approved"}) * sum(orderflow_order_end_to_end_seconds_count{outcome="cancelled"})',
+  ],
   // readiness and process
   ['orderflow_ready', 'nonzero', 'min(orderflow_ready)'],
   ['orderflow_process_cpu_seconds_total', 'nonzero'],
@@ -159,7 +212,8 @@ test('when orders flow, then Prometheus scrapes every service and finds every me
       const q = expr ?? `sum(${name})`;
       const result = await prom.query(q);
       const v = Number(result[0]?.value[1] ?? NaN);
-      if (want === 'nonzero' ? !(v > 0) : !(v >= 0)) missing.push(`${name} (${q} = ${result[0]?.value[1] ?? 'no data'})`);
+      if (want === 'nonzero' ? !(v > 0) : !(v >= 0))
+        missing.push(`${name} (${q} = ${result[0]?.value[1] ?? 'no data'})`);
     }
     return missing;
   };
@@ -179,7 +233,11 @@ test('when dashboards and alert rules name a metric, then the running services e
   const exported = new Set<string>();
   for (const e of Object.values(system.endpoints.services))
     for (const n of seriesNamesOf(await (await fetch(`${e.http}/metrics`)).text())) exported.add(n);
-  const unknown = allExpressions().flatMap(({ where, expr }) => metricNamesIn(expr).filter((n) => !exported.has(n)).map((n) => `${where}: ${n}`));
+  const unknown = allExpressions().flatMap(({ where, expr }) =>
+    metricNamesIn(expr)
+      .filter((n) => !exported.has(n))
+      .map((n) => `${where}: ${n}`),
+  );
   expect(unknown).toEqual([]);
   // And each expression parses and runs on a real Prometheus.
   for (const { where, expr } of allExpressions()) {
@@ -194,9 +252,18 @@ test('when dashboards and alert rules name a metric, then the running services e
 test('when one order is placed, then its spans from every service form one trace: a tree with one root', async () => {
   const orderId = orders.approved[1]!;
   const root = await waitFor('the POST span', () =>
-    otlp.spans.find((s) => s.attributes['orderflow.order_id'] === orderId && s.name.startsWith('POST')),
+    otlp.spans.find(
+      (s) => s.attributes['orderflow.order_id'] === orderId && s.name.startsWith('POST'),
+    ),
   );
-  const expected = ['order-api', 'eventstore', 'payment', 'restaurant', 'saga', 'order-query-worker'];
+  const expected = [
+    'order-api',
+    'eventstore',
+    'payment',
+    'restaurant',
+    'saga',
+    'order-query-worker',
+  ];
   let trace: ReceivedSpan[] = [];
   await waitFor(
     'spans of every service in the trace',
@@ -204,7 +271,10 @@ test('when one order is placed, then its spans from every service form one trace
       trace = otlp.spans.filter((s) => s.traceId === root.traceId);
       const services = new Set(trace.map((s) => s.service));
       // The saga's last decision for an approved order is recorded once the restaurant's event arrives.
-      return expected.every((s) => services.has(s)) && trace.some((s) => s.service === 'saga' && /order-approved/.test(s.name));
+      return (
+        expected.every((s) => services.has(s)) &&
+        trace.some((s) => s.service === 'saga' && /order-approved/.test(s.name))
+      );
     },
     { timeoutMs: 30_000, intervalMs: 250 },
   );
@@ -213,7 +283,9 @@ test('when one order is placed, then its spans from every service form one trace
   const ids = new Set(trace.map((s) => s.spanId));
   const roots = trace.filter((s) => !s.parentSpanId);
   expect(roots.map((s) => `${s.service} ${s.name}`)).toEqual([`order-api ${root.name}`]);
-  const orphans = trace.filter((s) => s.parentSpanId && !ids.has(s.parentSpanId)).map((s) => `${s.service} ${s.name}`);
+  const orphans = trace
+    .filter((s) => s.parentSpanId && !ids.has(s.parentSpanId))
+    .map((s) => `${s.service} ${s.name}`);
   expect(orphans).toEqual([]);
   expect(new Set(trace.map((s) => s.service)).size).toBeGreaterThanOrEqual(4);
   // The chain: HTTP → gRPC append → store → publish → each consumer → the appends it makes.
@@ -236,11 +308,31 @@ test('when one order is placed, then its spans from every service form one trace
     const p = s && byId.get(s.parentSpanId);
     return p && { service: p.service, name: p.name, kind: p.kind };
   };
-  expect(parentOf('eventstore append')).toEqual({ service: 'eventstore', name: 'grpc.server AppendToStream', kind: 2 });
-  expect(parentOf('payment process order-created')).toEqual({ service: 'eventstore', name: 'publish order-created', kind: 4 });
-  expect(parentOf('saga process order-approved')).toEqual({ service: 'eventstore', name: 'publish order-approved', kind: 4 });
-  const serverOfCreate = trace.find((s) => s.name === 'grpc.server AppendToStream' && byId.get(s.parentSpanId)?.service === 'order-api');
-  expect(serverOfCreate && byId.get(serverOfCreate.parentSpanId)).toMatchObject({ name: 'grpc.client AppendToStream', kind: 3 });
+  expect(parentOf('eventstore append')).toEqual({
+    service: 'eventstore',
+    name: 'grpc.server AppendToStream',
+    kind: 2,
+  });
+  expect(parentOf('payment process order-created')).toEqual({
+    service: 'eventstore',
+    name: 'publish order-created',
+    kind: 4,
+  });
+  expect(parentOf('saga process order-approved')).toEqual({
+    service: 'eventstore',
+    name: 'publish order-approved',
+    kind: 4,
+  });
+  const serverOfCreate = trace.find(
+    (s) =>
+      s.name === 'grpc.server AppendToStream' && byId.get(s.parentSpanId)?.service === 'order-api',
+  );
+  expect(serverOfCreate && byId.get(serverOfCreate.parentSpanId)).toMatchObject({
+    name: 'grpc.client AppendToStream',
+    kind: 3,
+  });
   // No payment details or personal data on spans.
-  for (const s of trace) for (const k of Object.keys(s.attributes)) expect(k).not.toMatch(/customer|amount|cents|card|account|email|address|phone/i);
+  for (const s of trace)
+    for (const k of Object.keys(s.attributes))
+      expect(k).not.toMatch(/customer|amount|cents|card|account|email|address|phone/i);
 });

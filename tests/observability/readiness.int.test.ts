@@ -17,7 +17,9 @@ describe('readiness when nats-server stops and returns', () => {
   let store: EventStoreApp;
   let payment: PaymentApp;
 
-  const probe = async (port: number): Promise<{ status: number; body: string; ready: string | undefined }> => {
+  const probe = async (
+    port: number,
+  ): Promise<{ status: number; body: string; ready: string | undefined }> => {
     const r = await fetch(`http://127.0.0.1:${port}/readyz`);
     const body = await r.text();
     const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -68,10 +70,14 @@ describe('readiness when nats-server stops and returns', () => {
     const stoppedAt = Date.now();
     const unreadyAfter = await Promise.all(
       Object.entries(ports).map(async ([name, port]) => {
-        await waitFor(`${name} unready`, async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503, {
-          timeoutMs: 15_000,
-          intervalMs: 250,
-        });
+        await waitFor(
+          `${name} unready`,
+          async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 503,
+          {
+            timeoutMs: 15_000,
+            intervalMs: 250,
+          },
+        );
         return Date.now() - stoppedAt;
       }),
     );
@@ -87,7 +93,10 @@ describe('readiness when nats-server stops and returns', () => {
     await nats.start();
     const backAt = Date.now();
     for (const [name, port] of Object.entries(ports)) {
-      await waitFor(`${name} ready again`, async () => (await probe(port)).status === 200, { timeoutMs: 20_000, intervalMs: 250 });
+      await waitFor(`${name} ready again`, async () => (await probe(port)).status === 200, {
+        timeoutMs: 20_000,
+        intervalMs: 250,
+      });
       expect((await probe(port)).ready).toBe('1');
     }
     expect(Date.now() - backAt).toBeLessThan(20_000);
@@ -117,7 +126,9 @@ describe('readiness when nats-server stops and returns', () => {
       });
       await waitFor(
         'payment to answer the order after the reconnect',
-        async () => (await es.client.readStream({ streamId, fromVersion: 0, maxCount: 10 })).events.length >= 2,
+        async () =>
+          (await es.client.readStream({ streamId, fromVersion: 0, maxCount: 10 })).events.length >=
+          2,
         { timeoutMs: 20_000, intervalMs: 250 },
       );
     } finally {

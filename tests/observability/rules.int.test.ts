@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { PROMTOOL, RULES_DIR, allPanels, loadDashboards, loadRuleFiles } from './support';
 
 // promtool is a real binary (Debian `prometheus`), hence an integration test.
-const promtool = (...args: string[]) => spawnSync(PROMTOOL, args, { cwd: RULES_DIR, encoding: 'utf8', timeout: 60_000 });
+const promtool = (...args: string[]) =>
+  spawnSync(PROMTOOL, args, { cwd: RULES_DIR, encoding: 'utf8', timeout: 60_000 });
 
 describe('alert rules', () => {
   it('when promtool checks the rule files, then they are valid', () => {
@@ -24,7 +25,9 @@ describe('alert rules', () => {
   });
 
   it('when the rules are read, then the outbox, lag, stuck-saga, error, dead-letter and readiness alerts exist, each with a severity and a summary', () => {
-    const alerts = loadRuleFiles().flatMap((f) => f.groups.flatMap((g) => g.rules)).filter((r) => r.alert);
+    const alerts = loadRuleFiles()
+      .flatMap((f) => f.groups.flatMap((g) => g.rules))
+      .filter((r) => r.alert);
     for (const name of [
       'OrderflowOutboxStale',
       'OrderflowOutboxBacklogGrowing',
@@ -46,14 +49,23 @@ describe('alert rules', () => {
 describe('dashboards', () => {
   it('when a dashboard is loaded, then it has schemaVersion >= 36, a prometheus ${datasource} variable, unique panel ids and every query on that datasource', () => {
     const all = loadDashboards();
-    expect(all.map((d) => d.file).sort()).toEqual(['orderflow-overview.json', 'orderflow-service.json']);
+    expect(all.map((d) => d.file).sort()).toEqual([
+      'orderflow-overview.json',
+      'orderflow-service.json',
+    ]);
     for (const { file, dashboard } of all) {
       expect([file, dashboard.schemaVersion >= 36]).toEqual([file, true]);
-      expect(dashboard.templating.list).toContainEqual(expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }));
+      expect(dashboard.templating.list).toContainEqual(
+        expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+      );
       const panels = allPanels(dashboard.panels);
       expect(new Set(panels.map((p) => (p as { id?: number }).id)).size).toBe(panels.length);
       for (const p of panels.filter((x) => x.type !== 'row')) {
-        expect([file, p.title, p.datasource]).toEqual([file, p.title, { type: 'prometheus', uid: '${datasource}' }]);
+        expect([file, p.title, p.datasource]).toEqual([
+          file,
+          p.title,
+          { type: 'prometheus', uid: '${datasource}' },
+        ]);
         expect(p.targets?.length).toBeGreaterThan(0);
         for (const t of p.targets ?? []) expect(t.expr).toMatch(/orderflow_|\bup\b/);
       }

@@ -33,7 +33,10 @@ export interface Dashboard {
 export function loadDashboards(): { file: string; dashboard: Dashboard }[] {
   return readdirSync(DASHBOARDS_DIR)
     .filter((f) => f.endsWith('.json'))
-    .map((file) => ({ file, dashboard: JSON.parse(readFileSync(join(DASHBOARDS_DIR, file), 'utf8')) as Dashboard }));
+    .map((file) => ({
+      file,
+      dashboard: JSON.parse(readFileSync(join(DASHBOARDS_DIR, file), 'utf8')) as Dashboard,
+    }));
 }
 
 /** Every panel, rows' nested panels included. */
@@ -52,7 +55,12 @@ export interface Rule {
 export function loadRuleFiles(): { file: string; groups: { name: string; rules: Rule[] }[] }[] {
   return readdirSync(RULES_DIR)
     .filter((f) => f.endsWith('.yaml'))
-    .map((file) => ({ file, ...(parseYaml(readFileSync(join(RULES_DIR, file), 'utf8')) as { groups: { name: string; rules: Rule[] }[] }) }));
+    .map((file) => ({
+      file,
+      ...(parseYaml(readFileSync(join(RULES_DIR, file), 'utf8')) as {
+        groups: { name: string; rules: Rule[] }[];
+      }),
+    }));
 }
 
 /** Every PromQL expression of the dashboards and rules, with where it comes from. */
@@ -60,14 +68,18 @@ export function allExpressions(): { where: string; expr: string }[] {
   const out: { where: string; expr: string }[] = [];
   for (const { file, dashboard } of loadDashboards()) {
     for (const p of allPanels(dashboard.panels))
-      for (const t of p.targets ?? []) if (t.expr) out.push({ where: `${file}: ${p.title ?? '?'}`, expr: t.expr });
+      for (const t of p.targets ?? [])
+        if (t.expr) out.push({ where: `${file}: ${p.title ?? '?'}`, expr: t.expr });
     for (const v of dashboard.templating.list) {
-      const q = typeof v.query === 'string' ? v.query : (v.query as { query?: string } | undefined)?.query;
+      const q =
+        typeof v.query === 'string' ? v.query : (v.query as { query?: string } | undefined)?.query;
       if (v.type === 'query' && q) out.push({ where: `${file}: variable ${v.name}`, expr: q });
     }
   }
   for (const { file, groups } of loadRuleFiles())
-    for (const g of groups) for (const r of g.rules) out.push({ where: `${file}: ${r.alert ?? r.record ?? '?'}`, expr: r.expr });
+    for (const g of groups)
+      for (const r of g.rules)
+        out.push({ where: `${file}: ${r.alert ?? r.record ?? '?'}`, expr: r.expr });
   return out;
 }
 
@@ -97,7 +109,9 @@ export interface PrometheusUnderTest {
 }
 
 /** A real Prometheus on 127.0.0.1 scraping the given ops endpoints every second. */
-export async function startPrometheus(targets: Record<string, string>): Promise<PrometheusUnderTest> {
+export async function startPrometheus(
+  targets: Record<string, string>,
+): Promise<PrometheusUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), 'orderflow-prom-'));
   const port = await freePort();
   writeFileSync(join(dir, 'prometheus.yml'), prometheusConfig(targets, '1s'));
@@ -112,15 +126,23 @@ export async function startPrometheus(targets: Record<string, string>): Promise<
     { stdio: 'ignore' },
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitFor('prometheus ready', async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok === true, {
-    timeoutMs: 30_000,
-    intervalMs: 200,
-  });
+  await waitFor(
+    'prometheus ready',
+    async () => (await fetch(`${url}/-/ready`).catch(() => undefined))?.ok === true,
+    {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+    },
+  );
   return {
     url,
     async query(expr) {
       const res = await fetch(`${url}/api/v1/query?query=${encodeURIComponent(expr)}`);
-      const body = (await res.json()) as { status: string; error?: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+      const body = (await res.json()) as {
+        status: string;
+        error?: string;
+        data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+      };
       if (body.status !== 'success') throw new Error(`query ${expr}: ${body.error ?? res.status}`);
       return body.data.result;
     },
@@ -147,7 +169,10 @@ export function prometheusConfig(targets: Record<string, string>, interval = '5s
     bySvc.set(svc, [...(bySvc.get(svc) ?? []), new URL(http).host]);
   }
   const statics = [...bySvc]
-    .map(([svc, hosts]) => `      - targets: [${hosts.map((h) => `'${h}'`).join(', ')}]\n        labels: { service: '${svc}' }`)
+    .map(
+      ([svc, hosts]) =>
+        `      - targets: [${hosts.map((h) => `'${h}'`).join(', ')}]\n        labels: { service: '${svc}' }`,
+    )
     .join('\n');
   return `global:\n  scrape_interval: ${interval}\n  evaluation_interval: ${interval}\nscrape_configs:\n  - job_name: orderflow\n    static_configs:\n${statics}\n`;
 }
@@ -175,11 +200,19 @@ interface OtlpAttr {
   value: OtlpValue;
 }
 const valueOf = (v: OtlpValue): string | number | boolean | undefined =>
-  v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : undefined) ?? v.boolValue ?? v.doubleValue;
-const attrs = (list: OtlpAttr[] = []) => Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
+  v.stringValue ??
+  (v.intValue !== undefined ? Number(v.intValue) : undefined) ??
+  v.boolValue ??
+  v.doubleValue;
+const attrs = (list: OtlpAttr[] = []) =>
+  Object.fromEntries(list.map((a) => [a.key, valueOf(a.value)]));
 
 /** A node:http server that accepts OTLP/HTTP JSON trace exports (`OTEL_EXPORTER_OTLP_PROTOCOL=http/json`). */
-export async function startOtlpReceiver(): Promise<{ endpoint: string; spans: ReceivedSpan[]; stop(): Promise<void> }> {
+export async function startOtlpReceiver(): Promise<{
+  endpoint: string;
+  spans: ReceivedSpan[];
+  stop(): Promise<void>;
+}> {
   const spans: ReceivedSpan[] = [];
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -190,7 +223,16 @@ export async function startOtlpReceiver(): Promise<{ endpoint: string; spans: Re
           const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
             resourceSpans?: {
               resource?: { attributes?: OtlpAttr[] };
-              scopeSpans?: { spans?: { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes?: OtlpAttr[] }[] }[];
+              scopeSpans?: {
+                spans?: {
+                  traceId: string;
+                  spanId: string;
+                  parentSpanId?: string;
+                  name: string;
+                  kind: number;
+                  attributes?: OtlpAttr[];
+                }[];
+              }[];
             }[];
           };
           for (const rs of body.resourceSpans ?? []) {
