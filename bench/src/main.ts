@@ -43,6 +43,15 @@ async function main(): Promise<void> {
   const rows: ResultRow[] = [];
   const notes: string[] = [];
   let nats: NatsServer | undefined;
+  // Ctrl-C: leave no PostgreSQL or nats-server behind.
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      void (async () => {
+        await nats?.stop().catch(() => undefined);
+        await pg.stop('immediate').catch(() => undefined);
+        process.exit(130);
+      })();
+    });
   try {
     const infraFor = async (): Promise<Infra> => {
       await nats?.stop();

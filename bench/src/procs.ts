@@ -93,7 +93,8 @@ export function cpuMsByName(comm: string): number {
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
-      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm) total += cpuMs(Number(pid)) ?? 0;
+      if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm)
+        total += cpuMs(Number(pid)) ?? 0;
     } catch {
       /* gone */
     }

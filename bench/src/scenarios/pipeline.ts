@@ -244,7 +244,9 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
         max > 0 ? await runStep(api, query, rate, opts.stepSeconds, opts.drainSeconds) : undefined;
       if (s && pct === 100) {
         const after = cpuSnapshot(system);
-        const per = [...after].map(([k, v]) => `${k} ${round((v - (before.get(k) ?? 0)) / s.finished, 2)}`);
+        const per = [...after].map(
+          ([k, v]) => `${k} ${round((v - (before.get(k) ?? 0)) / s.finished, 2)}`,
+        );
         log(`pipeline 100%: CPU ms per finished order: ${per.join(', ')}`);
       }
       if (s) {

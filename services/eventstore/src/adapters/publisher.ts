@@ -49,6 +49,9 @@ export class Publisher {
   private relayTimer: NodeJS.Timeout | undefined;
   private relaying: Promise<void> | undefined;
   private deleting: Promise<void> = Promise.resolve();
+  private readonly deletingIds = new Set<string>();
+  private readonly publishingIds = new Set<string>();
+  private readAhead: Promise<RecordedEvent[]> | undefined;
   private stopped = false;
   private readonly published;
   private readonly failures;
@@ -163,15 +166,20 @@ export class Publisher {
   }
 
   /**
-   * Deletes the acknowledged rows queued so far. Deletes run one after another, so awaiting the
-   * latest flush means every earlier one has finished too: a relay pass never reads rows whose
-   * delete is still on its way (it would publish them twice).
+   * Deletes the acknowledged rows queued so far. Deletes run one after another; rows whose delete
+   * is still on its way are remembered, so a relay pass skips them instead of publishing them
+   * twice, and does not have to wait for the delete to commit.
    */
   private flushDeletes(): Promise<void> {
     clearTimeout(this.deleteTimer);
     this.deleteTimer = undefined;
     const ids = this.pendingDeletes.splice(0);
-    this.deleting = this.deleting.then(() => (ids.length > 0 ? this.deleteRows(ids) : undefined));
+    for (const id of ids) this.deletingIds.add(id);
+    this.deleting = this.deleting.then(async () => {
+      if (ids.length === 0) return;
+      await this.deleteRows(ids);
+      for (const id of ids) this.deletingIds.delete(id);
+    });
     return this.deleting;
   }
 
@@ -191,19 +199,27 @@ export class Publisher {
     }
   }
 
-  /** One relay pass; returns how many events it published. */
-  async relayOnce(graceMs = this.opts.relayGraceMs): Promise<number> {
-    const rows = await this.pool.query<OutboxRow>(
-      `SELECT e.event_id, e.stream_id, e.version, e.event_type, e.data, e.metadata, e.created_at
+  /**
+   * Reads the next relay batch: the oldest outbox rows past the grace period, without those being
+   * published or whose delete is on its way (taken before the query: a delete that commits while
+   * the query runs may or may not hide its rows).
+   */
+  private async selectBatch(graceMs: number): Promise<RecordedEvent[]> {
+    void this.flushDeletes();
+    const skip = new Set([...this.deletingIds, ...this.publishingIds]);
+    const rows = await this.pool.query<OutboxRow>({
+      name: 'eventstore-relay-select',
+      text: `SELECT e.event_id, e.stream_id, e.version, e.event_type, e.data, e.metadata, e.created_at
        FROM outbox o JOIN events e ON e.event_id = o.event_id
        WHERE o.created_at < now() - ($1::INT8 * INTERVAL '1 millisecond')
        ORDER BY o.created_at, e.stream_id, e.version
        LIMIT $2`,
-      [graceMs, this.opts.relayBatchSize],
-    );
-    if (rows.rows.length === 0) return 0;
-    await this.publishAll(
-      rows.rows.map((r) => ({
+      values: [graceMs, this.opts.relayBatchSize + skip.size],
+    });
+    return rows.rows
+      .filter((r) => !skip.has(r.event_id))
+      .slice(0, this.opts.relayBatchSize)
+      .map((r) => ({
         eventId: r.event_id,
         streamId: r.stream_id,
         version: r.version,
@@ -211,12 +227,35 @@ export class Publisher {
         data: r.data,
         metadata: r.metadata,
         createdAt: r.created_at.toISOString(),
-      })),
-      'relay',
-    );
-    await this.flushDeletes();
-    this.logger.info({ count: rows.rows.length }, 'relay published events left in the outbox');
-    return rows.rows.length;
+      }));
+  }
+
+  /**
+   * One relay pass; returns how many events it published. When a pass finds a full batch, the
+   * next batch is read while this one is published (a backlog drains without waiting on the
+   * database between batches). A row read ahead may have been published inline meanwhile: then
+   * it goes out twice, which JetStream's dedupe (Nats-Msg-Id) absorbs.
+   */
+  async relayOnce(graceMs = this.opts.relayGraceMs): Promise<number> {
+    const ahead = this.readAhead;
+    this.readAhead = undefined;
+    const batch = await (ahead ?? this.selectBatch(graceMs));
+    if (batch.length === 0) return 0;
+    for (const e of batch) this.publishingIds.add(e.eventId);
+    if (batch.length === this.opts.relayBatchSize && !this.stopped) {
+      const next = this.selectBatch(graceMs);
+      next.catch(() => undefined); // reported by the pass that uses it
+      this.readAhead = next;
+    }
+    try {
+      await this.publishAll(batch, 'relay');
+    } finally {
+      for (const e of batch) this.publishingIds.delete(e.eventId);
+    }
+    // The delete goes on in the background; the next pass does not wait for it.
+    void this.flushDeletes();
+    this.logger.info({ count: batch.length }, 'relay published events left in the outbox');
+    return batch.length;
   }
 
   startRelay(): void {
@@ -244,6 +283,8 @@ export class Publisher {
     this.stopped = true;
     clearTimeout(this.relayTimer);
     await this.relaying;
+    await this.readAhead?.catch(() => undefined);
+    this.readAhead = undefined;
     await Promise.allSettled([...this.inFlight]);
     await this.flushDeletes();
   }
