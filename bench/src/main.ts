@@ -1,5 +1,5 @@
 import { mkdirSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNats, startPostgres, type NatsServer } from '@orderflow/testkit';
 import { writeResults } from './report';
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
       throw new Error(`unknown scenario ${c}; see --help`);
   const scenarios = chosen.length ? chosen : [...ALL];
   const started = new Date();
+  const loadStart = loadavg();
   const logDir = mkdtempSync(join(tmpdir(), 'orderflow-bench-'));
   mkdirSync(logDir, { recursive: true });
   log(`bench: ${scenarios.join(', ')}${quick ? ' (quick)' : ''}; logs in ${logDir}`);
@@ -87,7 +88,10 @@ async function main(): Promise<void> {
     await pg.stop();
   }
   if (quick) notes.push('quick run (--quick): shorter measurement windows');
-  writeResults(join(repoRoot, 'bench', 'results'), machine(), rows, started, notes);
+  writeResults(join(repoRoot, 'bench', 'results'), machine(), rows, started, notes, {
+    start: loadStart,
+    end: loadavg(),
+  });
   log('bench: wrote bench/results/latest.md and latest.json');
 }
 

@@ -237,6 +237,7 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
     const max = best?.rate ?? 0;
     log(`pipeline: highest sustained rate ${max} orders/s`);
     const steps: Step[] = [];
+    let cpuPerOrder: Record<string, number> | undefined;
     for (const pct of [25, 50, 100]) {
       const rate = Math.max(1, Math.round((max * pct) / 100));
       const before = cpuSnapshot(system);
@@ -248,6 +249,9 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
           ([k, v]) => `${k} ${round((v - (before.get(k) ?? 0)) / s.finished, 2)}`,
         );
         log(`pipeline 100%: CPU ms per finished order: ${per.join(', ')}`);
+        cpuPerOrder = Object.fromEntries(
+          [...after].map(([k, v]) => [k, round((v - (before.get(k) ?? 0)) / s.finished, 2)]),
+        );
       }
       if (s) {
         log(`pipeline ${pct}%: ${describe(s)}`);
@@ -273,6 +277,7 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
       p99_ms_at_50pct: steps[1]?.p99,
       p50_ms_at_50pct: steps[1]?.p50,
       p99_ms_at_100pct: steps[2]?.p99,
+      cpu_ms_per_order_at_100pct: cpuPerOrder,
       note: 'highest open-loop rate at which every order reached Approved/Cancelled and the backlog stayed flat',
     });
 
