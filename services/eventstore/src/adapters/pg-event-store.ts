@@ -163,6 +163,8 @@ export class PgEventStore {
   private readonly queue: Pending[] = [];
   private running = 0;
   private drainScheduled = false;
+  /** Streams that a running group is writing. */
+  private readonly writing = new Set<string>();
   private readonly groupCommit: GroupCommitOptions;
 
   constructor(
@@ -199,21 +201,25 @@ export class PgEventStore {
   private drain(): void {
     while (this.running < this.groupCommit.maxConcurrentBatches && this.queue.length > 0) {
       const batch = this.takeBatch();
+      if (batch.length === 0) break; // every queued append waits for a stream being written now
       this.running++;
+      for (const p of batch) this.writing.add(p.cmd.streamId);
       void this.commitGroup(batch).finally(() => {
         this.running--;
+        for (const p of batch) this.writing.delete(p.cmd.streamId);
         if (this.queue.length > 0) this.drain();
       });
     }
   }
 
   /**
-   * Takes queued appends in arrival order, at most one per stream and none that share an event
-   * id; the others wait for a later group, so appends to one stream keep their order.
+   * Takes queued appends in arrival order, at most one per stream, none to a stream that a
+   * running group is writing, and none that share an event id; the others wait for a later group,
+   * so appends to one stream are committed one after another in the order they arrived.
    */
   private takeBatch(): Pending[] {
     const batch: Pending[] = [];
-    const streams = new Set<string>();
+    const streams = new Set<string>(this.writing);
     const ids = new Set<string>();
     const rest: Pending[] = [];
     for (const p of this.queue) {
