@@ -4,16 +4,32 @@
 /** @type {import('jest').Config} */
 const common = {
   transform: {
-    '^.+\\.(t|j)sx?$': ['@swc/jest', { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } }],
+    '^.+\\.(t|j)sx?$': [
+      '@swc/jest',
+      { jsc: { target: 'es2022', parser: { syntax: 'typescript' } }, module: { type: 'commonjs' } },
+    ],
   },
   // @kubernetes/client-node and its helpers ship ESM only; let swc turn them into CommonJS for jest.
-  transformIgnorePatterns: ['/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|hpagent)/)'],
+  transformIgnorePatterns: [
+    '/node_modules/(?!(@kubernetes/client-node|openid-client|oauth4webapi|jose|hpagent)/)',
+  ],
   moduleNameMapper: {
-    '^@orderflow/([^/]+)$': ['<rootDir>/packages/$1/src/index.ts', '<rootDir>/services/$1/src/index.ts', '<rootDir>/tools/$1/src/index.ts', '<rootDir>/$1/src/index.ts'],
+    '^@orderflow/([^/]+)$': [
+      '<rootDir>/packages/$1/src/index.ts',
+      '<rootDir>/services/$1/src/index.ts',
+      '<rootDir>/tools/$1/src/index.ts',
+      '<rootDir>/$1/src/index.ts',
+    ],
   },
   testEnvironment: 'node',
   modulePathIgnorePatterns: ['<rootDir>/.run/', '<rootDir>/.tools/', '<rootDir>/.tmp/', '/dist/'],
-  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.run/', '<rootDir>/.tools/', '<rootDir>/.tmp/', '/dist/'],
+  testPathIgnorePatterns: [
+    '/node_modules/',
+    '<rootDir>/.run/',
+    '<rootDir>/.tools/',
+    '<rootDir>/.tmp/',
+    '/dist/',
+  ],
 };
 module.exports = {
   transform: common.transform,

@@ -18,8 +18,13 @@ test('when processes are killed and NATS and PostgreSQL restart while orders flo
   expect(report.counts['accepted']).toBeGreaterThan(0);
   expect(report.natsRestarts).toBe(1);
   expect(report.postgresRestarts).toBe(1);
-  const unkilled = ['eventstore', 'order-api', 'payment', 'restaurant', 'order-query-worker', 'saga'].filter(
-    (service) => (report.kills[service] ?? 0) < 1,
-  );
+  const unkilled = [
+    'eventstore',
+    'order-api',
+    'payment',
+    'restaurant',
+    'order-query-worker',
+    'saga',
+  ].filter((service) => (report.kills[service] ?? 0) < 1);
   expect(unkilled).toEqual([]);
 }, 600_000);

@@ -37,14 +37,22 @@ interface OrderView {
   refunded?: boolean;
 }
 
-const order = (customerId: string, restaurantId = 'trattoria', items = [{ code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 2 }]) => ({
+const order = (
+  customerId: string,
+  restaurantId = 'trattoria',
+  items = [{ code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 2 }],
+) => ({
   customerId,
   restaurantId,
   items,
 });
 
 async function place(body: unknown): Promise<{ orderId: string; amount: number }> {
-  const res = await fetch(`${api}/api/orders`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${api}/api/orders`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status).toBe(201);
   return (await res.json()) as { orderId: string; amount: number };
 }
@@ -73,7 +81,9 @@ test('when an order for trattoria is placed, then it reaches Approved', async ()
 test('when 200 orders are placed concurrently, then all reach Approved and each is debited exactly once', async () => {
   const run = Date.now();
   const customers = Array.from({ length: 20 }, (_, i) => `e2e-many-${run}-${i}`);
-  const placed = await Promise.all(Array.from({ length: 200 }, (_, i) => place(order(customers[i % 20]!))));
+  const placed = await Promise.all(
+    Array.from({ length: 200 }, (_, i) => place(order(customers[i % 20]!))),
+  );
   const views = await Promise.all(placed.map((p) => finalState(p.orderId, 90_000)));
   expect(views.filter((v) => v.status === 'Approved')).toHaveLength(200);
 
@@ -102,7 +112,11 @@ test('when 200 orders are placed concurrently, then all reach Approved and each 
 });
 
 test('when an order is over the credit limit, then the payment is declined and the order ends Cancelled without a refund', async () => {
-  const { orderId } = await place(order(`e2e-big-${Date.now()}`, 'trattoria', [{ code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 100 }]));
+  const { orderId } = await place(
+    order(`e2e-big-${Date.now()}`, 'trattoria', [
+      { code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 100 },
+    ]),
+  );
   const view = await finalState(orderId);
   expect(view.status).toBe('Cancelled');
   expect(view.cancellationReason).toBe('payment-declined');
@@ -122,7 +136,10 @@ test('when an order names an unknown restaurant, then it is rejected, refunded a
   const pay = new pg.Client({ connectionString: system.databaseUrl('payment') });
   await pay.connect();
   try {
-    const rows = await pay.query<{ kind: string; amount_cents: number }>('SELECT kind, amount_cents FROM ledger WHERE order_id = $1 ORDER BY kind', [orderId]);
+    const rows = await pay.query<{ kind: string; amount_cents: number }>(
+      'SELECT kind, amount_cents FROM ledger WHERE order_id = $1 ORDER BY kind',
+      [orderId],
+    );
     expect(rows.rows.map((r) => [r.kind, Number(r.amount_cents)])).toEqual([
       ['credit', -2500], // the ledger is signed: a debit adds, a credit subtracts
       ['debit', 2500],

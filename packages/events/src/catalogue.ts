@@ -15,7 +15,12 @@ export const orderItemSchema = z.object({
 });
 export type OrderItem = z.infer<typeof orderItemSchema>;
 
-export const cancellationReasons = ['payment-declined', 'restaurant-rejected', 'payment-timeout', 'restaurant-timeout'] as const;
+export const cancellationReasons = [
+  'payment-declined',
+  'restaurant-rejected',
+  'payment-timeout',
+  'restaurant-timeout',
+] as const;
 export type CancellationReason = (typeof cancellationReasons)[number];
 
 export const refundReasons = ['restaurant-rejected', 'restaurant-timeout', 'late-debit'] as const;
@@ -29,20 +34,41 @@ export const eventSchemas = {
     items: z.array(orderItemSchema).min(1).max(50),
     amount: cents,
   }),
-  'order-payment-debited': z.object({ orderId: z.uuid(), customerId: id, amount: cents, paymentId: z.uuid() }),
-  'order-payment-declined': z.object({ orderId: z.uuid(), customerId: id, amount: cents, reason: z.string().max(500) }),
+  'order-payment-debited': z.object({
+    orderId: z.uuid(),
+    customerId: id,
+    amount: cents,
+    paymentId: z.uuid(),
+  }),
+  'order-payment-declined': z.object({
+    orderId: z.uuid(),
+    customerId: id,
+    amount: cents,
+    reason: z.string().max(500),
+  }),
   'order-approved': z.object({ orderId: z.uuid(), restaurantId: id }),
   'order-rejected': z.object({ orderId: z.uuid(), restaurantId: id, reason: z.string().max(500) }),
   'order-refund-requested': z.object({ orderId: z.uuid(), reason: z.enum(refundReasons) }),
-  'order-payment-refunded': z.object({ orderId: z.uuid(), customerId: id, amount: cents, paymentId: z.uuid() }),
-  'order-cancelled': z.object({ orderId: z.uuid(), reason: z.enum(cancellationReasons), detail: z.string().max(500).optional() }),
+  'order-payment-refunded': z.object({
+    orderId: z.uuid(),
+    customerId: id,
+    amount: cents,
+    paymentId: z.uuid(),
+  }),
+  'order-cancelled': z.object({
+    orderId: z.uuid(),
+    reason: z.enum(cancellationReasons),
+    detail: z.string().max(500).optional(),
+  }),
 } as const;
 
 export type EventType = keyof typeof eventSchemas;
 export const eventTypes = Object.keys(eventSchemas) as EventType[];
 
 /** The union of every order event: `{ type, data }`, discriminated by `type`. */
-export type OrderEvent = { [K in EventType]: { type: K; data: z.infer<(typeof eventSchemas)[K]> } }[EventType];
+export type OrderEvent = {
+  [K in EventType]: { type: K; data: z.infer<(typeof eventSchemas)[K]> };
+}[EventType];
 export type EventOf<K extends EventType> = Extract<OrderEvent, { type: K }>;
 
 /** Schema versions this build understands, per event type; producers stamp the latest. */

@@ -1,5 +1,11 @@
 import { v5 as uuidv5 } from 'uuid';
-import { eventSchemas, isEventType, metadataKeys, supportedSchemaVersions, type OrderEvent } from './catalogue';
+import {
+  eventSchemas,
+  isEventType,
+  metadataKeys,
+  supportedSchemaVersions,
+  type OrderEvent,
+} from './catalogue';
 
 /** Why an event cannot be decoded: consumers dead-letter these. */
 export class InvalidEventError extends Error {
@@ -10,7 +16,11 @@ export class InvalidEventError extends Error {
  * Checks an event's type, schema version and payload against the catalogue. Unknown type,
  * unsupported schema version or a payload that does not match throw InvalidEventError.
  */
-export function parseEvent(eventType: string, data: unknown, metadata: Record<string, string> = {}): OrderEvent {
+export function parseEvent(
+  eventType: string,
+  data: unknown,
+  metadata: Record<string, string> = {},
+): OrderEvent {
   if (!isEventType(eventType)) throw new InvalidEventError(`unknown event type "${eventType}"`);
   const version = metadata[metadataKeys.schemaVersion] ?? '1';
   if (!supportedSchemaVersions.has(version))
@@ -18,13 +28,19 @@ export function parseEvent(eventType: string, data: unknown, metadata: Record<st
   const parsed = eventSchemas[eventType].safeParse(data);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new InvalidEventError(`${eventType}: data.${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`);
+    throw new InvalidEventError(
+      `${eventType}: data.${issue?.path.join('.') ?? ''} ${issue?.message ?? 'is invalid'}`,
+    );
   }
   return { type: eventType, data: parsed.data } as OrderEvent;
 }
 
 /** Parses an event's JSON text (as stored) against the catalogue. */
-export function parseStoredEvent(eventType: string, json: string, metadata: Record<string, string> = {}): OrderEvent {
+export function parseStoredEvent(
+  eventType: string,
+  json: string,
+  metadata: Record<string, string> = {},
+): OrderEvent {
   let data: unknown;
   try {
     data = JSON.parse(json);
@@ -40,4 +56,5 @@ const NAMESPACE = '6f1c4c3e-3b9f-4c59-9d0e-6a2f4f0b7a10';
  * A deterministic event id: the same decision about the same order always gets the same id, so
  * a retried or redelivered append is a no-op at the event store (idempotent by event id).
  */
-export const deterministicEventId = (...parts: string[]): string => uuidv5(parts.join('|'), NAMESPACE);
+export const deterministicEventId = (...parts: string[]): string =>
+  uuidv5(parts.join('|'), NAMESPACE);

@@ -18,7 +18,9 @@ export function loadConfig<S extends z.ZodType>(
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';
     const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
-    return value === undefined ? `${name}: ${issue.message}` : `${name}=${JSON.stringify(value)}: ${issue.message}`;
+    return value === undefined
+      ? `${name}: ${issue.message}`
+      : `${name}=${JSON.stringify(value)}: ${issue.message}`;
   });
   throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
 }
@@ -46,9 +48,13 @@ export const env = {
         (v) => v.split(',').every((u) => /^(nats|tls|ws|wss):\/\/[^\s]+$/.test(u.trim())),
         'must be a comma-separated list of nats:// URLs',
       ),
-  logLevel: () => z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  logLevel: () =>
+    z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   address: (fallback: string) =>
-    z.string().regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port').default(fallback),
+    z
+      .string()
+      .regex(/^[^\s:]+:\d{1,5}$/, 'must be host:port')
+      .default(fallback),
   optionalPath: () => z.string().min(1).optional(),
 };
 
@@ -69,5 +75,8 @@ export const databaseConfigShape = {
 /** Keys of services that talk to JetStream. */
 export const natsConfigShape = {
   NATS_URL: env.natsUrl(),
-  NATS_STREAM: z.string().regex(/^[A-Za-z0-9_-]+$/, 'must be a JetStream stream name').default('ORDERS'),
+  NATS_STREAM: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]+$/, 'must be a JetStream stream name')
+    .default('ORDERS'),
 };

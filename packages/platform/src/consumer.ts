@@ -1,8 +1,19 @@
-import { jetstream, type ConsumerMessages, type JetStreamManager, type JsMsg } from '@nats-io/jetstream';
+import {
+  jetstream,
+  type ConsumerMessages,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { PoisonMessageError, RetryLaterError, decodeEnvelope, headersToRecord, type Envelope } from './envelope';
+import {
+  PoisonMessageError,
+  RetryLaterError,
+  decodeEnvelope,
+  headersToRecord,
+  type Envelope,
+} from './envelope';
 import { isTransientGrpcError } from './grpc';
 import { counter, gauge, histogram } from './metrics';
 import { ensureConsumer, subjects, type ConsumerSettings } from './nats';
@@ -36,7 +47,8 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
-const backoffMs = (deliveryCount: number): number => Math.min(10_000, 100 * 2 ** Math.min(deliveryCount, 7));
+const backoffMs = (deliveryCount: number): number =>
+  Math.min(10_000, 100 * 2 ** Math.min(deliveryCount, 7));
 
 /**
  * Failures of the infrastructure rather than of the message (the database or the event store is
@@ -45,10 +57,17 @@ const backoffMs = (deliveryCount: number): number => Math.min(10_000, 100 * 2 **
  */
 export function isInfrastructureError(err: unknown): boolean {
   if (isTransientGrpcError(err)) return true;
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  if (typeof code === 'string' && /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53300|40001|40P01)$/.test(code)) return true;
+  const code =
+    typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  if (
+    typeof code === 'string' &&
+    /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE|57P0[1-3]|08\d{3}|53300|40001|40P01)$/.test(code)
+  )
+    return true;
   const message = err instanceof Error ? err.message : '';
-  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|RetriesExhausted/i.test(message);
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|RetriesExhausted/i.test(
+    message,
+  );
 }
 
 /** Deliveries allowed for an infrastructure failure before the message is dead-lettered. */
@@ -141,7 +160,8 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
     // Copy the original headers with their own names (not lower-cased), so a re-drive republishes them as they were.
     if (m.headers)
       for (const k of m.headers.keys())
-        if (!k.toLowerCase().startsWith('nats-') && !h.has(k)) for (const v of m.headers.values(k)) h.append(k, v);
+        if (!k.toLowerCase().startsWith('nats-') && !h.has(k))
+          for (const v of m.headers.values(k)) h.append(k, v);
     await js.publish(subjects.deadLetter(durable), m.data, {
       msgID: `${durable}:${m.info.streamSequence}`,
       headers: h,
@@ -149,7 +169,10 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
     });
     m.term(reason.slice(0, 200));
     deadLetters.inc({ consumer: durable, reason: kind });
-    logger.warn({ consumer: durable, seq: m.info.streamSequence, kind, reason }, 'message dead-lettered');
+    logger.warn(
+      { consumer: durable, seq: m.info.streamSequence, kind, reason },
+      'message dead-lettered',
+    );
   };
 
   const process1 = async (m: JsMsg): Promise<void> => {
@@ -204,15 +227,27 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
         const delay = err instanceof RetryLaterError ? err.delayMs : backoffMs(deliveryCount);
         m.nak(delay);
         handled.inc({ consumer: durable, event_type: eventType, outcome: 'nak' });
-        if (err instanceof RetryLaterError) logger.debug({ consumer: durable, deliveryCount, reason }, 'retry later');
-        else logger.warn({ consumer: durable, deliveryCount, err: reason }, 'handler failed; will retry');
+        if (err instanceof RetryLaterError)
+          logger.debug({ consumer: durable, deliveryCount, reason }, 'retry later');
+        else
+          logger.warn(
+            { consumer: durable, deliveryCount, err: reason },
+            'handler failed; will retry',
+          );
         return;
       }
       m.ack();
-      handled.inc({ consumer: durable, event_type: eventType, outcome: outcome === 'handled' ? 'acked' : outcome });
+      handled.inc({
+        consumer: durable,
+        event_type: eventType,
+        outcome: outcome === 'handled' ? 'acked' : outcome,
+      });
     } catch (err: unknown) {
       // Dead-lettering itself failed (NATS unreachable): leave the message to be redelivered.
-      logger.error({ consumer: durable, err: err instanceof Error ? err.message : String(err) }, 'could not settle message');
+      logger.error(
+        { consumer: durable, err: err instanceof Error ? err.message : String(err) },
+        'could not settle message',
+      );
       try {
         m.nak(1_000);
       } catch {
@@ -231,7 +266,9 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
       try {
         await ensureConsumer(jsm, stream, settings);
         const consumer = await js.consumers.get(stream, durable);
-        const messages = await consumer.consume({ max_messages: Math.max(opts.concurrency * 2, 10) });
+        const messages = await consumer.consume({
+          max_messages: Math.max(opts.concurrency * 2, 10),
+        });
         current = messages;
         subscribed = true;
         failures = 0;
@@ -251,12 +288,16 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
         }
       } catch (err: unknown) {
         failures++;
-        logger.warn({ consumer: durable, err: err instanceof Error ? err.message : String(err) }, 'consume loop failed; resubscribing');
+        logger.warn(
+          { consumer: durable, err: err instanceof Error ? err.message : String(err) },
+          'consume loop failed; resubscribing',
+        );
       } finally {
         subscribed = false;
         current = undefined;
       }
-      if (!stopped) await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(failures, 5))));
+      if (!stopped)
+        await new Promise((r) => setTimeout(r, Math.min(5_000, 250 * 2 ** Math.min(failures, 5))));
     }
   };
   const running = loop();
@@ -265,7 +306,10 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
     const info = await jsm.consumers.info(stream, durable);
     pendingGauge.set({ consumer: durable }, info.num_pending);
     ackPendingGauge.set({ consumer: durable }, info.num_ack_pending);
-    (lagGauge as ReturnType<typeof gauge<'consumer'>>).set({ consumer: durable }, info.num_pending + info.num_ack_pending);
+    (lagGauge as ReturnType<typeof gauge<'consumer'>>).set(
+      { consumer: durable },
+      info.num_pending + info.num_ack_pending,
+    );
   };
   const lagTimer = setInterval(() => void refreshLag().catch(() => undefined), 5_000);
   lagTimer.unref();

@@ -45,7 +45,8 @@ export function encodeEnvelope(e: Omit<Envelope, 'data'> & { data: string }): Ui
   return Buffer.from(`${head.slice(0, -1)},"data":${e.data}}`);
 }
 
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Decodes and shape-checks an envelope; anything malformed is a PoisonMessageError. */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
@@ -57,14 +58,18 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
   }
   if (!isRecord(raw)) throw new PoisonMessageError('message body is not a JSON object');
   const { eventId, eventType, streamId, version, data, metadata, createdAt } = raw;
-  if (typeof eventId !== 'string' || !eventId) throw new PoisonMessageError('envelope.eventId is missing');
-  if (typeof eventType !== 'string' || !eventType) throw new PoisonMessageError('envelope.eventType is missing');
-  if (typeof streamId !== 'string' || !streamId) throw new PoisonMessageError('envelope.streamId is missing');
+  if (typeof eventId !== 'string' || !eventId)
+    throw new PoisonMessageError('envelope.eventId is missing');
+  if (typeof eventType !== 'string' || !eventType)
+    throw new PoisonMessageError('envelope.eventType is missing');
+  if (typeof streamId !== 'string' || !streamId)
+    throw new PoisonMessageError('envelope.streamId is missing');
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 0)
     throw new PoisonMessageError('envelope.version is not a non-negative integer');
   if (!isRecord(data)) throw new PoisonMessageError('envelope.data is not a JSON object');
   const meta: Record<string, string> = {};
-  if (isRecord(metadata)) for (const [k, v] of Object.entries(metadata)) if (typeof v === 'string') meta[k] = v;
+  if (isRecord(metadata))
+    for (const [k, v] of Object.entries(metadata)) if (typeof v === 'string') meta[k] = v;
   return {
     eventId,
     eventType,

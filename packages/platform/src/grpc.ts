@@ -13,7 +13,13 @@ import {
 import type { Registry } from 'prom-client';
 import { EventStoreDefinition, type EventStoreClient } from '@orderflow/proto';
 import { counter, histogram } from './metrics';
-import { SpanKind, context as otelContext, extractTraceContext, injectTraceContext, withSpanGenerator } from './tracing';
+import {
+  SpanKind,
+  context as otelContext,
+  extractTraceContext,
+  injectTraceContext,
+  withSpanGenerator,
+} from './tracing';
 
 export { ClientError, ServerError, Status } from 'nice-grpc';
 
@@ -30,7 +36,8 @@ export async function* tracingClientMiddleware<Req, Res>(
     { kind: SpanKind.CLIENT, attributes: { 'rpc.system': 'grpc', 'rpc.method': call.method.path } },
     () => {
       const metadata = Metadata(options.metadata);
-      for (const [k, v] of Object.entries(injectTraceContext({}, otelContext.active()))) metadata.set(k, v);
+      for (const [k, v] of Object.entries(injectTraceContext({}, otelContext.active())))
+        metadata.set(k, v);
       return call.next(call.request, { ...options, metadata });
     },
   );
@@ -41,7 +48,10 @@ export async function* tracingClientMiddleware<Req, Res>(
  * the last line of error mapping: anything that is not a ServerError leaves as INTERNAL with a
  * generic message, never a stack trace.
  */
-export function serverMiddleware(registry: Registry, onUnexpected: (err: unknown, method: string) => void) {
+export function serverMiddleware(
+  registry: Registry,
+  onUnexpected: (err: unknown, method: string) => void,
+) {
   const requests = counter(registry, {
     name: 'orderflow_grpc_server_requests_total',
     help: 'gRPC requests handled, by method and status code.',
@@ -94,12 +104,17 @@ export function serverMiddleware(registry: Registry, onUnexpected: (err: unknown
 }
 
 /** A client of the event store with tracing; one channel per process. */
-export function createEventStoreClient(address: string): { client: EventStoreClient; close: () => void } {
+export function createEventStoreClient(address: string): {
+  client: EventStoreClient;
+  close: () => void;
+} {
   const channel = createChannel(address, undefined, {
     'grpc.keepalive_time_ms': 30_000,
     'grpc.max_receive_message_length': 16 * 1024 * 1024,
   });
-  const client = createClientFactory().use(tracingClientMiddleware).create(EventStoreDefinition, channel);
+  const client = createClientFactory()
+    .use(tracingClientMiddleware)
+    .create(EventStoreDefinition, channel);
   return { client, close: () => channel.close() };
 }
 
@@ -107,6 +122,13 @@ export function createEventStoreClient(address: string): { client: EventStoreCli
 export function isTransientGrpcError(err: unknown): boolean {
   return (
     err instanceof ClientError &&
-    [Status.UNAVAILABLE, Status.DEADLINE_EXCEEDED, Status.RESOURCE_EXHAUSTED, Status.ABORTED, Status.INTERNAL, Status.UNKNOWN].includes(err.code)
+    [
+      Status.UNAVAILABLE,
+      Status.DEADLINE_EXCEEDED,
+      Status.RESOURCE_EXHAUSTED,
+      Status.ABORTED,
+      Status.INTERNAL,
+      Status.UNKNOWN,
+    ].includes(err.code)
   );
 }

@@ -8,14 +8,25 @@ export type { Logger } from 'pino';
  * `trace_id` and `span_id`. Known secret-bearing keys are redacted. `destination` defaults to
  * stdout (tests pass their own stream).
  */
-export function createLogger(service: string, level = 'info', destination?: DestinationStream): Logger {
+export function createLogger(
+  service: string,
+  level = 'info',
+  destination?: DestinationStream,
+): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     redact: {
-      paths: ['password', '*.password', 'authorization', '*.authorization', 'databaseUrl', '*.databaseUrl'],
+      paths: [
+        'password',
+        '*.password',
+        'authorization',
+        '*.authorization',
+        'databaseUrl',
+        '*.databaseUrl',
+      ],
       censor: '[redacted]',
     },
     mixin() {

@@ -12,7 +12,10 @@ export interface Stoppable {
  * signal, or a stop that takes longer than `graceMs`, exits at once. A ConfigError is printed as
  * its one line.
  */
-export function runMain(start: () => Promise<Stoppable>, opts: { logger?: Logger; graceMs?: number } = {}): void {
+export function runMain(
+  start: () => Promise<Stoppable>,
+  opts: { logger?: Logger; graceMs?: number } = {},
+): void {
   const grace = opts.graceMs ?? 25_000;
   let service: Stoppable | undefined;
   let stopping = false;
@@ -49,7 +52,9 @@ export function runMain(start: () => Promise<Stoppable>, opts: { logger?: Logger
       } else if (opts.logger) {
         opts.logger.fatal({ err }, 'start failed');
       } else {
-        process.stderr.write(`start failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+        process.stderr.write(
+          `start failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+        );
       }
       process.exit(1);
     });

@@ -3,7 +3,9 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export { Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Latency buckets in seconds, from 1 ms to 10 s. */
-export const latencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const latencyBuckets = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** A registry per service with the process metrics prom-client collects by default. */
 export function createMetricsRegistry(service: string): Registry {
@@ -18,14 +20,25 @@ export function counter<L extends string>(
   registry: Registry,
   cfg: { name: string; help: string; labelNames?: readonly L[] },
 ): Counter<L> {
-  return (registry.getSingleMetric(cfg.name) as Counter<L> | undefined) ?? new Counter<L>({ ...cfg, registers: [registry] });
+  return (
+    (registry.getSingleMetric(cfg.name) as Counter<L> | undefined) ??
+    new Counter<L>({ ...cfg, registers: [registry] })
+  );
 }
 
 export function gauge<L extends string>(
   registry: Registry,
-  cfg: { name: string; help: string; labelNames?: readonly L[]; collect?: (this: Gauge<L>) => void | Promise<void> },
+  cfg: {
+    name: string;
+    help: string;
+    labelNames?: readonly L[];
+    collect?: (this: Gauge<L>) => void | Promise<void>;
+  },
 ): Gauge<L> {
-  return (registry.getSingleMetric(cfg.name) as Gauge<L> | undefined) ?? new Gauge<L>({ ...cfg, registers: [registry] });
+  return (
+    (registry.getSingleMetric(cfg.name) as Gauge<L> | undefined) ??
+    new Gauge<L>({ ...cfg, registers: [registry] })
+  );
 }
 
 export function histogram<L extends string>(

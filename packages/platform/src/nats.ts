@@ -28,7 +28,11 @@ export const subjects = {
  * Connects with unlimited reconnects: a NATS restart makes the service unready (its readiness
  * checks fail) instead of killing it.
  */
-export async function connectNats(url: string, logger: Logger, name: string): Promise<NatsConnection> {
+export async function connectNats(
+  url: string,
+  logger: Logger,
+  name: string,
+): Promise<NatsConnection> {
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
@@ -40,7 +44,8 @@ export async function connectNats(url: string, logger: Logger, name: string): Pr
   });
   void (async () => {
     for await (const s of nc.status()) {
-      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error') logger.warn({ nats: s.type }, 'nats connection status');
+      if (s.type === 'disconnect' || s.type === 'reconnect' || s.type === 'error')
+        logger.warn({ nats: s.type }, 'nats connection status');
     }
   })().catch(() => undefined);
   logger.info({ server: nc.getServer() }, 'connected to nats');
@@ -74,7 +79,9 @@ export function orderStreamConfig(s: StreamSettings): Partial<StreamConfig> & { 
   };
 }
 
-export function deadLetterStreamConfig(s: StreamSettings): Partial<StreamConfig> & { name: string } {
+export function deadLetterStreamConfig(
+  s: StreamSettings,
+): Partial<StreamConfig> & { name: string } {
   return {
     name: subjects.deadLetterStream(s.name),
     subjects: [subjects.allDeadLetters],
@@ -128,7 +135,11 @@ export function durableConsumerConfig(c: ConsumerSettings): Partial<ConsumerConf
 }
 
 /** Creates the durable consumer when missing; an existing one keeps the operator's settings. */
-export async function ensureConsumer(jsm: JetStreamManager, stream: string, c: ConsumerSettings): Promise<void> {
+export async function ensureConsumer(
+  jsm: JetStreamManager,
+  stream: string,
+  c: ConsumerSettings,
+): Promise<void> {
   try {
     await jsm.consumers.info(stream, c.durable);
   } catch (err: unknown) {

@@ -43,16 +43,24 @@ export async function startOpsServer(opts: {
       res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' });
       res.end(body);
     };
-    if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, '{"error":"method not allowed"}');
+    if (req.method !== 'GET' && req.method !== 'HEAD')
+      return send(405, '{"error":"method not allowed"}');
     switch (path) {
       case '/healthz':
       case '/livez':
         return send(200, '{"status":"ok"}');
       case '/startupz':
-        return readiness.isStarted ? send(200, '{"status":"started"}') : send(503, '{"status":"starting"}');
+        return readiness.isStarted
+          ? send(200, '{"status":"started"}')
+          : send(503, '{"status":"starting"}');
       case '/readyz':
         report()
-          .then((r) => send(r.ready ? 200 : 503, JSON.stringify({ status: r.ready ? 'ready' : 'unready', checks: r.checks })))
+          .then((r) =>
+            send(
+              r.ready ? 200 : 503,
+              JSON.stringify({ status: r.ready ? 'ready' : 'unready', checks: r.checks }),
+            ),
+          )
           .catch((err: unknown) => {
             ready.set(0);
             send(503, JSON.stringify({ status: 'unready', error: String(err) }));

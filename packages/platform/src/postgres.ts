@@ -35,7 +35,9 @@ export interface RetryOptions {
 const RETRYABLE = new Set(['40001', '40P01']);
 
 export function isRetryable(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && RETRYABLE.has((err as { code?: string }).code ?? '');
+  return (
+    typeof err === 'object' && err !== null && RETRYABLE.has((err as { code?: string }).code ?? '')
+  );
 }
 
 export function sqlState(err: unknown): string | undefined {
@@ -48,7 +50,9 @@ export class RetriesExhaustedError extends Error {
     readonly attempts: number,
     override readonly cause: unknown,
   ) {
-    super(`transaction failed after ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`);
+    super(
+      `transaction failed after ${attempts} attempts: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
   }
 }
 
@@ -103,7 +107,9 @@ export async function migrate(pool: pg.Pool, dir: string, logger?: Logger): Prom
   );
   const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
   const applied = new Set(
-    (await pool.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version),
+    (await pool.query<{ version: string }>('SELECT version FROM schema_migrations')).rows.map(
+      (r) => r.version,
+    ),
   );
   const ran: string[] = [];
   for (const file of files) {
@@ -111,7 +117,10 @@ export async function migrate(pool: pg.Pool, dir: string, logger?: Logger): Prom
     const sql = await readFile(join(dir, file), 'utf8');
     // Statements run one by one: CockroachDB does not mix DDL and DML in one implicit transaction well.
     for (const statement of splitSql(sql)) await pool.query(statement);
-    await pool.query('INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING', [file]);
+    await pool.query(
+      'INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING',
+      [file],
+    );
     logger?.info({ migration: file }, 'migration applied');
     ran.push(file);
   }

@@ -47,7 +47,10 @@ export class Readiness {
           const result = await Promise.race([
             Promise.resolve().then(check),
             new Promise<never>((_, reject) => {
-              timer = setTimeout(() => reject(new Error(`timed out after ${this.timeoutMs} ms`)), this.timeoutMs);
+              timer = setTimeout(
+                () => reject(new Error(`timed out after ${this.timeoutMs} ms`)),
+                this.timeoutMs,
+              );
             }),
           ]);
           checks[name] = result === false ? { ok: false, error: 'not ready' } : { ok: true };

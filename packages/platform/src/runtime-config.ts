@@ -15,7 +15,12 @@ export const runtimeConfigSchema = z
       .optional(),
     payment: z.object({ defaultCreditCents: z.number().int().nonnegative().optional() }).optional(),
     restaurant: z.object({ catalog: z.unknown().optional() }).optional(),
-    consumers: z.record(z.string(), z.object({ maxAckPending: z.number().int().positive().optional() }).loose()).optional(),
+    consumers: z
+      .record(
+        z.string(),
+        z.object({ maxAckPending: z.number().int().positive().optional() }).loose(),
+      )
+      .optional(),
   })
   .loose();
 export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
@@ -49,7 +54,10 @@ export function watchRuntimeConfig(
       logger.info({ file }, 'runtime config applied');
       onChange(cfg);
     } catch (err: unknown) {
-      logger.error({ file, err: err instanceof Error ? err.message : String(err) }, 'runtime config rejected; keeping the previous one');
+      logger.error(
+        { file, err: err instanceof Error ? err.message : String(err) },
+        'runtime config rejected; keeping the previous one',
+      );
     }
   };
   void load();

@@ -19,7 +19,8 @@ export function startTelemetry(
     !!env['OTEL_EXPORTER_OTLP_ENDPOINT'] ||
     !!env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ||
     (!!env['OTEL_TRACES_EXPORTER'] && env['OTEL_TRACES_EXPORTER'] !== 'none');
-  if (sdk || (!configured && !opts.spanProcessors) || env['OTEL_SDK_DISABLED'] === 'true') return !!sdk;
+  if (sdk || (!configured && !opts.spanProcessors) || env['OTEL_SDK_DISABLED'] === 'true')
+    return !!sdk;
   process.env['OTEL_SERVICE_NAME'] ??= serviceName;
   process.env['OTEL_METRICS_EXPORTER'] ??= 'none';
   process.env['OTEL_LOGS_EXPORTER'] ??= 'none';

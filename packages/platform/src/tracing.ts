@@ -16,7 +16,10 @@ export type { Context, Span } from '@opentelemetry/api';
 const tracer = () => trace.getTracer('orderflow');
 
 /** Writes the active trace context (`traceparent`, `tracestate`) into a string map. */
-export function injectTraceContext(carrier: Record<string, string>, ctx: Context = context.active()): Record<string, string> {
+export function injectTraceContext(
+  carrier: Record<string, string>,
+  ctx: Context = context.active(),
+): Record<string, string> {
   propagation.inject(ctx, carrier);
   return carrier;
 }
@@ -39,12 +42,19 @@ export async function withSpan<T>(
   fn: (span: Span) => Promise<T>,
 ): Promise<T> {
   const parent = opts.parent ?? context.active();
-  const span = tracer().startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes, links: opts.links }, parent);
+  const span = tracer().startSpan(
+    name,
+    { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes, links: opts.links },
+    parent,
+  );
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (err: unknown) {
     span.recordException(err instanceof Error ? err : String(err));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: err instanceof Error ? err.name : 'error',
+    });
     throw err;
   } finally {
     span.end();
@@ -63,7 +73,11 @@ export async function* withSpanGenerator<T, R>(
   gen: (span: Span) => AsyncGenerator<T, R, undefined>,
 ): AsyncGenerator<T, R, undefined> {
   const parent = opts.parent ?? context.active();
-  const span = tracer().startSpan(name, { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes }, parent);
+  const span = tracer().startSpan(
+    name,
+    { kind: opts.kind ?? SpanKind.INTERNAL, attributes: opts.attributes },
+    parent,
+  );
   const ctx = trace.setSpan(parent, span);
   try {
     const it = context.with(ctx, () => gen(span));
@@ -74,7 +88,10 @@ export async function* withSpanGenerator<T, R>(
     }
   } catch (err: unknown) {
     span.recordException(err instanceof Error ? err : String(err));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: err instanceof Error ? err.name : 'error' });
+    span.setStatus({
+      code: SpanStatusCode.ERROR,
+      message: err instanceof Error ? err.name : 'error',
+    });
     throw err;
   } finally {
     span.end();

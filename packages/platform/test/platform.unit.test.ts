@@ -12,7 +12,11 @@ import {
 } from '../src';
 
 describe('loadConfig', () => {
-  const schema = z.object({ PORT: env.port(8080), DATABASE_URL: env.postgresUrl(), FLAG: env.bool(false) });
+  const schema = z.object({
+    PORT: env.port(8080),
+    DATABASE_URL: env.postgresUrl(),
+    FLAG: env.bool(false),
+  });
 
   test('when the environment is valid, then defaults fill the gaps and values are typed', () => {
     const cfg = loadConfig(schema, { DATABASE_URL: 'postgres://u@h/db', FLAG: 'yes' });
@@ -62,7 +66,12 @@ describe('envelope', () => {
 describe('isInfrastructureError', () => {
   test.each([
     [Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }), true],
-    [Object.assign(new Error('terminating connection due to administrator command'), { code: '57P01' }), true],
+    [
+      Object.assign(new Error('terminating connection due to administrator command'), {
+        code: '57P01',
+      }),
+      true,
+    ],
     [new Error('Connection terminated unexpectedly'), true],
     [new ClientError('/x', Status.UNAVAILABLE, 'down'), true],
     [new ClientError('/x', Status.INVALID_ARGUMENT, 'bad'), false],
@@ -75,7 +84,9 @@ describe('isInfrastructureError', () => {
 
 describe('Readiness', () => {
   test('when a check hangs, then the report is unready within the time limit', async () => {
-    const r = new Readiness(50).add('hangs', () => new Promise(() => undefined)).add('ok', () => true);
+    const r = new Readiness(50)
+      .add('hangs', () => new Promise(() => undefined))
+      .add('ok', () => true);
     r.started();
     const report = await r.report();
     expect(report.ready).toBe(false);

@@ -16,7 +16,8 @@ export interface NatsServer {
 }
 
 export function natsServerBinary(): string {
-  for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server']) if (existsSync(p)) return p;
+  for (const p of ['/usr/sbin/nats-server', '/usr/bin/nats-server', '/usr/local/bin/nats-server'])
+    if (existsSync(p)) return p;
   throw new Error('nats-server not found; run scripts/install-system-deps.sh');
 }
 
@@ -31,14 +32,20 @@ const portOpen = (port: number): Promise<boolean> =>
   });
 
 /** Starts `nats-server -js` on a free 127.0.0.1 port with its own store folder. */
-export async function startNats(opts: { port?: number; dataDir?: string } = {}): Promise<NatsServer> {
+export async function startNats(
+  opts: { port?: number; dataDir?: string } = {},
+): Promise<NatsServer> {
   const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'orderflow-nats-'));
   const port = opts.port ?? (await freePort());
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
-    child = spawn(natsServerBinary(), ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, '-l', join(dir, 'nats.log')], {
-      stdio: 'ignore',
-    });
+    child = spawn(
+      natsServerBinary(),
+      ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, '-l', join(dir, 'nats.log')],
+      {
+        stdio: 'ignore',
+      },
+    );
     await waitFor('nats-server to listen', () => portOpen(port), { timeoutMs: 20_000 });
   };
   const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {

@@ -19,15 +19,20 @@ export interface PostgresServer {
 function binDir(): string {
   const root = '/usr/lib/postgresql';
   const versions = existsSync(root) ? readdirSync(root).sort((a, b) => Number(b) - Number(a)) : [];
-  for (const v of versions) if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin');
-  throw new Error('PostgreSQL server binaries not found under /usr/lib/postgresql; run scripts/install-system-deps.sh');
+  for (const v of versions)
+    if (existsSync(join(root, v, 'bin', 'initdb'))) return join(root, v, 'bin');
+  throw new Error(
+    'PostgreSQL server binaries not found under /usr/lib/postgresql; run scripts/install-system-deps.sh',
+  );
 }
 
 const isRoot = (): boolean => typeof process.getuid === 'function' && process.getuid() === 0;
 
 /** Debian's initdb and pg_ctl refuse to run as root: run them as the postgres user then. */
 function asDbUser(cmd: string, args: string[]): { cmd: string; args: string[] } {
-  return isRoot() ? { cmd: 'runuser', args: ['-u', 'postgres', '--', cmd, ...args] } : { cmd, args };
+  return isRoot()
+    ? { cmd: 'runuser', args: ['-u', 'postgres', '--', cmd, ...args] }
+    : { cmd, args };
 }
 
 function run(cmd: string, args: string[]): void {
@@ -39,7 +44,9 @@ function run(cmd: string, args: string[]): void {
  * Starts a throw-away PostgreSQL on a free 127.0.0.1 port with its own data folder. `durable:
  * false` (the default, for tests) turns fsync off; benchmarks keep it on.
  */
-export async function startPostgres(opts: { durable?: boolean; port?: number; dataDir?: string } = {}): Promise<PostgresServer> {
+export async function startPostgres(
+  opts: { durable?: boolean; port?: number; dataDir?: string } = {},
+): Promise<PostgresServer> {
   const bin = binDir();
   const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'orderflow-pg-'));
   const data = join(dir, 'data');
@@ -48,7 +55,17 @@ export async function startPostgres(opts: { durable?: boolean; port?: number; da
     execFileSync('chown', ['-R', 'postgres:postgres', dir]);
   }
   if (!existsSync(join(data, 'PG_VERSION'))) {
-    run(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync']);
+    run(join(bin, 'initdb'), [
+      '-D',
+      data,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '-E',
+      'UTF8',
+      '--locale=C',
+      '--no-sync',
+    ]);
   }
   const port = opts.port ?? (await freePort());
   const settings = [
@@ -57,11 +74,24 @@ export async function startPostgres(opts: { durable?: boolean; port?: number; da
     `-c listen_addresses=127.0.0.1`,
     `-c max_connections=400`,
     `-c shared_buffers=128MB`,
-    ...(opts.durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
+    ...(opts.durable
+      ? []
+      : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
   ].join(' ');
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const start = async (): Promise<void> => {
-    run(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'postgres.log'), '-o', settings, '-w', '-t', '60', 'start']);
+    run(join(bin, 'pg_ctl'), [
+      '-D',
+      data,
+      '-l',
+      join(dir, 'postgres.log'),
+      '-o',
+      settings,
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
     await waitFor('postgres to accept connections', async () => {
       const c = new pg.Client({ connectionString: url });
       await c.connect();

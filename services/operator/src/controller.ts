@@ -202,7 +202,11 @@ export class Controller {
       }
       let resource: OrderFlow;
       try {
-        resource = parseOrderFlow({ apiVersion: `${GROUP}/${VERSION}`, kind: 'OrderFlow', ...(raw as object) });
+        resource = parseOrderFlow({
+          apiVersion: `${GROUP}/${VERSION}`,
+          kind: 'OrderFlow',
+          ...(raw as object),
+        });
       } catch (err: unknown) {
         // The CRD schema should make this impossible; retrying would not help.
         logger.error({ key, err: errorText(err) }, 'OrderFlow does not parse; skipped');

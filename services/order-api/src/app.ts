@@ -1,5 +1,12 @@
 import type { AddressInfo } from 'node:net';
-import { Readiness, createLogger, createMetricsRegistry, createPool, startOpsServer, type Logger } from '@orderflow/platform';
+import {
+  Readiness,
+  createLogger,
+  createMetricsRegistry,
+  createPool,
+  startOpsServer,
+  type Logger,
+} from '@orderflow/platform';
 import { EventStoreGateway } from './adapters/event-store';
 import { PgReadModel } from './adapters/read-model';
 import type { Config } from './config';
@@ -16,21 +23,39 @@ export interface OrderApiApp {
  * HTTP server. It does not wait for its dependencies: until the database and the event store
  * answer, `/readyz` says unready and requests that need them answer 503.
  */
-export async function start(config: Config, logger: Logger = createLogger('order-api', config.LOG_LEVEL)): Promise<OrderApiApp> {
+export async function start(
+  config: Config,
+  logger: Logger = createLogger('order-api', config.LOG_LEVEL),
+): Promise<OrderApiApp> {
   const registry = createMetricsRegistry('order-api');
   const readiness = new Readiness();
-  const ops = await startOpsServer({ host: config.OPS_HOST, port: config.OPS_PORT, logger, registry, readiness });
+  const ops = await startOpsServer({
+    host: config.OPS_HOST,
+    port: config.OPS_PORT,
+    logger,
+    registry,
+    readiness,
+  });
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   const readModel = new PgReadModel(pool);
   const eventStore = new EventStoreGateway(config.EVENTSTORE_ADDRESS, config.EVENTSTORE_TIMEOUT_MS);
   readiness.add('database', () => readModel.ping()).add('eventstore', () => eventStore.check());
 
-  const http = buildHttp({ readModel, eventStore, registry, logger, bodyLimitBytes: config.BODY_LIMIT_BYTES });
+  const http = buildHttp({
+    readModel,
+    eventStore,
+    registry,
+    logger,
+    bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  });
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (http.server.address() as AddressInfo).port;
   readiness.started();
-  logger.info({ port: httpPort, host: config.HTTP_HOST, eventstore: config.EVENTSTORE_ADDRESS }, 'order API listening');
+  logger.info(
+    { port: httpPort, host: config.HTTP_HOST, eventstore: config.EVENTSTORE_ADDRESS },
+    'order API listening',
+  );
 
   return {
     httpPort,

@@ -45,7 +45,10 @@ function failureOf(err: unknown, req: FastifyRequest, bodyLimitBytes: number): A
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
       return { code: 'payload-too-large', limitBytes: bodyLimitBytes };
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
-      return { code: 'unsupported-media-type', contentType: req.headers['content-type']?.split(';')[0] };
+      return {
+        code: 'unsupported-media-type',
+        contentType: req.headers['content-type']?.split(';')[0],
+      };
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return { code: 'malformed-json', detail: 'the body is empty' };
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -55,7 +58,12 @@ function failureOf(err: unknown, req: FastifyRequest, bodyLimitBytes: number): A
   }
   // Other client errors fastify detects while reading the request (bad content length, aborted body).
   if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
-    return { code: 'validation', errors: [{ field: 'request', message: typeof e.message === 'string' ? e.message : 'is invalid' }] };
+    return {
+      code: 'validation',
+      errors: [
+        { field: 'request', message: typeof e.message === 'string' ? e.message : 'is invalid' },
+      ],
+    };
   }
   return { code: 'internal' };
 }
@@ -126,13 +134,19 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
 
   app.setErrorHandler((err, req, reply) => {
     const failure = failureOf(err, req, bodyLimitBytes);
-    if (failure.code === 'internal') logger.error({ err, requestId: req.id, route: req.routeOptions.url }, 'request failed');
-    else if (failure.code === 'unavailable') logger.warn({ requestId: req.id, dependency: failure.dependency }, 'dependency unavailable');
+    if (failure.code === 'internal')
+      logger.error({ err, requestId: req.id, route: req.routeOptions.url }, 'request failed');
+    else if (failure.code === 'unavailable')
+      logger.warn({ requestId: req.id, dependency: failure.dependency }, 'dependency unavailable');
     return sendProblem(req, reply, failure);
   });
 
   app.setNotFoundHandler((req, reply) =>
-    sendProblem(req, reply, { code: 'route-not-found', method: req.method, path: req.url.split('?')[0] ?? '/' }),
+    sendProblem(req, reply, {
+      code: 'route-not-found',
+      method: req.method,
+      path: req.url.split('?')[0] ?? '/',
+    }),
   );
 
   /**
@@ -141,7 +155,10 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
    * errors (4xx) do not mark the span failed; errors still go to the one error handler.
    */
   const traced =
-    <Req extends FastifyRequest>(route: string, handler: (req: Req, reply: FastifyReply, span: Span) => Promise<unknown>) =>
+    <Req extends FastifyRequest>(
+      route: string,
+      handler: (req: Req, reply: FastifyReply, span: Span) => Promise<unknown>,
+    ) =>
     async (req: Req, reply: FastifyReply): Promise<unknown> => {
       const h = req.headers;
       const carrier = {
@@ -153,7 +170,11 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
         {
           kind: SpanKind.SERVER,
           parent: extractTraceContext(carrier),
-          attributes: { 'http.request.method': req.method, 'http.route': route, 'url.scheme': 'http' },
+          attributes: {
+            'http.request.method': req.method,
+            'http.route': route,
+            'url.scheme': 'http',
+          },
         },
         async (span): Promise<{ ok: true; value: unknown } | { ok: false; err: unknown }> => {
           try {
@@ -193,7 +214,8 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     traced('/api/orders', async (req, reply, span) => {
       const key = validateIdempotencyKey(req.headers['idempotency-key']);
       const order = validatePlaceOrder(req.body);
-      if (!key.ok || !order.ok) validationFailure(key.ok ? [] : key.errors, order.ok ? [] : order.errors);
+      if (!key.ok || !order.ok)
+        validationFailure(key.ok ? [] : key.errors, order.ok ? [] : order.errors);
 
       const { orderId, eventId } = orderIdentity(order.value.customerId, key.value, newId);
       const payload = orderCreatedPayload(orderId, order.value);

@@ -1,6 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { SpanKind, createEventStoreClient, createLogger, startTelemetry, stopTelemetry } from '@orderflow/platform';
+import {
+  SpanKind,
+  createEventStoreClient,
+  createLogger,
+  startTelemetry,
+  stopTelemetry,
+} from '@orderflow/platform';
 import type { EventStoreClient } from '@orderflow/proto';
 import { freePort, waitFor } from '@orderflow/testkit';
 import { start } from '../src/app';
@@ -41,7 +47,14 @@ async function post(body: unknown, headers: Record<string, string> = {}): Promis
   });
 }
 
-async function problem(res: Response): Promise<{ status: number; type: string; title: string; detail: string; instance: string; errors?: { field: string; message: string }[] }> {
+async function problem(res: Response): Promise<{
+  status: number;
+  type: string;
+  title: string;
+  detail: string;
+  instance: string;
+  errors?: { field: string; message: string }[];
+}> {
   expect(res.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   const body = (await res.json()) as Awaited<ReturnType<typeof problem>>;
   expect(body.status).toBe(res.status);
@@ -52,7 +65,8 @@ async function problem(res: Response): Promise<{ status: number; type: string; t
   return body;
 }
 
-const fieldsOf = (p: { errors?: { field: string }[] }): string[] => (p.errors ?? []).map((e) => e.field);
+const fieldsOf = (p: { errors?: { field: string }[] }): string[] =>
+  (p.errors ?? []).map((e) => e.field);
 
 async function streamOf(orderId: string) {
   return store.client.readStream({ streamId: `order-${orderId}`, fromVersion: 0, maxCount: 100 });
@@ -62,7 +76,14 @@ describe('POST /api/orders', () => {
   test('when a valid order is posted, then it answers 201 with Location and appends order-created with the computed amount', async () => {
     const res = await post(validOrder(), { 'x-request-id': 'req-abc-1' });
     expect(res.status).toBe(201);
-    const body = (await res.json()) as { orderId: string; status: string; amount: number; customerId: string; restaurantId: string; items: unknown[] };
+    const body = (await res.json()) as {
+      orderId: string;
+      status: string;
+      amount: number;
+      customerId: string;
+      restaurantId: string;
+      items: unknown[];
+    };
     expect(body).toEqual({
       orderId: expect.stringMatching(/^[0-9a-f-]{36}$/),
       status: 'Pending',
@@ -77,8 +98,19 @@ describe('POST /api/orders', () => {
     expect(stream.lastVersion).toBe(0);
     const [event] = stream.events;
     expect(event?.eventType).toBe('order-created');
-    expect(JSON.parse(event!.data)).toEqual({ orderId: body.orderId, customerId: 'c1', restaurantId: 'trattoria', items: validOrder().items, amount: 3150 });
-    expect(event?.metadata).toMatchObject({ correlation_id: body.orderId, causation_id: 'req-abc-1', schema_version: '1', producer: 'order-api' });
+    expect(JSON.parse(event!.data)).toEqual({
+      orderId: body.orderId,
+      customerId: 'c1',
+      restaurantId: 'trattoria',
+      items: validOrder().items,
+      amount: 3150,
+    });
+    expect(event?.metadata).toMatchObject({
+      correlation_id: body.orderId,
+      causation_id: 'req-abc-1',
+      schema_version: '1',
+      producer: 'order-api',
+    });
   });
 
   const item = { code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 1 };
@@ -86,19 +118,31 @@ describe('POST /api/orders', () => {
   test.each<[string, unknown, string]>([
     ['customerId is missing', { restaurantId: 'trattoria', items: [item] }, 'customerId'],
     ['customerId is empty', validOrder({ customerId: '' }), 'customerId'],
-    ['customerId is longer than 200 characters', validOrder({ customerId: 'x'.repeat(201) }), 'customerId'],
+    [
+      'customerId is longer than 200 characters',
+      validOrder({ customerId: 'x'.repeat(201) }),
+      'customerId',
+    ],
     ['restaurantId is missing', { customerId: 'c1', items: [item] }, 'restaurantId'],
     ['restaurantId is empty', validOrder({ restaurantId: '' }), 'restaurantId'],
     ['items is missing', { customerId: 'c1', restaurantId: 'trattoria' }, 'items'],
     ['items is empty', validOrder({ items: [] }), 'items'],
-    ['items holds 51 items', validOrder({ items: Array.from({ length: 51 }, () => item) }), 'items'],
+    [
+      'items holds 51 items',
+      validOrder({ items: Array.from({ length: 51 }, () => item) }),
+      'items',
+    ],
     ['unitPrice is negative', withItem({ unitPrice: -1 }), 'items[0].unitPrice'],
     ['unitPrice is a float', withItem({ unitPrice: 12.5 }), 'items[0].unitPrice'],
     ['unitPrice is a string', withItem({ unitPrice: '1250' }), 'items[0].unitPrice'],
     ['quantity is 0', withItem({ quantity: 0 }), 'items[0].quantity'],
     ['quantity is 101', withItem({ quantity: 101 }), 'items[0].quantity'],
     ['quantity is 1.5', withItem({ quantity: 1.5 }), 'items[0].quantity'],
-    ['an item has no code', validOrder({ items: [{ name: 'x', unitPrice: 1, quantity: 1 }] }), 'items[0].code'],
+    [
+      'an item has no code',
+      validOrder({ items: [{ name: 'x', unitPrice: 1, quantity: 1 }] }),
+      'items[0].code',
+    ],
     ['the body has an unknown key', validOrder({ coupon: 'FREE' }), 'coupon'],
     ['an item has an unknown key', withItem({ discount: 5 }), 'items[0].discount'],
     ['the body is a JSON array', [validOrder()], 'body'],
@@ -129,7 +173,11 @@ describe('POST /api/orders', () => {
   });
 
   test('when the content type is not JSON, then it answers 415', async () => {
-    const res = await fetch(`${sut.baseUrl}/api/orders`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' });
+    const res = await fetch(`${sut.baseUrl}/api/orders`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: 'hello',
+    });
     expect(res.status).toBe(415);
     expect(fieldsOf(await problem(res))).toEqual(['Content-Type']);
   });
@@ -141,7 +189,9 @@ describe('tracing', () => {
     const res = await post(validOrder(), { traceparent: `00-${traceId}-00f067aa0ba902b7-01` });
     expect(res.status).toBe(201);
     const { orderId } = (await res.json()) as { orderId: string };
-    const server = spans.getFinishedSpans().find((s) => s.name === 'POST /api/orders' && s.spanContext().traceId === traceId);
+    const server = spans
+      .getFinishedSpans()
+      .find((s) => s.name === 'POST /api/orders' && s.spanContext().traceId === traceId);
     expect(server?.kind).toBe(SpanKind.SERVER);
     expect(server?.parentSpanContext?.spanId).toBe('00f067aa0ba902b7');
     expect(server?.attributes['http.response.status_code']).toBe(201);
@@ -167,16 +217,24 @@ describe('Idempotency-Key', () => {
 
   test('when five requests with one key race, then all answer the same order and one event exists', async () => {
     const key = `key-${randomUUID()}`;
-    const answers = await Promise.all(Array.from({ length: 5 }, () => post(validOrder(), { 'idempotency-key': key })));
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () => post(validOrder(), { 'idempotency-key': key })),
+    );
     expect(answers.map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
-    const ids = new Set(await Promise.all(answers.map(async (a) => ((await a.json()) as { orderId: string }).orderId)));
+    const ids = new Set(
+      await Promise.all(
+        answers.map(async (a) => ((await a.json()) as { orderId: string }).orderId),
+      ),
+    );
     expect(ids.size).toBe(1);
     expect((await streamOf([...ids][0]!)).events).toHaveLength(1);
   });
 
   test('when the same key comes with a different body, then it answers 422 and the first order is unchanged', async () => {
     const key = `key-${randomUUID()}`;
-    const first = (await (await post(validOrder(), { 'idempotency-key': key })).json()) as { orderId: string };
+    const first = (await (await post(validOrder(), { 'idempotency-key': key })).json()) as {
+      orderId: string;
+    };
     const res = await post(validOrder({ restaurantId: 'sushi-bar' }), { 'idempotency-key': key });
     expect(res.status).toBe(422);
     expect(fieldsOf(await problem(res))).toEqual(['Idempotency-Key']);
@@ -189,7 +247,13 @@ describe('Idempotency-Key', () => {
 describe('GET /api/orders/:id', () => {
   test('when the read model has the order, then it answers it, with the cancellation reason when cancelled', async () => {
     const orderId = randomUUID();
-    await upsertOrder(sut.query, { orderId, customerId: 'c-get', status: 'Cancelled', version: 3, cancellationReason: 'payment-declined' });
+    await upsertOrder(sut.query, {
+      orderId,
+      customerId: 'c-get',
+      status: 'Cancelled',
+      version: 3,
+      cancellationReason: 'payment-declined',
+    });
     const res = await fetch(`${sut.baseUrl}/api/orders/${orderId}`);
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({
@@ -206,10 +270,18 @@ describe('GET /api/orders/:id', () => {
   });
 
   test('when the projection has not caught up after a POST, then it answers Pending from the event store', async () => {
-    const created = (await (await post(validOrder({ customerId: 'c-ryw' }))).json()) as { orderId: string };
+    const created = (await (await post(validOrder({ customerId: 'c-ryw' }))).json()) as {
+      orderId: string;
+    };
     const res = await fetch(`${sut.baseUrl}/api/orders/${created.orderId}`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ orderId: created.orderId, customerId: 'c-ryw', status: 'Pending', amount: 3150, version: 0 });
+    expect(await res.json()).toMatchObject({
+      orderId: created.orderId,
+      customerId: 'c-ryw',
+      status: 'Pending',
+      amount: 3150,
+      version: 0,
+    });
   });
 
   test('when the id is not a UUID, then it answers 400 naming it', async () => {
@@ -230,17 +302,22 @@ describe('GET /api/orders?customerId=', () => {
     const customerId = `c-list-${randomUUID()}`;
     const ids = [randomUUID(), randomUUID(), randomUUID()];
     const base = Date.now() - 60_000;
-    for (const [i, orderId] of ids.entries()) await upsertOrder(sut.query, { orderId, customerId, createdAt: new Date(base + i * 1000) });
+    for (const [i, orderId] of ids.entries())
+      await upsertOrder(sut.query, { orderId, customerId, createdAt: new Date(base + i * 1000) });
     await upsertOrder(sut.query, { orderId: randomUUID(), customerId: 'someone-else' });
 
-    const page1 = (await (await fetch(`${sut.baseUrl}/api/orders?customerId=${customerId}&limit=2`)).json()) as {
+    const page1 = (await (
+      await fetch(`${sut.baseUrl}/api/orders?customerId=${customerId}&limit=2`)
+    ).json()) as {
       items: { orderId: string }[];
       nextCursor: string | null;
     };
     expect(page1.items.map((o) => o.orderId)).toEqual([ids[2], ids[1]]);
     expect(page1.nextCursor).toEqual(expect.any(String));
     const page2 = (await (
-      await fetch(`${sut.baseUrl}/api/orders?customerId=${customerId}&limit=2&cursor=${page1.nextCursor}`)
+      await fetch(
+        `${sut.baseUrl}/api/orders?customerId=${customerId}&limit=2&cursor=${page1.nextCursor}`,
+      )
     ).json()) as { items: { orderId: string }[]; nextCursor: string | null };
     expect(page2.items.map((o) => o.orderId)).toEqual([ids[0]]);
     expect(page2.nextCursor).toBeNull();
@@ -279,16 +356,25 @@ describe('routes, methods and operations', () => {
 
   test('when requests were served, then RED metrics carry route patterns and readiness is green', async () => {
     const metrics = await (await fetch(`http://127.0.0.1:${sut.app.opsPort}/metrics`)).text();
-    expect(metrics).toMatch(/orderflow_http_requests_total\{method="POST",route="\/api\/orders",status="201"/);
-    expect(metrics).toMatch(/orderflow_http_requests_total\{method="GET",route="unmatched",status="404"/);
-    expect(metrics).toMatch(/orderflow_http_request_duration_seconds_count\{[^}]*method="GET",route="\/api\/orders\/:id"\} [1-9]/);
+    expect(metrics).toMatch(
+      /orderflow_http_requests_total\{method="POST",route="\/api\/orders",status="201"/,
+    );
+    expect(metrics).toMatch(
+      /orderflow_http_requests_total\{method="GET",route="unmatched",status="404"/,
+    );
+    expect(metrics).toMatch(
+      /orderflow_http_request_duration_seconds_count\{[^}]*method="GET",route="\/api\/orders\/:id"\} [1-9]/,
+    );
     expect(metrics).toMatch(/orderflow_orders_created_total\{service="order-api"\} [1-9]/);
     // Readiness is eventually consistent (a fresh gRPC channel connects first): poll it.
     const ready = await waitFor('readiness', async () => {
       const r = await fetch(`http://127.0.0.1:${sut.app.opsPort}/readyz`);
       return r.status === 200 ? await r.json() : undefined;
     });
-    expect(ready).toMatchObject({ status: 'ready', checks: { database: { ok: true }, eventstore: { ok: true } } });
+    expect(ready).toMatchObject({
+      status: 'ready',
+      checks: { database: { ok: true }, eventstore: { ok: true } },
+    });
   });
 });
 

@@ -90,7 +90,9 @@ export async function upsertOrder(pool: pg.Pool, o: OrderRowInput): Promise<void
       o.orderId,
       o.customerId,
       o.restaurantId ?? 'trattoria',
-      JSON.stringify(o.items ?? [{ code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 2 }]),
+      JSON.stringify(
+        o.items ?? [{ code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 2 }],
+      ),
       o.amount ?? 2500,
       o.status ?? 'Pending',
       o.version ?? 0,

@@ -59,7 +59,9 @@ class CounterWatch {
     await Promise.all(
       Object.entries(this.system.endpoints.services).map(async ([name, e]) => {
         try {
-          const text = await (await fetch(`${e.http}/metrics`, { signal: AbortSignal.timeout(2_000) })).text();
+          const text = await (
+            await fetch(`${e.http}/metrics`, { signal: AbortSignal.timeout(2_000) })
+          ).text();
           const value = text
             .split('\n')
             .filter((l) => l.startsWith(this.metric))
@@ -136,9 +138,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     // The faults: one SIGKILL per kind of service, a NATS restart and a PostgreSQL restart, spread
     // at random over the workload window, plus extra random kills.
     const kinds = [...new Set(system.processes.map((p) => p.spec.service))];
-    type Fault = { at: number; kind: 'kill'; service: string } | { at: number; kind: 'nats' | 'postgres' };
+    type Fault =
+      { at: number; kind: 'kill'; service: string } | { at: number; kind: 'nats' | 'postgres' };
     const faults: Fault[] = [
-      ...kinds.map((service): Fault => ({ at: windowMs * (0.1 + 0.8 * random()), kind: 'kill', service })),
+      ...kinds.map((service): Fault => ({
+        at: windowMs * (0.1 + 0.8 * random()),
+        kind: 'kill',
+        service,
+      })),
       ...Array.from({ length: opts.extraKills }, (): Fault => ({
         at: windowMs * (0.1 + 0.8 * random()),
         kind: 'kill',
@@ -153,7 +160,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const wait = t0 + f.at - Date.now();
         if (wait > 0) await sleep(wait);
         if (f.kind === 'kill') {
-          const candidates = system.processes.filter((p) => p.spec.service === f.service && p.running);
+          const candidates = system.processes.filter(
+            (p) => p.spec.service === f.service && p.running,
+          );
           const victim = candidates[Math.floor(random() * candidates.length)];
           if (victim?.kill('SIGKILL')) log(`SIGKILL ${victim.spec.name}`);
         } else if (f.kind === 'nats' && system.nats) {
@@ -168,7 +177,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       }
     })();
     await Promise.all([workload, faultRun]);
-    log(`workload done: ${accepted.length} accepted, ${notAccepted} never accepted; waiting for final states`);
+    log(
+      `workload done: ${accepted.length} accepted, ${notAccepted} never accepted; waiting for final states`,
+    );
 
     // Settle: every accepted order reaches a final state; the outbox drains.
     const query = new pg.Client({ connectionString: system.databaseUrl('order-query-worker') });
@@ -193,10 +204,15 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         },
         { timeoutMs: opts.settleTimeoutMs ?? 180_000, intervalMs: 500 },
       ).catch((err: unknown) => log(String(err)));
-      await waitFor('the outbox to drain', async () => (await es.query<{ n: number }>('SELECT count(*)::INT AS n FROM outbox')).rows[0]?.n === 0, {
-        timeoutMs: 30_000,
-        intervalMs: 500,
-      }).catch((err: unknown) => log(String(err)));
+      await waitFor(
+        'the outbox to drain',
+        async () =>
+          (await es.query<{ n: number }>('SELECT count(*)::INT AS n FROM outbox')).rows[0]?.n === 0,
+        {
+          timeoutMs: 30_000,
+          intervalMs: 500,
+        },
+      ).catch((err: unknown) => log(String(err)));
     } finally {
       await Promise.all([query.end(), es.end()]);
     }
@@ -213,7 +229,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       stream: 'ORDERS',
     });
     const kills: Record<string, number> = {};
-    for (const p of system.processes) kills[p.spec.service] = (kills[p.spec.service] ?? 0) + p.kills;
+    for (const p of system.processes)
+      kills[p.spec.service] = (kills[p.spec.service] ?? 0) + p.kills;
     return {
       ...result,
       planned: planned.length,
@@ -242,6 +259,8 @@ export function formatReport(r: ChaosReport): string {
     `kills: ${kills}; process restarts ${r.restarts}; nats restarts ${r.natsRestarts}; postgres restarts ${r.postgresRestarts}`,
     `redeliveries seen ${r.redeliveries}; dead letters ${r.counts['dead_letters'] ?? 0}; events ${r.counts['events'] ?? 0}; JetStream messages ${r.counts['jetstream_messages'] ?? 0}`,
     `duration ${(r.durationMs / 1000).toFixed(1)} s`,
-    r.violations.length === 0 ? 'no violations' : `${r.violations.length} violations:\n  ${r.violations.join('\n  ')}`,
+    r.violations.length === 0
+      ? 'no violations'
+      : `${r.violations.length} violations:\n  ${r.violations.join('\n  ')}`,
   ].join('\n');
 }

@@ -56,20 +56,33 @@ export async function check(input: CheckInput): Promise<CheckResult> {
 
     const readModel = new Map(
       (
-        await query.query<{ order_id: string; status: string; version: number; amount: number; refunded: boolean; cancellation_reason: string | null }>(
+        await query.query<{
+          order_id: string;
+          status: string;
+          version: number;
+          amount: number;
+          refunded: boolean;
+          cancellation_reason: string | null;
+        }>(
           'SELECT order_id, status, version, amount, refunded, cancellation_reason FROM orders WHERE order_id = ANY($1::UUID[])',
           [input.orders.map((o) => o.orderId)],
         )
       ).rows.map((r) => [r.order_id, r]),
     );
     const ledger = (
-      await pay.query<{ order_id: string; customer_id: string; kind: string; amount_cents: number }>(
+      await pay.query<{
+        order_id: string;
+        customer_id: string;
+        kind: string;
+        amount_cents: number;
+      }>(
         'SELECT order_id, customer_id, kind, amount_cents FROM ledger WHERE order_id = ANY($1::UUID[])',
         [input.orders.map((o) => o.orderId)],
       )
     ).rows;
     const ledgerByOrder = new Map<string, typeof ledger>();
-    for (const l of ledger) ledgerByOrder.set(l.order_id, [...(ledgerByOrder.get(l.order_id) ?? []), l]);
+    for (const l of ledger)
+      ledgerByOrder.set(l.order_id, [...(ledgerByOrder.get(l.order_id) ?? []), l]);
 
     for (const o of input.orders) {
       const events = byStream.get(orderStreamId(o.orderId)) ?? [];
@@ -81,7 +94,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       }
       // No version gap, no duplicate version.
       events.forEach((e, i) => {
-        if (e.version !== i) v(`order ${o.orderId}: version ${e.version} at position ${i} (gap or duplicate)`);
+        if (e.version !== i)
+          v(`order ${o.orderId}: version ${e.version} at position ${i} (gap or duplicate)`);
       });
       // Exactly one final state.
       const finals = n('order-approved') + n('order-cancelled');
@@ -91,7 +105,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       if (approved) counts['approved'] = (counts['approved'] ?? 0) + 1;
       if (cancelled) counts['cancelled'] = (counts['cancelled'] ?? 0) + 1;
       // Safety of the intent: a declined or rejected order is never approved.
-      if (approved && o.intent !== 'approve') v(`order ${o.orderId}: meant to be ${o.intent}d but approved`);
+      if (approved && o.intent !== 'approve')
+        v(`order ${o.orderId}: meant to be ${o.intent}d but approved`);
       // One debit at most, matching the ledger; a cancelled paid order is refunded exactly once.
       const debits = n('order-payment-debited');
       const refunds = n('order-payment-refunded');
@@ -99,28 +114,34 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       const ledgerDebits = orderLedger.filter((l) => l.kind === 'debit');
       const ledgerCredits = orderLedger.filter((l) => l.kind === 'credit');
       if (debits > 1) v(`order ${o.orderId}: ${debits} debit events`);
-      if (ledgerDebits.length !== debits) v(`order ${o.orderId}: ${ledgerDebits.length} ledger debits for ${debits} debit events`);
-      if (ledgerDebits.some((l) => Number(l.amount_cents) !== o.amount)) v(`order ${o.orderId}: ledger debit differs from the order amount ${o.amount}`);
-      if (ledgerCredits.some((l) => Number(l.amount_cents) !== -o.amount)) v(`order ${o.orderId}: ledger credit differs from minus the order amount ${o.amount}`);
+      if (ledgerDebits.length !== debits)
+        v(`order ${o.orderId}: ${ledgerDebits.length} ledger debits for ${debits} debit events`);
+      if (ledgerDebits.some((l) => Number(l.amount_cents) !== o.amount))
+        v(`order ${o.orderId}: ledger debit differs from the order amount ${o.amount}`);
+      if (ledgerCredits.some((l) => Number(l.amount_cents) !== -o.amount))
+        v(`order ${o.orderId}: ledger credit differs from minus the order amount ${o.amount}`);
       if (debits === 1 && cancelled && (refunds !== 1 || ledgerCredits.length !== 1))
-        v(`order ${o.orderId}: cancelled after payment but refunded ${refunds} times (ledger credits ${ledgerCredits.length})`);
-      if (approved && (refunds > 0 || ledgerCredits.length > 0)) v(`order ${o.orderId}: approved and refunded`);
+        v(
+          `order ${o.orderId}: cancelled after payment but refunded ${refunds} times (ledger credits ${ledgerCredits.length})`,
+        );
+      if (approved && (refunds > 0 || ledgerCredits.length > 0))
+        v(`order ${o.orderId}: approved and refunded`);
       if (debits === 0 && refunds > 0) v(`order ${o.orderId}: refunded without a debit`);
       if (debits === 1 && cancelled) counts['refunded'] = (counts['refunded'] ?? 0) + 1;
       // The read model equals the fold of the order's events.
       let expected;
       try {
         expected = foldOrder(
-          events.map(
-            (e): VersionedEvent => ({
-              version: e.version,
-              createdAt: e.created_at.toISOString(),
-              event: parseStoredEvent(e.event_type, e.data, e.metadata),
-            }),
-          ),
+          events.map((e): VersionedEvent => ({
+            version: e.version,
+            createdAt: e.created_at.toISOString(),
+            event: parseStoredEvent(e.event_type, e.data, e.metadata),
+          })),
         );
       } catch (err: unknown) {
-        v(`order ${o.orderId}: events do not fold: ${err instanceof Error ? err.message : String(err)}`);
+        v(
+          `order ${o.orderId}: events do not fold: ${err instanceof Error ? err.message : String(err)}`,
+        );
         continue;
       }
       const row = readModel.get(o.orderId);
@@ -128,16 +149,35 @@ export async function check(input: CheckInput): Promise<CheckResult> {
         v(`order ${o.orderId}: missing from the read model`);
         continue;
       }
-      const got = { status: row.status, version: Number(row.version), amount: Number(row.amount), refunded: row.refunded, reason: row.cancellation_reason };
-      const want = { status: expected.status, version: expected.version, amount: expected.amount, refunded: expected.refunded, reason: expected.cancellationReason };
-      if (JSON.stringify(got) !== JSON.stringify(want)) v(`order ${o.orderId}: read model ${JSON.stringify(got)} != fold ${JSON.stringify(want)}`);
+      const got = {
+        status: row.status,
+        version: Number(row.version),
+        amount: Number(row.amount),
+        refunded: row.refunded,
+        reason: row.cancellation_reason,
+      };
+      const want = {
+        status: expected.status,
+        version: expected.version,
+        amount: expected.amount,
+        refunded: expected.refunded,
+        reason: expected.cancellationReason,
+      };
+      if (JSON.stringify(got) !== JSON.stringify(want))
+        v(`order ${o.orderId}: read model ${JSON.stringify(got)} != fold ${JSON.stringify(want)}`);
     }
 
     // Balances: never below zero, and the ledger matches the payments recorded.
     // The ledger is signed (a debit adds its amount, a credit subtracts it); the balance is the
     // credit limit minus the ledger's sum: never negative, never refunding more than was debited.
     const balances = (
-      await pay.query<{ customer_id: string; credit: number; ledger_sum: number; debited: number; refunded: number }>(
+      await pay.query<{
+        customer_id: string;
+        credit: number;
+        ledger_sum: number;
+        debited: number;
+        refunded: number;
+      }>(
         `SELECT a.customer_id, a.credit_limit_cents AS credit,
                 COALESCE(SUM(l.amount_cents), 0)::INT8 AS ledger_sum,
                 COALESCE(SUM(l.amount_cents) FILTER (WHERE l.kind = 'debit'), 0)::INT8 AS debited,
@@ -149,13 +189,15 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     for (const b of balances) {
       const balance = Number(b.credit) - Number(b.ledger_sum);
       if (balance < 0) v(`customer ${b.customer_id}: balance ${balance} below zero`);
-      if (Number(b.refunded) > Number(b.debited)) v(`customer ${b.customer_id}: refunded ${b.refunded} more than debited ${b.debited}`);
+      if (Number(b.refunded) > Number(b.debited))
+        v(`customer ${b.customer_id}: refunded ${b.refunded} more than debited ${b.debited}`);
     }
     const paymentsVsLedger = await pay.query<{ order_id: string }>(
       `SELECT p.order_id FROM payments p LEFT JOIN ledger l ON l.order_id = p.order_id AND l.kind = 'debit'
        WHERE p.outcome = 'debited' AND l.order_id IS NULL`,
     );
-    for (const r of paymentsVsLedger.rows) v(`order ${r.order_id}: debited payment without a ledger debit`);
+    for (const r of paymentsVsLedger.rows)
+      v(`order ${r.order_id}: debited payment without a ledger debit`);
     counts['accounts'] = balances.length;
 
     // No stream anywhere has a version gap.
@@ -165,22 +207,30 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     for (const g of gaps.rows) v(`stream ${g.stream_id}: version gap`);
 
     // Every stored event is in JetStream.
-    const allIds = (await es.query<{ event_id: string }>('SELECT event_id FROM events')).rows.map((r) => r.event_id);
+    const allIds = (await es.query<{ event_id: string }>('SELECT event_id FROM events')).rows.map(
+      (r) => r.event_id,
+    );
     counts['events'] = allIds.length;
     const nc = await connect({ servers: input.natsUrl });
     try {
       const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.info(input.stream);
       const published = new Set<string>();
-      for (let seq = info.state.first_seq; info.state.messages > 0 && seq <= info.state.last_seq; seq++) {
+      for (
+        let seq = info.state.first_seq;
+        info.state.messages > 0 && seq <= info.state.last_seq;
+        seq++
+      ) {
         const m = await jsm.streams.getMessage(input.stream, { seq }).catch(() => undefined);
         const id = m?.header.get('Nats-Msg-Id');
         if (id) published.add(id);
       }
       counts['jetstream_messages'] = info.state.messages;
       const missing = allIds.filter((id) => !published.has(id));
-      for (const id of missing.slice(0, 20)) v(`event ${id}: in the event store but not in JetStream`);
-      if (missing.length > 20) v(`... and ${missing.length - 20} more events missing from JetStream`);
+      for (const id of missing.slice(0, 20))
+        v(`event ${id}: in the event store but not in JetStream`);
+      if (missing.length > 20)
+        v(`... and ${missing.length - 20} more events missing from JetStream`);
       try {
         counts['dead_letters'] = (await jsm.streams.info(`${input.stream}_DLQ`)).state.messages;
       } catch {

@@ -53,6 +53,8 @@ runChaos({
     process.exit(report.violations.length === 0 ? 0 : 1);
   })
   .catch((err: unknown) => {
-    process.stderr.write(`chaos run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `chaos run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   });

@@ -25,7 +25,11 @@ export interface AcceptedOrder extends PlannedOrder {
  * 1000.00 default credit), some are rejected after payment (an unknown item code or an unknown
  * restaurant) and so refunded.
  */
-export function planOrders(count: number, random: () => number = Math.random, runId = randomUUID().slice(0, 8)): PlannedOrder[] {
+export function planOrders(
+  count: number,
+  random: () => number = Math.random,
+  runId = randomUUID().slice(0, 8),
+): PlannedOrder[] {
   const out: PlannedOrder[] = [];
   for (let i = 0; i < count; i++) {
     const r = random();
@@ -39,7 +43,9 @@ export function planOrders(count: number, random: () => number = Math.random, ru
           restaurantId: 'trattoria',
           items: [
             { code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 1 + (i % 2) },
-            ...(i % 3 === 0 ? [{ code: 'tiramisu', name: 'Tiramisu', unitPrice: 650, quantity: 1 }] : []),
+            ...(i % 3 === 0
+              ? [{ code: 'tiramisu', name: 'Tiramisu', unitPrice: 650, quantity: 1 }]
+              : []),
           ],
         },
       });
@@ -61,7 +67,14 @@ export function planOrders(count: number, random: () => number = Math.random, ru
         body: {
           customerId: `chaos-${runId}-r${i % 31}`,
           restaurantId: unknownRestaurant ? 'nowhere-bistro' : 'trattoria',
-          items: [{ code: unknownRestaurant ? 'margherita' : 'pineapple-pizza', name: 'Pizza', unitPrice: 900, quantity: 1 }],
+          items: [
+            {
+              code: unknownRestaurant ? 'margherita' : 'pineapple-pizza',
+              name: 'Pizza',
+              unitPrice: 900,
+              quantity: 1,
+            },
+          ],
         },
       });
     }
@@ -73,7 +86,11 @@ export function planOrders(count: number, random: () => number = Math.random, ru
  * POSTs one order, retrying with the same Idempotency-Key while the system is disrupted (503,
  * connection refused while the API restarts). Returns undefined when it was never accepted.
  */
-export async function placeOrder(api: string, order: PlannedOrder, deadline: number): Promise<AcceptedOrder | undefined> {
+export async function placeOrder(
+  api: string,
+  order: PlannedOrder,
+  deadline: number,
+): Promise<AcceptedOrder | undefined> {
   let attempt = 0;
   while (Date.now() < deadline) {
     attempt++;
@@ -88,7 +105,8 @@ export async function placeOrder(api: string, order: PlannedOrder, deadline: num
         const body = (await res.json()) as { orderId: string; amount: number };
         return { ...order, orderId: body.orderId, amount: body.amount, acceptedAt: Date.now() };
       }
-      if (res.status >= 400 && res.status < 500) throw new Error(`order refused with ${res.status}: ${await res.text()}`);
+      if (res.status >= 400 && res.status < 500)
+        throw new Error(`order refused with ${res.status}: ${await res.text()}`);
     } catch (err: unknown) {
       if (err instanceof Error && err.message.startsWith('order refused')) throw err;
     }

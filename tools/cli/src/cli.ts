@@ -106,7 +106,9 @@ const options = {
   interval: { type: 'string' },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof options; allowPositionals: true }>>['values'];
+type Values = ReturnType<
+  typeof parseArgs<{ options: typeof options; allowPositionals: true }>
+>['values'];
 
 /** `--api`, else `ORDERFLOW_API`, else the local runner's `.run/endpoints.json`, else the default. */
 export function resolveApi(flag: string | undefined, io: Pick<Io, 'env' | 'cwd'>): string {
@@ -117,7 +119,9 @@ export function resolveApi(flag: string | undefined, io: Pick<Io, 'env' | 'cwd'>
 
 function endpointsApi(cwd: string): string | undefined {
   try {
-    const parsed = JSON.parse(readFileSync(join(cwd, '.run', 'endpoints.json'), 'utf8')) as { api?: unknown };
+    const parsed = JSON.parse(readFileSync(join(cwd, '.run', 'endpoints.json'), 'utf8')) as {
+      api?: unknown;
+    };
     return typeof parsed.api === 'string' && parsed.api ? parsed.api : undefined;
   } catch {
     return undefined;
@@ -127,13 +131,16 @@ function endpointsApi(cwd: string): string | undefined {
 /** `code:name:unitPriceCents:quantity`; the name may itself contain colons. */
 export function parseItem(spec: string): OrderItem {
   const parts = spec.split(':');
-  if (parts.length < 4) throw new UsageError(`--item "${spec}" must be code:name:unitPriceCents:quantity`);
+  if (parts.length < 4)
+    throw new UsageError(`--item "${spec}" must be code:name:unitPriceCents:quantity`);
   const code = parts[0] ?? '';
   const quantity = parts[parts.length - 1] ?? '';
   const unitPrice = parts[parts.length - 2] ?? '';
   const name = parts.slice(1, -2).join(':');
-  if (!/^\d+$/.test(unitPrice)) throw new UsageError(`--item "${spec}": unitPrice must be integer cents (1250 for 12.50)`);
-  if (!/^\d+$/.test(quantity)) throw new UsageError(`--item "${spec}": quantity must be a whole number`);
+  if (!/^\d+$/.test(unitPrice))
+    throw new UsageError(`--item "${spec}": unitPrice must be integer cents (1250 for 12.50)`);
+  if (!/^\d+$/.test(quantity))
+    throw new UsageError(`--item "${spec}": quantity must be a whole number`);
   return { code, name, unitPrice: Number(unitPrice), quantity: Number(quantity) };
 }
 
@@ -145,7 +152,8 @@ export const formatCents = (cents: number): string => {
 
 const positiveInt = (flag: string, v: string | undefined, fallback: number): number => {
   if (v === undefined) return fallback;
-  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new UsageError(`--${flag} must be a positive whole number`);
+  if (!/^\d+$/.test(v) || Number(v) <= 0)
+    throw new UsageError(`--${flag} must be a positive whole number`);
   return Number(v);
 };
 
@@ -158,18 +166,35 @@ interface Answer {
 class Client {
   constructor(private readonly base: string) {}
 
-  async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Answer> {
+  async call(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Answer> {
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
         method,
-        headers: { accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+        headers: {
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err: unknown) {
-      const c = err instanceof Error ? (err.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-      const cause = typeof c?.code === 'string' ? c.code : typeof c?.message === 'string' ? c.message : String(err);
+      const c =
+        err instanceof Error
+          ? (err.cause as { code?: unknown; message?: unknown } | undefined)
+          : undefined;
+      const cause =
+        typeof c?.code === 'string'
+          ? c.code
+          : typeof c?.message === 'string'
+            ? c.message
+            : String(err);
       throw new ApiFailure(`cannot reach the order API at ${this.base}: ${cause}`);
     }
     const text = await res.text();
@@ -183,7 +208,13 @@ class Client {
   }
 
   /** The answer's body when the status is one of `ok`, else an ApiFailure describing the problem. */
-  async expect<T>(ok: number[], method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<T> {
+  async expect<T>(
+    ok: number[],
+    method: string,
+    path: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ): Promise<T> {
     const a = await this.call(method, path, body, headers);
     if (ok.includes(a.status)) return a.body as T;
     throw new ApiFailure(describeProblem(a.status, a.body));
@@ -237,39 +268,71 @@ async function watch(client: Client, orderId: string, values: Values, io: Io): P
       if (state !== last) {
         last = state;
         const at = new Date(io.now()).toISOString();
-        if (values.json) io.stdout(`${JSON.stringify({ at, orderId: o.orderId, status: o.status, version: o.version, cancellationReason: o.cancellationReason })}\n`);
-        else io.stdout(`${at}  ${o.orderId}  ${o.status}${o.cancellationReason ? ` (${o.cancellationReason})` : ''}\n`);
+        if (values.json)
+          io.stdout(
+            `${JSON.stringify({ at, orderId: o.orderId, status: o.status, version: o.version, cancellationReason: o.cancellationReason })}\n`,
+          );
+        else
+          io.stdout(
+            `${at}  ${o.orderId}  ${o.status}${o.cancellationReason ? ` (${o.cancellationReason})` : ''}\n`,
+          );
       }
       if (FINAL_STATES.has(o.status)) return 0;
     } else if (a && a.status !== 404 && a.status < 500) {
       throw new ApiFailure(describeProblem(a.status, a.body));
     }
     if (io.now() + intervalMs > deadline) {
-      io.stderr(`timed out after ${timeoutMs / 1000} s: order ${orderId} is ${last ?? 'not visible yet'}\n`);
+      io.stderr(
+        `timed out after ${timeoutMs / 1000} s: order ${orderId} is ${last ?? 'not visible yet'}\n`,
+      );
       return 1;
     }
     await io.sleep(intervalMs);
   }
 }
 
-async function dispatch(command: string | undefined, args: string[], values: Values, io: Io): Promise<number> {
+async function dispatch(
+  command: string | undefined,
+  args: string[],
+  values: Values,
+  io: Io,
+): Promise<number> {
   const client = new Client(resolveApi(values.api, io));
-  const print = (value: unknown, text: string): void => io.stdout(values.json ? `${JSON.stringify(value, null, 2)}\n` : text);
+  const print = (value: unknown, text: string): void =>
+    io.stdout(values.json ? `${JSON.stringify(value, null, 2)}\n` : text);
   switch (command) {
     case 'place': {
       if (!values.customer) throw new UsageError('place needs --customer');
       if (!values.restaurant) throw new UsageError('place needs --restaurant');
-      if (!values.item || values.item.length === 0) throw new UsageError('place needs at least one --item code:name:unitPriceCents:quantity');
-      const body = { customerId: values.customer, restaurantId: values.restaurant, items: values.item.map(parseItem) };
+      if (!values.item || values.item.length === 0)
+        throw new UsageError('place needs at least one --item code:name:unitPriceCents:quantity');
+      const body = {
+        customerId: values.customer,
+        restaurantId: values.restaurant,
+        items: values.item.map(parseItem),
+      };
       const key = values['idempotency-key'];
-      const order = await client.expect<Order>([201], 'POST', '/api/orders', body, key ? { 'idempotency-key': key } : {});
-      print(order, `placed order ${order.orderId}: ${order.status}, ${formatCents(order.amount)} (${order.amount} cents)\n`);
+      const order = await client.expect<Order>(
+        [201],
+        'POST',
+        '/api/orders',
+        body,
+        key ? { 'idempotency-key': key } : {},
+      );
+      print(
+        order,
+        `placed order ${order.orderId}: ${order.status}, ${formatCents(order.amount)} (${order.amount} cents)\n`,
+      );
       return values.wait ? watch(client, order.orderId, values, io) : 0;
     }
     case 'get': {
       const id = args[0];
       if (!id) throw new UsageError('get needs an order id');
-      const order = await client.expect<Order>([200], 'GET', `/api/orders/${encodeURIComponent(id)}`);
+      const order = await client.expect<Order>(
+        [200],
+        'GET',
+        `/api/orders/${encodeURIComponent(id)}`,
+      );
       print(order, orderText(order));
       return 0;
     }
@@ -278,10 +341,20 @@ async function dispatch(command: string | undefined, args: string[], values: Val
       const q = new URLSearchParams({ customerId: values.customer });
       if (values.limit !== undefined) q.set('limit', values.limit);
       if (values.cursor !== undefined) q.set('cursor', values.cursor);
-      const page = await client.expect<{ items: Order[]; nextCursor: string | null }>([200], 'GET', `/api/orders?${q.toString()}`);
-      const rows = page.items.map((o) => `${o.orderId}  ${o.status.padEnd(15)}  ${formatCents(o.amount).padStart(10)}  ${o.createdAt ?? ''}`);
+      const page = await client.expect<{ items: Order[]; nextCursor: string | null }>(
+        [200],
+        'GET',
+        `/api/orders?${q.toString()}`,
+      );
+      const rows = page.items.map(
+        (o) =>
+          `${o.orderId}  ${o.status.padEnd(15)}  ${formatCents(o.amount).padStart(10)}  ${o.createdAt ?? ''}`,
+      );
       const more = page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '';
-      print(page, rows.length ? `${rows.join('\n')}\n${more}` : `no orders for ${values.customer}\n`);
+      print(
+        page,
+        rows.length ? `${rows.join('\n')}\n${more}` : `no orders for ${values.customer}\n`,
+      );
       return 0;
     }
     case 'watch': {
@@ -301,7 +374,12 @@ export async function run(argv: string[], io: Io = defaultIo()): Promise<number>
   let values: Values;
   let positionals: string[];
   try {
-    ({ values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true }));
+    ({ values, positionals } = parseArgs({
+      args: argv,
+      options,
+      allowPositionals: true,
+      strict: true,
+    }));
   } catch (err: unknown) {
     io.stderr(`${err instanceof Error ? err.message : String(err)}\nsee --help\n`);
     return 2;

@@ -1,1 +1,11 @@
-export { DEFAULT_API, HELP, defaultIo, describeProblem, formatCents, parseItem, resolveApi, run, type Io } from './cli';
+export {
+  DEFAULT_API,
+  HELP,
+  defaultIo,
+  describeProblem,
+  formatCents,
+  parseItem,
+  resolveApi,
+  run,
+  type Io,
+} from './cli';

@@ -48,7 +48,19 @@ describe('orders CLI against the real order API', () => {
   test('when an order is placed, then get and list show it', async () => {
     const placed = capture();
     const code = await run(
-      ['place', ...api(), '--customer', 'cli-c1', '--restaurant', 'trattoria', '--item', 'margherita:Margherita:1250:2', '--item', 'tiramisu:Tiramisu:650:1', '--json'],
+      [
+        'place',
+        ...api(),
+        '--customer',
+        'cli-c1',
+        '--restaurant',
+        'trattoria',
+        '--item',
+        'margherita:Margherita:1250:2',
+        '--item',
+        'tiramisu:Tiramisu:650:1',
+        '--json',
+      ],
       placed.io,
     );
     expect(placed.err()).toBe('');
@@ -61,45 +73,105 @@ describe('orders CLI against the real order API', () => {
     expect(got.out()).toContain(`order       ${order.orderId}`);
     expect(got.out()).toContain('31.50 (3150 cents)');
 
-    await upsertOrder(sut.query, { orderId: order.orderId, customerId: 'cli-c1', amount: 3150, status: 'Paid', version: 1 });
+    await upsertOrder(sut.query, {
+      orderId: order.orderId,
+      customerId: 'cli-c1',
+      amount: 3150,
+      status: 'Paid',
+      version: 1,
+    });
     const listed = capture();
-    expect(await run(['list', ...api(), '--customer', 'cli-c1', '--limit', '5'], listed.io)).toBe(0);
+    expect(await run(['list', ...api(), '--customer', 'cli-c1', '--limit', '5'], listed.io)).toBe(
+      0,
+    );
     expect(listed.out()).toMatch(new RegExp(`${order.orderId}\\s+Paid\\s+31\\.50`));
   });
 
   test('when an order is watched while the projection moves it to Approved, then each change prints and it exits 0', async () => {
     const placed = capture();
-    await run(['place', ...api(), '--customer', 'cli-c2', '--restaurant', 'trattoria', '--item', 'margherita:Margherita:1250:1', '--json'], placed.io);
+    await run(
+      [
+        'place',
+        ...api(),
+        '--customer',
+        'cli-c2',
+        '--restaurant',
+        'trattoria',
+        '--item',
+        'margherita:Margherita:1250:1',
+        '--json',
+      ],
+      placed.io,
+    );
     const { orderId } = JSON.parse(placed.out()) as { orderId: string };
     const steps: Record<number, [string, number]> = { 1: ['Paid', 1], 2: ['Approved', 2] };
     const watched = capture(async (n) => {
       const step = steps[n];
-      if (step) await upsertOrder(sut.query, { orderId, customerId: 'cli-c2', amount: 1250, status: step[0], version: step[1] });
+      if (step)
+        await upsertOrder(sut.query, {
+          orderId,
+          customerId: 'cli-c2',
+          amount: 1250,
+          status: step[0],
+          version: step[1],
+        });
     });
-    const code = await run(['watch', orderId, ...api(), '--interval', '10', '--timeout', '10'], watched.io);
+    const code = await run(
+      ['watch', orderId, ...api(), '--interval', '10', '--timeout', '10'],
+      watched.io,
+    );
     expect(code).toBe(0);
-    expect(watched.out().trim().split('\n').map((l) => l.split(/\s+/)[2])).toEqual(['Pending', 'Paid', 'Approved']);
+    expect(
+      watched
+        .out()
+        .trim()
+        .split('\n')
+        .map((l) => l.split(/\s+/)[2]),
+    ).toEqual(['Pending', 'Paid', 'Approved']);
   });
 
   test('when a watched order never reaches a final state, then it exits 1 after the timeout', async () => {
     const placed = capture();
-    await run(['place', ...api(), '--customer', 'cli-c3', '--restaurant', 'r', '--item', 'a:A:100:1', '--json'], placed.io);
+    await run(
+      [
+        'place',
+        ...api(),
+        '--customer',
+        'cli-c3',
+        '--restaurant',
+        'r',
+        '--item',
+        'a:A:100:1',
+        '--json',
+      ],
+      placed.io,
+    );
     const { orderId } = JSON.parse(placed.out()) as { orderId: string };
     const watched = capture();
-    expect(await run(['watch', orderId, ...api(), '--interval', '300', '--timeout', '1'], watched.io)).toBe(1);
+    expect(
+      await run(['watch', orderId, ...api(), '--interval', '300', '--timeout', '1'], watched.io),
+    ).toBe(1);
     expect(watched.err()).toMatch(/timed out after 1 s: order .* is Pending/);
   });
 
   test('when the API refuses the order, then the problem is printed as status and field', async () => {
     const c = capture();
-    const code = await run(['place', ...api(), '--customer', 'c', '--restaurant', 'r', '--item', 'a:A:100:101'], c.io);
+    const code = await run(
+      ['place', ...api(), '--customer', 'c', '--restaurant', 'r', '--item', 'a:A:100:101'],
+      c.io,
+    );
     expect(code).toBe(1);
     expect(c.err()).toMatch(/^400 items\[0\]\.quantity: must be an integer from 1 to 100$/m);
   });
 
   test('when the usage is wrong, then it explains and exits 2', async () => {
     const c = capture();
-    expect(await run(['place', ...api(), '--customer', 'c', '--restaurant', 'r', '--item', 'a:A:12.50:1'], c.io)).toBe(2);
+    expect(
+      await run(
+        ['place', ...api(), '--customer', 'c', '--restaurant', 'r', '--item', 'a:A:12.50:1'],
+        c.io,
+      ),
+    ).toBe(2);
     expect(c.err()).toContain('unitPrice must be integer cents');
     const d = capture();
     expect(await run(['frobnicate'], d.io)).toBe(2);
@@ -114,7 +186,10 @@ describe('orders CLI against the real order API', () => {
 
     const viaFile = capture();
     mkdirSync(join(viaFile.io.cwd, '.run'));
-    writeFileSync(join(viaFile.io.cwd, '.run', 'endpoints.json'), JSON.stringify({ api: sut.baseUrl, services: {} }));
+    writeFileSync(
+      join(viaFile.io.cwd, '.run', 'endpoints.json'),
+      JSON.stringify({ api: sut.baseUrl, services: {} }),
+    );
     expect(await run(['list', '--customer', 'nobody'], viaFile.io)).toBe(0);
   });
 });

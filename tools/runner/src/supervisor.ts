@@ -41,7 +41,8 @@ export class Supervised {
   }
 
   start(): void {
-    if (this.spec.logFile && !this.log) this.log = createWriteStream(this.spec.logFile, { flags: 'a' });
+    if (this.spec.logFile && !this.log)
+      this.log = createWriteStream(this.spec.logFile, { flags: 'a' });
     this.startedAt = Date.now();
     const child = spawn(this.spec.command, this.spec.args, {
       cwd: this.spec.cwd,
@@ -56,7 +57,10 @@ export class Supervised {
       if (this.stopping) return;
       this.quickCrashes = Date.now() - this.startedAt < 10_000 ? this.quickCrashes + 1 : 0;
       const delay = Math.min(5_000, 100 * 2 ** this.quickCrashes);
-      this.onEvent(this.spec.name, `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
+      this.onEvent(
+        this.spec.name,
+        `exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`,
+      );
       this.restartTimer = setTimeout(() => {
         this.restarts++;
         this.start();

@@ -1,10 +1,24 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ensureDatabase, withDatabase } from '@orderflow/platform';
-import { freePort, startNats, startPostgres, waitFor, type NatsServer, type PostgresServer } from '@orderflow/testkit';
+import {
+  freePort,
+  startNats,
+  startPostgres,
+  waitFor,
+  type NatsServer,
+  type PostgresServer,
+} from '@orderflow/testkit';
 import { Supervised, type ProcessSpec } from './supervisor';
 
-export const SERVICES = ['eventstore', 'order-query-worker', 'payment', 'restaurant', 'saga', 'order-api'] as const;
+export const SERVICES = [
+  'eventstore',
+  'order-query-worker',
+  'payment',
+  'restaurant',
+  'saga',
+  'order-api',
+] as const;
 export type ServiceName = (typeof SERVICES)[number];
 
 const DATABASES: Partial<Record<ServiceName, string>> = {
@@ -54,7 +68,10 @@ export interface RunningSystem {
 }
 
 async function ready(url: string, timeoutMs = 90_000): Promise<void> {
-  await waitFor(`${url}/readyz`, async () => (await fetch(`${url}/readyz`)).ok, { timeoutMs, intervalMs: 200 });
+  await waitFor(`${url}/readyz`, async () => (await fetch(`${url}/readyz`)).ok, {
+    timeoutMs,
+    intervalMs: 200,
+  });
 }
 
 /**
@@ -87,12 +104,14 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     }
     const natsUrl = opts.natsUrl ?? nats!.url;
     for (const db of new Set(Object.values(DATABASES))) await ensureDatabase(adminUrl, db);
-    const databaseUrl = (s: ServiceName): string => withDatabase(adminUrl, DATABASES[s] ?? 'postgres');
+    const databaseUrl = (s: ServiceName): string =>
+      withDatabase(adminUrl, DATABASES[s] ?? 'postgres');
 
     const apiPort = opts.apiPort ?? 8080;
     const grpcPort = opts.grpcPort ?? 50051;
     const eventstoreAddress = `127.0.0.1:${grpcPort}`;
-    const built = (s: ServiceName): boolean => existsSync(join(root, 'services', s, 'dist', 'main.js'));
+    const built = (s: ServiceName): boolean =>
+      existsSync(join(root, 'services', s, 'dist', 'main.js'));
     const wanted = (opts.only ?? [...SERVICES]).filter((s) => {
       if (built(s)) return true;
       opts.onEvent?.(s, 'not built (services/' + s + '/dist/main.js missing); skipped');
@@ -106,7 +125,11 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       api: `http://127.0.0.1:${apiPort}`,
     };
     const processes: Supervised[] = [];
-    const spawnService = async (service: ServiceName, name: string, extra: Record<string, string> = {}): Promise<string> => {
+    const spawnService = async (
+      service: ServiceName,
+      name: string,
+      extra: Record<string, string> = {},
+    ): Promise<string> => {
       const opsPort = await freePort();
       const env: Record<string, string> = {
         LOG_LEVEL: 'info',
@@ -137,18 +160,29 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       return http;
     };
 
-    const phases: ServiceName[][] = [['eventstore'], ['order-query-worker', 'payment', 'restaurant', 'saga'], ['order-api']];
+    const phases: ServiceName[][] = [
+      ['eventstore'],
+      ['order-query-worker', 'payment', 'restaurant', 'saga'],
+      ['order-api'],
+    ];
     for (const phase of phases) {
       const urls: Promise<string>[] = [];
       for (const service of phase.filter((s) => wanted.includes(s))) {
         if (service === 'eventstore') {
-          urls.push(spawnService(service, service, { GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort) }));
+          urls.push(
+            spawnService(service, service, { GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort) }),
+          );
         } else if (service === 'order-api') {
-          urls.push(spawnService(service, service, { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(apiPort) }));
+          urls.push(
+            spawnService(service, service, { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(apiPort) }),
+          );
         } else if (service === 'order-query-worker') {
-          for (let i = 1; i <= (opts.queryWorkers ?? 2); i++) urls.push(spawnService(service, `${service}-${i}`));
+          for (let i = 1; i <= (opts.queryWorkers ?? 2); i++)
+            urls.push(spawnService(service, `${service}-${i}`));
         } else if (service === 'restaurant') {
-          urls.push(spawnService(service, service, { CATALOG_FILE: join(root, 'config', 'catalog.json') }));
+          urls.push(
+            spawnService(service, service, { CATALOG_FILE: join(root, 'config', 'catalog.json') }),
+          );
         } else {
           urls.push(spawnService(service, service));
         }
@@ -168,7 +202,9 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         // Reverse dependency order: the API first, the event store last.
         const order = [...processes].reverse();
         for (const phase of [...phases].reverse())
-          await Promise.all(order.filter((p) => phase.includes(p.spec.service as ServiceName)).map((p) => p.stop()));
+          await Promise.all(
+            order.filter((p) => phase.includes(p.spec.service as ServiceName)).map((p) => p.stop()),
+          );
         for (const c of cleanup.reverse()) await c();
       },
     };

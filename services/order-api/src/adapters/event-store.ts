@@ -1,8 +1,20 @@
 import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { HealthCheckResponse_ServingStatus as ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health';
-import { InvalidEventError, SCHEMA_VERSION, metadataKeys, orderStreamId, parseStoredEvent } from '@orderflow/events';
-import { ClientError, Status, createEventStoreClient, injectTraceContext, isTransientGrpcError } from '@orderflow/platform';
+import {
+  InvalidEventError,
+  SCHEMA_VERSION,
+  metadataKeys,
+  orderStreamId,
+  parseStoredEvent,
+} from '@orderflow/events';
+import {
+  ClientError,
+  Status,
+  createEventStoreClient,
+  injectTraceContext,
+  isTransientGrpcError,
+} from '@orderflow/platform';
 import type { OrderCreated } from '../domain/order';
 import { fail } from '../domain/problems';
 
@@ -14,12 +26,17 @@ export interface StoredOrderCreated {
   createdAt: string;
 }
 
-const isAbort = (err: unknown): boolean => typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError';
+const isAbort = (err: unknown): boolean =>
+  typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError';
 
 /** The event store's answers, mapped once: down, busy or too slow is a 503 for the client. */
 function mapError(err: unknown, orderId: string): unknown {
-  if (isAbort(err) || isTransientGrpcError(err)) return fail({ code: 'unavailable', dependency: 'event store', retryAfterSeconds: 2 });
-  if (err instanceof ClientError && (err.code === Status.FAILED_PRECONDITION || err.code === Status.ALREADY_EXISTS)) {
+  if (isAbort(err) || isTransientGrpcError(err))
+    return fail({ code: 'unavailable', dependency: 'event store', retryAfterSeconds: 2 });
+  if (
+    err instanceof ClientError &&
+    (err.code === Status.FAILED_PRECONDITION || err.code === Status.ALREADY_EXISTS)
+  ) {
     return fail({ code: 'order-conflict', orderId });
   }
   return err;
@@ -45,7 +62,11 @@ export class EventStoreGateway {
   }
 
   /** Appends `order-created` to a new stream; `duplicate` when this event id was stored before. */
-  async appendOrderCreated(eventId: string, payload: OrderCreated, requestId: string): Promise<{ duplicate: boolean }> {
+  async appendOrderCreated(
+    eventId: string,
+    payload: OrderCreated,
+    requestId: string,
+  ): Promise<{ duplicate: boolean }> {
     const metadata = injectTraceContext({
       [metadataKeys.correlationId]: payload.orderId,
       [metadataKeys.causationId]: requestId,
@@ -57,7 +78,9 @@ export class EventStoreGateway {
         {
           streamId: orderStreamId(payload.orderId),
           expectedVersion: -1,
-          events: [{ eventId, eventType: 'order-created', data: JSON.stringify(payload), metadata }],
+          events: [
+            { eventId, eventType: 'order-created', data: JSON.stringify(payload), metadata },
+          ],
         },
         { signal: this.signal() },
       );
@@ -98,7 +121,10 @@ export class EventStoreGateway {
 
   /** Readiness: the event store's standard gRPC health service answers SERVING. */
   async check(): Promise<void> {
-    const r = await this.health.check({ service: '' }, { signal: AbortSignal.timeout(Math.min(this.timeoutMs, 1900)) });
+    const r = await this.health.check(
+      { service: '' },
+      { signal: AbortSignal.timeout(Math.min(this.timeoutMs, 1900)) },
+    );
     if (r.status !== ServingStatus.SERVING) throw new Error(`event store health is ${r.status}`);
   }
 

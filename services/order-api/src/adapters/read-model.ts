@@ -37,15 +37,23 @@ const toRecord = (r: OrderRow): OrderRecord => ({
 });
 
 /** SQLSTATEs and driver codes that mean "the read model cannot be reached now", not "bad request". */
-const UNAVAILABLE = /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|57P0[1-3]|08\d\d\d|53\d\d\d|42P01|40001)$/;
+const UNAVAILABLE =
+  /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|57P0[1-3]|08\d\d\d|53\d\d\d|42P01|40001)$/;
 
 function mapError(err: unknown): unknown {
-  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  const code =
+    typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
   // Class 22 (data exception): only the cursor's timestamp can cause one, e.g. a forged month 13.
   if (typeof code === 'string' && code.startsWith('22')) {
-    return fail({ code: 'validation', errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }] });
+    return fail({
+      code: 'validation',
+      errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }],
+    });
   }
-  if ((typeof code === 'string' && UNAVAILABLE.test(code)) || (err instanceof Error && /timeout|terminated/i.test(err.message))) {
+  if (
+    (typeof code === 'string' && UNAVAILABLE.test(code)) ||
+    (err instanceof Error && /timeout|terminated/i.test(err.message))
+  ) {
     return fail({ code: 'unavailable', dependency: 'read model', retryAfterSeconds: 1 });
   }
   return err;
@@ -60,7 +68,10 @@ export class PgReadModel {
 
   async get(orderId: string): Promise<OrderRecord | undefined> {
     try {
-      const r = await this.pool.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE order_id = $1`, [orderId]);
+      const r = await this.pool.query<OrderRow>(
+        `SELECT ${COLUMNS} FROM orders WHERE order_id = $1`,
+        [orderId],
+      );
       const row = r.rows[0];
       return row ? toRecord(row) : undefined;
     } catch (err: unknown) {
@@ -85,7 +96,9 @@ export class PgReadModel {
       const rows = r.rows.slice(0, q.limit);
       const last = rows[rows.length - 1];
       const nextCursor =
-        r.rows.length > q.limit && last ? encodeCursor({ createdAt: last.created_at_text, orderId: last.order_id }) : null;
+        r.rows.length > q.limit && last
+          ? encodeCursor({ createdAt: last.created_at_text, orderId: last.order_id })
+          : null;
       return { records: rows.map(toRecord), nextCursor };
     } catch (err: unknown) {
       throw mapError(err);

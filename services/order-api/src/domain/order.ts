@@ -25,7 +25,9 @@ const requiredString = (what: string, max: number) =>
 
 const integer = (min: number, max: number, what: string) =>
   z
-    .number({ error: (iss) => (iss.input === undefined ? 'is required' : `must be an integer ${what}`) })
+    .number({
+      error: (iss) => (iss.input === undefined ? 'is required' : `must be an integer ${what}`),
+    })
     .int({ error: `must be an integer ${what}` })
     .min(min, { error: `must be an integer ${what}` })
     .max(max, { error: `must be an integer ${what}` });
@@ -46,7 +48,9 @@ export const placeOrderBodySchema = z.strictObject(
     customerId: requiredString('customerId', MAX_ID),
     restaurantId: requiredString('restaurantId', MAX_ID),
     items: z
-      .array(itemSchema, { error: (iss) => (iss.input === undefined ? 'is required' : 'must be an array of items') })
+      .array(itemSchema, {
+        error: (iss) => (iss.input === undefined ? 'is required' : 'must be an array of items'),
+      })
       .min(1, { error: `must hold 1 to ${MAX_ITEMS} items` })
       .max(MAX_ITEMS, { error: `must hold 1 to ${MAX_ITEMS} items` }),
   },
@@ -75,7 +79,8 @@ export function fieldErrors(error: z.ZodError, root = 'body'): FieldError[] {
   const errors: FieldError[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) errors.push({ field: fieldPath([...issue.path, key]), message: 'is not a known field' });
+      for (const key of issue.keys)
+        errors.push({ field: fieldPath([...issue.path, key]), message: 'is not a known field' });
     } else {
       errors.push({ field: fieldPath(issue.path) || root, message: issue.message });
     }
@@ -84,7 +89,9 @@ export function fieldErrors(error: z.ZodError, root = 'body'): FieldError[] {
 }
 
 /** The order's total in cents, or undefined when it would not be a safe integer. */
-export function computeAmount(items: readonly Pick<OrderItem, 'unitPrice' | 'quantity'>[]): number | undefined {
+export function computeAmount(
+  items: readonly Pick<OrderItem, 'unitPrice' | 'quantity'>[],
+): number | undefined {
   let total = 0;
   for (const item of items) {
     const line = item.unitPrice * item.quantity;
@@ -101,7 +108,15 @@ export function validatePlaceOrder(body: unknown): Validated<PlaceOrder> {
   if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error) };
   const amount = computeAmount(parsed.data.items);
   if (amount === undefined) {
-    return { ok: false, errors: [{ field: 'items', message: 'the order total exceeds the largest amount that can be represented' }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          field: 'items',
+          message: 'the order total exceeds the largest amount that can be represented',
+        },
+      ],
+    };
   }
   return { ok: true, value: { ...parsed.data, amount } };
 }
@@ -109,10 +124,20 @@ export function validatePlaceOrder(body: unknown): Validated<PlaceOrder> {
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 
 /** An Idempotency-Key is 1 to 200 printable ASCII characters; absent is fine. */
-export function validateIdempotencyKey(header: string | string[] | undefined): Validated<string | undefined> {
+export function validateIdempotencyKey(
+  header: string | string[] | undefined,
+): Validated<string | undefined> {
   if (header === undefined) return { ok: true, value: undefined };
   if (Array.isArray(header) || !/^[\x20-\x7e]{1,200}$/.test(header)) {
-    return { ok: false, errors: [{ field: IDEMPOTENCY_KEY_HEADER, message: 'must be one value of 1 to 200 printable ASCII characters' }] };
+    return {
+      ok: false,
+      errors: [
+        {
+          field: IDEMPOTENCY_KEY_HEADER,
+          message: 'must be one value of 1 to 200 printable ASCII characters',
+        },
+      ],
+    };
   }
   return { ok: true, value: header };
 }
@@ -127,7 +152,11 @@ export interface OrderIdentity {
  * retried POST appends the same event to the same stream and the store reports a duplicate
  * (docs/flow.md). Without one, both are fresh.
  */
-export function orderIdentity(customerId: string, idempotencyKey: string | undefined, newId: () => string): OrderIdentity {
+export function orderIdentity(
+  customerId: string,
+  idempotencyKey: string | undefined,
+  newId: () => string,
+): OrderIdentity {
   if (idempotencyKey === undefined) return { orderId: newId(), eventId: newId() };
   return {
     orderId: deterministicEventId('order-id', customerId, idempotencyKey),
@@ -142,7 +171,12 @@ export function orderCreatedPayload(orderId: string, order: PlaceOrder): OrderCr
     orderId,
     customerId: order.customerId,
     restaurantId: order.restaurantId,
-    items: order.items.map((i) => ({ code: i.code, name: i.name, unitPrice: i.unitPrice, quantity: i.quantity })),
+    items: order.items.map((i) => ({
+      code: i.code,
+      name: i.name,
+      unitPrice: i.unitPrice,
+      quantity: i.quantity,
+    })),
     amount: order.amount,
   };
 }
@@ -157,7 +191,13 @@ export function sameOrder(stored: OrderCreated, requested: OrderCreated): boolea
     stored.items.length === requested.items.length &&
     stored.items.every((s, i) => {
       const r = requested.items[i];
-      return r !== undefined && s.code === r.code && s.name === r.name && s.unitPrice === r.unitPrice && s.quantity === r.quantity;
+      return (
+        r !== undefined &&
+        s.code === r.code &&
+        s.name === r.name &&
+        s.unitPrice === r.unitPrice &&
+        s.quantity === r.quantity
+      );
     })
   );
 }

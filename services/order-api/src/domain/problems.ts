@@ -41,10 +41,18 @@ export interface ProblemAnswer {
 
 const TYPE_BASE = 'https://orderflow.dev/problems/';
 
-const describe = (errors: FieldError[]): string => errors.map((e) => `${e.field}: ${e.message}`).join('; ');
+const describe = (errors: FieldError[]): string =>
+  errors.map((e) => `${e.field}: ${e.message}`).join('; ');
 
 export function problemOf(f: ApiFailure): ProblemAnswer {
-  const answer = (status: number, slug: string, title: string, detail: string, errors?: FieldError[], headers: Record<string, string> = {}) => ({
+  const answer = (
+    status: number,
+    slug: string,
+    title: string,
+    detail: string,
+    errors?: FieldError[],
+    headers: Record<string, string> = {},
+  ) => ({
     problem: { type: TYPE_BASE + slug, title, status, detail, ...(errors ? { errors } : {}) },
     headers,
   });
@@ -52,11 +60,17 @@ export function problemOf(f: ApiFailure): ProblemAnswer {
     case 'validation':
       return answer(400, 'validation-error', 'Invalid request', describe(f.errors), f.errors);
     case 'malformed-json':
-      return answer(400, 'malformed-json', 'Malformed JSON body', f.detail, [{ field: 'body', message: 'is not valid JSON' }]);
-    case 'payload-too-large':
-      return answer(413, 'payload-too-large', 'Request body too large', `the body is larger than ${f.limitBytes} bytes`, [
-        { field: 'body', message: `must be at most ${f.limitBytes} bytes` },
+      return answer(400, 'malformed-json', 'Malformed JSON body', f.detail, [
+        { field: 'body', message: 'is not valid JSON' },
       ]);
+    case 'payload-too-large':
+      return answer(
+        413,
+        'payload-too-large',
+        'Request body too large',
+        `the body is larger than ${f.limitBytes} bytes`,
+        [{ field: 'body', message: `must be at most ${f.limitBytes} bytes` }],
+      );
     case 'unsupported-media-type':
       return answer(
         415,
@@ -66,13 +80,22 @@ export function problemOf(f: ApiFailure): ProblemAnswer {
         [{ field: 'Content-Type', message: 'must be application/json' }],
       );
     case 'order-not-found':
-      return answer(404, 'order-not-found', 'Order not found', `no order ${f.orderId}`, [{ field: 'id', message: 'no such order' }]);
+      return answer(404, 'order-not-found', 'Order not found', `no order ${f.orderId}`, [
+        { field: 'id', message: 'no such order' },
+      ]);
     case 'route-not-found':
       return answer(404, 'route-not-found', 'Not found', `no route ${f.method} ${f.path}`);
     case 'method-not-allowed':
-      return answer(405, 'method-not-allowed', 'Method not allowed', `${f.method} is not allowed here; use ${f.allow.join(', ')}`, undefined, {
-        allow: f.allow.join(', '),
-      });
+      return answer(
+        405,
+        'method-not-allowed',
+        'Method not allowed',
+        `${f.method} is not allowed here; use ${f.allow.join(', ')}`,
+        undefined,
+        {
+          allow: f.allow.join(', '),
+        },
+      );
     case 'idempotency-key-reused':
       return answer(
         422,
@@ -82,13 +105,30 @@ export function problemOf(f: ApiFailure): ProblemAnswer {
         [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
       );
     case 'order-conflict':
-      return answer(409, 'order-conflict', 'Order already exists', `order ${f.orderId} already exists`);
+      return answer(
+        409,
+        'order-conflict',
+        'Order already exists',
+        `order ${f.orderId} already exists`,
+      );
     case 'unavailable':
-      return answer(503, 'service-unavailable', 'Service unavailable', `the ${f.dependency} is unavailable; retry later`, undefined, {
-        'retry-after': String(f.retryAfterSeconds),
-      });
+      return answer(
+        503,
+        'service-unavailable',
+        'Service unavailable',
+        `the ${f.dependency} is unavailable; retry later`,
+        undefined,
+        {
+          'retry-after': String(f.retryAfterSeconds),
+        },
+      );
     case 'internal':
-      return answer(500, 'internal-error', 'Internal error', 'the request failed unexpectedly; retry later');
+      return answer(
+        500,
+        'internal-error',
+        'Internal error',
+        'the request failed unexpectedly; retry later',
+      );
     default: {
       const never: never = f;
       throw new Error(`unhandled failure ${JSON.stringify(never)}`);

@@ -43,7 +43,9 @@ export function toView(r: OrderRecord): OrderView {
     version: r.version,
     createdAt: r.createdAt,
     updatedAt: r.updatedAt,
-    ...(r.status === 'Cancelled' && r.cancellationReason !== null ? { cancellationReason: r.cancellationReason } : {}),
+    ...(r.status === 'Cancelled' && r.cancellationReason !== null
+      ? { cancellationReason: r.cancellationReason }
+      : {}),
     refunded: r.refunded,
   };
 }
@@ -71,7 +73,9 @@ const uuid = z.uuid({ error: 'must be a UUID' });
 
 export function validateOrderId(id: unknown): Validated<string> {
   const r = uuid.safeParse(id);
-  return r.success ? { ok: true, value: r.data.toLowerCase() } : { ok: false, errors: [{ field: 'id', message: 'must be a UUID' }] };
+  return r.success
+    ? { ok: true, value: r.data.toLowerCase() }
+    : { ok: false, errors: [{ field: 'id', message: 'must be a UUID' }] };
 }
 
 /** Keyset position: the last row's `created_at` (exact, as the database prints it) and order id. */
@@ -107,11 +111,17 @@ export interface ListQuery {
   cursor: Cursor | undefined;
 }
 
-const single = (name: string) => (v: unknown) => (Array.isArray(v) ? `${name} must be given once` : undefined);
+const single = (name: string) => (v: unknown) =>
+  Array.isArray(v) ? `${name} must be given once` : undefined;
 
 const listQuerySchema = z.object({
   customerId: z
-    .string({ error: (iss) => (iss.input === undefined ? 'is required' : single('customerId')(iss.input) ?? 'must be a string') })
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? 'is required'
+          : (single('customerId')(iss.input) ?? 'must be a string'),
+    })
     .min(1, { error: 'must be 1 to 200 characters' })
     .max(200, { error: 'must be 1 to 200 characters' }),
   limit: z
@@ -120,7 +130,9 @@ const listQuerySchema = z.object({
     .transform(Number)
     .refine((n) => n >= 1 && n <= 100, { error: 'must be an integer from 1 to 100' })
     .optional(),
-  cursor: z.string({ error: (iss) => single('cursor')(iss.input) ?? 'must be a string' }).optional(),
+  cursor: z
+    .string({ error: (iss) => single('cursor')(iss.input) ?? 'must be a string' })
+    .optional(),
 });
 
 export const DEFAULT_LIMIT = 20;
@@ -132,7 +144,18 @@ export function validateListQuery(query: unknown): Validated<ListQuery> {
   let cursor: Cursor | undefined;
   if (parsed.data.cursor !== undefined) {
     cursor = decodeCursor(parsed.data.cursor);
-    if (!cursor) return { ok: false, errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }] };
+    if (!cursor)
+      return {
+        ok: false,
+        errors: [{ field: 'cursor', message: 'is not a cursor this API returned' }],
+      };
   }
-  return { ok: true, value: { customerId: parsed.data.customerId, limit: parsed.data.limit ?? DEFAULT_LIMIT, cursor } };
+  return {
+    ok: true,
+    value: {
+      customerId: parsed.data.customerId,
+      limit: parsed.data.limit ?? DEFAULT_LIMIT,
+      cursor,
+    },
+  };
 }
