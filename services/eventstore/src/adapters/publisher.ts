@@ -207,27 +207,26 @@ export class Publisher {
   private async selectBatch(graceMs: number): Promise<RecordedEvent[]> {
     void this.flushDeletes();
     const skip = new Set([...this.deletingIds, ...this.publishingIds]);
+    // The skipped ids are filtered in the query, so only the rows to publish are sent and parsed.
     const rows = await this.pool.query<OutboxRow>({
       name: 'eventstore-relay-select',
       text: `SELECT e.event_id, e.stream_id, e.version, e.event_type, e.data, e.metadata, e.created_at
        FROM outbox o JOIN events e ON e.event_id = o.event_id
        WHERE o.created_at < now() - ($1::INT8 * INTERVAL '1 millisecond')
+         AND NOT (o.event_id = ANY($3::UUID[]))
        ORDER BY o.created_at, e.stream_id, e.version
        LIMIT $2`,
-      values: [graceMs, this.opts.relayBatchSize + skip.size],
+      values: [graceMs, this.opts.relayBatchSize, [...skip]],
     });
-    return rows.rows
-      .filter((r) => !skip.has(r.event_id))
-      .slice(0, this.opts.relayBatchSize)
-      .map((r) => ({
-        eventId: r.event_id,
-        streamId: r.stream_id,
-        version: r.version,
-        eventType: r.event_type,
-        data: r.data,
-        metadata: r.metadata,
-        createdAt: r.created_at.toISOString(),
-      }));
+    return rows.rows.map((r) => ({
+      eventId: r.event_id,
+      streamId: r.stream_id,
+      version: r.version,
+      eventType: r.event_type,
+      data: r.data,
+      metadata: r.metadata,
+      createdAt: r.created_at.toISOString(),
+    }));
   }
 
   /**
