@@ -31,7 +31,8 @@ export async function publishScenario(infra: Infra, n = 20_000): Promise<ResultR
   await ensureDatabase(infra.adminUrl, 'bench_publish');
   const pool = createPool(withDatabase(infra.adminUrl, 'bench_publish'), 10);
   const logger = createLogger('bench', 'warn');
-  const nc = await connectNats(infra.natsUrl, logger, 'bench-publish');
+  // The event store's connection settings (no async stack traces), for the relay and the baseline alike.
+  const nc = await connectNats(infra.natsUrl, logger, 'bench-publish', { noAsyncTraces: true });
   try {
     await migrate(pool, migrationsDir);
     const jsm = await jsManager(nc);

@@ -26,16 +26,21 @@ export const subjects = {
 
 /**
  * Connects with unlimited reconnects: a NATS restart makes the service unready (its readiness
- * checks fail) instead of killing it.
+ * checks fail) instead of killing it. `noAsyncTraces` skips the stack trace nats.js captures for
+ * every request (every JetStream publish) so that a failed request can name its caller: that
+ * capture costs more CPU than the rest of a publish (docs/performance.md); the event store, which
+ * publishes every event, turns it off.
  */
 export async function connectNats(
   url: string,
   logger: Logger,
   name: string,
+  options: { noAsyncTraces?: boolean } = {},
 ): Promise<NatsConnection> {
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
     name,
+    noAsyncTraces: options.noAsyncTraces ?? false,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
     waitOnFirstConnect: true,

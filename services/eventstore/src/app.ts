@@ -57,7 +57,7 @@ export async function start(
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   if (config.MIGRATE_ON_START) await migrate(pool, migrationsDir, logger);
-  const nc = await connectNats(config.NATS_URL, logger, 'eventstore');
+  const nc = await connectNats(config.NATS_URL, logger, 'eventstore', { noAsyncTraces: true });
   const jsm = await jsManager(nc);
   await ensureStreams(jsm, { name: config.NATS_STREAM, replicas: config.NATS_STREAM_REPLICAS });
 
