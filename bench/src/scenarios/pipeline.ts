@@ -238,9 +238,11 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
     log(`pipeline: highest sustained rate ${max} orders/s`);
     const steps: Step[] = [];
     let cpuPerOrder: Record<string, number> | undefined;
+    let dbPerOrder: Record<string, number> | undefined;
     for (const pct of [25, 50, 100]) {
       const rate = Math.max(1, Math.round((max * pct) / 100));
       const before = cpuSnapshot(system);
+      const dbBefore = pct === 100 ? await dbSnapshot(query) : undefined;
       const s =
         max > 0 ? await runStep(api, query, rate, opts.stepSeconds, opts.drainSeconds) : undefined;
       if (s && pct === 100) {
@@ -249,6 +251,16 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
           ([k, v]) => `${k} ${round((v - (before.get(k) ?? 0)) / s.finished, 2)}`,
         );
         log(`pipeline 100%: CPU ms per finished order: ${per.join(', ')}`);
+        const dbAfter = await dbSnapshot(query);
+        dbPerOrder = Object.fromEntries(
+          [...dbAfter].map(([db, v]) => [
+            db,
+            round((v - (dbBefore?.get(db) ?? 0)) / s.finished, 1),
+          ]),
+        );
+        log(
+          `pipeline 100%: database transactions per finished order: ${JSON.stringify(dbPerOrder)}`,
+        );
         cpuPerOrder = Object.fromEntries(
           [...after].map(([k, v]) => [k, round((v - (before.get(k) ?? 0)) / s.finished, 2)]),
         );
@@ -278,6 +290,7 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
       p50_ms_at_50pct: steps[1]?.p50,
       p99_ms_at_100pct: steps[2]?.p99,
       cpu_ms_per_order_at_100pct: cpuPerOrder,
+      db_transactions_per_order_at_100pct: dbPerOrder,
       note: 'highest open-loop rate at which every order reached Approved/Cancelled and the backlog stayed flat',
     });
 
@@ -302,6 +315,15 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
     await system.stop();
   }
   return rows;
+}
+
+/** Transactions committed so far in each orderflow database (pg_stat_database; autocommit statements count one each). */
+async function dbSnapshot(pool: Pool): Promise<Map<string, number>> {
+  await pool.query('SELECT pg_stat_clear_snapshot()');
+  const r = await pool.query<{ datname: string; n: number }>(
+    "SELECT datname, xact_commit::INT8 AS n FROM pg_stat_database WHERE datname LIKE 'orderflow_%'",
+  );
+  return new Map(r.rows.map((row) => [row.datname, Number(row.n)]));
 }
 
 /** CPU ms used so far by each service process, the bench itself, PostgreSQL and nats-server. */
