@@ -154,10 +154,12 @@ type Outcome = { ok: true; result: AppendResult } | { ok: false; error: StoreErr
  * the gRPC service is a thin edge over it.
  *
  * Group commit: appends to distinct streams that arrive while earlier transactions are running
- * are committed together in one transaction (one lock query, one duplicate check, one write
- * statement, one commit and so one WAL flush for the lot). Each append is still validated and
+ * are committed together: those that start new streams in one statement (createStreams), the
+ * others in one checked transaction (one lock query, one duplicate check, one write statement,
+ * one commit and so one WAL flush for the lot). Each append is still validated and
  * version-checked on its own; a version conflict or a reused event id fails only that append.
  * Any database error in a group makes every append of it run again alone on the single path.
+ * Appends to one stream are committed one after another, in the order they arrived.
  */
 export class PgEventStore {
   private readonly queue: Pending[] = [];
