@@ -303,6 +303,7 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
         metric: 'rss_mb',
         service: p.spec.name,
         value: round(mib, 1),
+        ...(p.restarts ? { restarts: p.restarts } : {}),
       });
       log(
         `memory: ${p.spec.name} peak RSS ${round(mib, 1)} MiB${p.restarts ? ` (restarted ${p.restarts}x)` : ''}`,
