@@ -7,7 +7,8 @@ import { CHART, RELEASE, ROOT, find, helm, render, type Workload } from './helpe
 
 /** skaffold.yaml, Tiltfile, kind config, Dockerfile and mk/k8s.mk, checked offline. */
 
-const SCHEMAS = '/work/shared/schemas';
+// Vendored copies (tests/k8s/schemas/README.md says where they come from), so any clone can run this.
+const SCHEMAS = join(__dirname, 'schemas');
 const read = (p: string): string => readFileSync(join(ROOT, p), 'utf8');
 
 interface HelmRelease {
