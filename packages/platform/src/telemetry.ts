@@ -1,4 +1,4 @@
-import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 let sdk: NodeSDK | undefined;
@@ -24,7 +24,12 @@ export function startTelemetry(
   process.env['OTEL_SERVICE_NAME'] ??= serviceName;
   process.env['OTEL_METRICS_EXPORTER'] ??= 'none';
   process.env['OTEL_LOGS_EXPORTER'] ??= 'none';
-  sdk = new NodeSDK({
+  // Loaded only when tracing is on: the SDK and its exporters take about 24 MB of memory in every
+  // process that loads them (docs/performance.md), most of a service's headroom under 200 MB.
+  const { NodeSDK: Sdk } =
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require('@opentelemetry/sdk-node') as typeof import('@opentelemetry/sdk-node');
+  sdk = new Sdk({
     serviceName: env['OTEL_SERVICE_NAME'] ?? serviceName,
     ...(opts.spanProcessors ? { spanProcessors: opts.spanProcessors } : {}),
     instrumentations: [],
