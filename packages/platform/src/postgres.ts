@@ -102,7 +102,8 @@ export async function withTransaction<T>(
  * starting together do no harm, and must run on both PostgreSQL and CockroachDB.
  */
 export async function migrate(pool: pg.Pool, dir: string, logger?: Logger): Promise<string[]> {
-  await pool.query(
+  await runIdempotentDdl(
+    pool,
     'CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
   );
   const files = (await readdir(dir)).filter((f) => f.endsWith('.sql')).sort();
@@ -116,7 +117,7 @@ export async function migrate(pool: pg.Pool, dir: string, logger?: Logger): Prom
     if (applied.has(file)) continue;
     const sql = await readFile(join(dir, file), 'utf8');
     // Statements run one by one: CockroachDB does not mix DDL and DML in one implicit transaction well.
-    for (const statement of splitSql(sql)) await pool.query(statement);
+    for (const statement of splitSql(sql)) await runIdempotentDdl(pool, statement);
     await pool.query(
       'INSERT INTO schema_migrations (version) VALUES ($1) ON CONFLICT (version) DO NOTHING',
       [file],
@@ -125,6 +126,28 @@ export async function migrate(pool: pg.Pool, dir: string, logger?: Logger): Prom
     ran.push(file);
   }
   return ran;
+}
+
+/**
+ * Two replicas migrating at once can both pass `IF NOT EXISTS` and then collide in PostgreSQL's
+ * catalog (23505 on pg_type, 42P07 duplicate table, 42710 duplicate object). The statement is
+ * idempotent, so running it again after the other replica finished is safe.
+ */
+async function runIdempotentDdl(pool: pg.Pool, statement: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query(statement);
+      return;
+    } catch (err: unknown) {
+      const code = sqlState(err);
+      if (
+        attempt >= 5 ||
+        !(code === '23505' || code === '42P07' || code === '42710' || isRetryable(err))
+      )
+        throw err;
+      await new Promise((r) => setTimeout(r, 50 * attempt + Math.random() * 50));
+    }
+  }
 }
 
 function splitSql(sql: string): string[] {
