@@ -35,7 +35,7 @@ lint: node_modules/.installed ## ESLint (type-checked rules) and Prettier
 format: node_modules/.installed ## Format everything with Prettier
 	npx prettier --write .
 
-test: deps build proto-check typecheck ## Run every test (unit, integration, end-to-end, chart checks), then a Node 24 pass
+test: deps build proto-check typecheck lint ## Run every test (unit, integration, end-to-end, chart checks), then a Node 24 pass
 	npx jest --ci
 	$(MAKE) --no-print-directory test-node24 NODE24_TESTS="services/eventstore services/payment services/saga --selectProjects unit int"
 

@@ -35,16 +35,27 @@ async function grpcError(p: Promise<unknown>): Promise<ClientError> {
 }
 
 async function versionsOf(streamId: string): Promise<number[]> {
-  const r = await db.query<{ version: number }>('SELECT version FROM events WHERE stream_id = $1 ORDER BY version', [streamId]);
+  const r = await db.query<{ version: number }>(
+    'SELECT version FROM events WHERE stream_id = $1 ORDER BY version',
+    [streamId],
+  );
   return r.rows.map((x) => Number(x.version));
 }
 
 describe('AppendToStream', () => {
   test('when a new stream is appended to, then its first event has version 0 and the next expected version follows', async () => {
     const streamId = `order-${randomUUID()}`;
-    const first = await client.appendToStream({ streamId, expectedVersion: -1, events: [newEvent()] });
+    const first = await client.appendToStream({
+      streamId,
+      expectedVersion: -1,
+      events: [newEvent()],
+    });
     expect(first.nextExpectedVersion).toBe(0);
-    const second = await client.appendToStream({ streamId, expectedVersion: 0, events: [newEvent(), newEvent()] });
+    const second = await client.appendToStream({
+      streamId,
+      expectedVersion: 0,
+      events: [newEvent(), newEvent()],
+    });
     expect(second.nextExpectedVersion).toBe(2);
     expect(await versionsOf(streamId)).toEqual([0, 1, 2]);
   });
@@ -53,7 +64,9 @@ describe('AppendToStream', () => {
     const streamId = `order-${randomUUID()}`;
     await client.appendToStream({ streamId, expectedVersion: -1, events: [newEvent()] });
     const results = await Promise.allSettled(
-      Array.from({ length: 20 }, () => client.appendToStream({ streamId, expectedVersion: 0, events: [newEvent()] })),
+      Array.from({ length: 20 }, () =>
+        client.appendToStream({ streamId, expectedVersion: 0, events: [newEvent()] }),
+      ),
     );
     const ok = results.filter((r) => r.status === 'fulfilled');
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -69,7 +82,11 @@ describe('AppendToStream', () => {
 
   test('when appends race with expected version any, then every event is written with no gap or duplicate version', async () => {
     const streamId = `order-${randomUUID()}`;
-    await Promise.all(Array.from({ length: 20 }, () => client.appendToStream({ streamId, expectedVersion: -2, events: [newEvent()] })));
+    await Promise.all(
+      Array.from({ length: 20 }, () =>
+        client.appendToStream({ streamId, expectedVersion: -2, events: [newEvent()] }),
+      ),
+    );
     expect(await versionsOf(streamId)).toEqual(Array.from({ length: 20 }, (_, i) => i));
   });
 
@@ -87,42 +104,95 @@ describe('AppendToStream', () => {
   test('when a stream is at another version, then the conflict names the expected and the actual version', async () => {
     const streamId = `order-${randomUUID()}`;
     await client.appendToStream({ streamId, expectedVersion: -1, events: [newEvent()] });
-    const noStream = await grpcError(client.appendToStream({ streamId, expectedVersion: -1, events: [newEvent()] }));
+    const noStream = await grpcError(
+      client.appendToStream({ streamId, expectedVersion: -1, events: [newEvent()] }),
+    );
     expect(noStream.code).toBe(Status.FAILED_PRECONDITION);
     expect(noStream.details).toMatch(/expected version -1 \(no stream\), actual version 0/);
-    const behind = await grpcError(client.appendToStream({ streamId, expectedVersion: 5, events: [newEvent()] }));
+    const behind = await grpcError(
+      client.appendToStream({ streamId, expectedVersion: 5, events: [newEvent()] }),
+    );
     expect(behind.details).toMatch(/expected version 5, actual version 0/);
   });
 
   test('when an event id is reused in another stream, then the append is refused with ALREADY_EXISTS', async () => {
     const e = newEvent();
-    await client.appendToStream({ streamId: `order-${randomUUID()}`, expectedVersion: -2, events: [e] });
-    const err = await grpcError(client.appendToStream({ streamId: `order-${randomUUID()}`, expectedVersion: -2, events: [e] }));
+    await client.appendToStream({
+      streamId: `order-${randomUUID()}`,
+      expectedVersion: -2,
+      events: [e],
+    });
+    const err = await grpcError(
+      client.appendToStream({
+        streamId: `order-${randomUUID()}`,
+        expectedVersion: -2,
+        events: [e],
+      }),
+    );
     expect(err.code).toBe(Status.ALREADY_EXISTS);
   });
 
   const bigData = JSON.stringify({ blob: 'x'.repeat(1024 * 1024) });
   test.each([
-    ['an empty stream id', { streamId: '', expectedVersion: -2, events: [newEvent()] }, 'stream_id'],
-    ['a non-UUID event id', { streamId: 's-1', expectedVersion: -2, events: [{ ...newEvent(), eventId: 'not-a-uuid' }] }, 'events[0].event_id'],
-    ['data that is not JSON', { streamId: 's-1', expectedVersion: -2, events: [newEvent(), { ...newEvent(), data: '{oops' }] }, 'events[1].data'],
+    [
+      'an empty stream id',
+      { streamId: '', expectedVersion: -2, events: [newEvent()] },
+      'stream_id',
+    ],
+    [
+      'a non-UUID event id',
+      { streamId: 's-1', expectedVersion: -2, events: [{ ...newEvent(), eventId: 'not-a-uuid' }] },
+      'events[0].event_id',
+    ],
+    [
+      'data that is not JSON',
+      {
+        streamId: 's-1',
+        expectedVersion: -2,
+        events: [newEvent(), { ...newEvent(), data: '{oops' }],
+      },
+      'events[1].data',
+    ],
     ['an empty event list', { streamId: 's-1', expectedVersion: -2, events: [] }, 'events'],
-    ['data over 1 MiB', { streamId: 's-1', expectedVersion: -2, events: [{ ...newEvent(), data: bigData }] }, 'events[0].data'],
-    ['an expected version below -2', { streamId: 's-1', expectedVersion: -3, events: [newEvent()] }, 'expected_version'],
-    ['an empty event type', { streamId: 's-1', expectedVersion: -2, events: [{ ...newEvent(), eventType: '' }] }, 'events[0].event_type'],
-  ])('when the request has %s, then it is INVALID_ARGUMENT naming the field', async (_what, request, field) => {
-    const err = await grpcError(client.appendToStream(request));
-    expect(err.code).toBe(Status.INVALID_ARGUMENT);
-    expect(err.details.startsWith(`${field}:`)).toBe(true);
-    expect(await versionsOf('s-1')).toEqual([]);
-  });
+    [
+      'data over 1 MiB',
+      { streamId: 's-1', expectedVersion: -2, events: [{ ...newEvent(), data: bigData }] },
+      'events[0].data',
+    ],
+    [
+      'an expected version below -2',
+      { streamId: 's-1', expectedVersion: -3, events: [newEvent()] },
+      'expected_version',
+    ],
+    [
+      'an empty event type',
+      { streamId: 's-1', expectedVersion: -2, events: [{ ...newEvent(), eventType: '' }] },
+      'events[0].event_type',
+    ],
+  ])(
+    'when the request has %s, then it is INVALID_ARGUMENT naming the field',
+    async (_what, request, field) => {
+      const err = await grpcError(client.appendToStream(request));
+      expect(err.code).toBe(Status.INVALID_ARGUMENT);
+      expect(err.details.startsWith(`${field}:`)).toBe(true);
+      expect(await versionsOf('s-1')).toEqual([]);
+    },
+  );
 });
 
 describe('ReadStream', () => {
   test('when a stream is read, then its events come in version order with data and metadata intact', async () => {
     const streamId = `order-${randomUUID()}`;
-    const meta = { correlation_id: randomUUID(), causation_id: randomUUID(), traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
-    const written = [newEvent('a', { i: 0, nested: { x: [1, 2] } }, meta), newEvent('b', { i: 1 }, meta), newEvent('c', { i: 2 }, meta)];
+    const meta = {
+      correlation_id: randomUUID(),
+      causation_id: randomUUID(),
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+    };
+    const written = [
+      newEvent('a', { i: 0, nested: { x: [1, 2] } }, meta),
+      newEvent('b', { i: 1 }, meta),
+      newEvent('c', { i: 2 }, meta),
+    ];
     await client.appendToStream({ streamId, expectedVersion: -1, events: written.slice(0, 1) });
     await client.appendToStream({ streamId, expectedVersion: 0, events: written.slice(1) });
     const r = await client.readStream({ streamId, fromVersion: 0, maxCount: 0 });
@@ -141,7 +211,11 @@ describe('ReadStream', () => {
   });
 
   test('when a stream does not exist, then it reads empty with last version -1', async () => {
-    const r = await client.readStream({ streamId: `order-${randomUUID()}`, fromVersion: 0, maxCount: 10 });
+    const r = await client.readStream({
+      streamId: `order-${randomUUID()}`,
+      fromVersion: 0,
+      maxCount: 10,
+    });
     expect(r.events).toEqual([]);
     expect(r.lastVersion).toBe(-1);
   });
@@ -151,7 +225,10 @@ describe('publishing', () => {
   test('when events are appended, then JetStream holds each once with its metadata as headers', async () => {
     const streamId = `order-${randomUUID()}`;
     const traceparent = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
-    const events = [newEvent('order-created', { k: 1 }, { traceparent }), newEvent('order-approved', { k: 2 }, { traceparent })];
+    const events = [
+      newEvent('order-created', { k: 1 }, { traceparent }),
+      newEvent('order-approved', { k: 2 }, { traceparent }),
+    ];
     await client.appendToStream({ streamId, expectedVersion: -1, events });
     await client.appendToStream({ streamId, expectedVersion: -1, events }); // a retry: no new publish
 
@@ -169,7 +246,11 @@ describe('publishing', () => {
           const id = m?.header.get('Nats-Msg-Id');
           if (!m || !id || !events.some((e) => e.eventId === id)) continue;
           const prev = found.get(id);
-          found.set(id, { count: (prev?.count ?? 0) + 1, traceparent: m.header.get('traceparent'), version: m.header.get('Orderflow-Version') });
+          found.set(id, {
+            count: (prev?.count ?? 0) + 1,
+            traceparent: m.header.get('traceparent'),
+            version: m.header.get('Orderflow-Version'),
+          });
         }
         if (found.size < 2) await new Promise((r) => setTimeout(r, 100));
       }
@@ -179,7 +260,10 @@ describe('publishing', () => {
     } finally {
       await nc.close();
     }
-    const outbox = await db.query('SELECT count(*)::INT AS n FROM outbox o JOIN events e USING (event_id) WHERE e.stream_id = $1', [streamId]);
+    const outbox = await db.query(
+      'SELECT count(*)::INT AS n FROM outbox o JOIN events e USING (event_id) WHERE e.stream_id = $1',
+      [streamId],
+    );
     expect(outbox.rows[0].n).toBe(0);
   });
 });

@@ -51,16 +51,24 @@ afterAll(async () => {
 
 test('when the process is killed after commit and before publish, then on restart the relay publishes the event exactly once', async () => {
   const crashing = startProcess({ FAULT_INJECTION: 'crash-after-commit' });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => crashing.once('exit', (_c, s) => resolve(s)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    crashing.once('exit', (_c, s) => resolve(s)),
+  );
   const { client, close } = createEventStoreClient(`127.0.0.1:${grpcPort}`);
   const streamId = `order-${randomUUID()}`;
   const event = newEvent('order-created', { crash: true });
   try {
-    await waitFor('event store to accept appends', async () => {
-      await client.readStream({ streamId: 'probe', fromVersion: 0, maxCount: 1 });
-      return true;
-    }, { timeoutMs: 30_000 });
-    await expect(client.appendToStream({ streamId, expectedVersion: -1, events: [event] })).rejects.toThrow();
+    await waitFor(
+      'event store to accept appends',
+      async () => {
+        await client.readStream({ streamId: 'probe', fromVersion: 0, maxCount: 1 });
+        return true;
+      },
+      { timeoutMs: 30_000 },
+    );
+    await expect(
+      client.appendToStream({ streamId, expectedVersion: -1, events: [event] }),
+    ).rejects.toThrow();
     expect(await exited).toBe('SIGKILL');
   } finally {
     close();
@@ -76,7 +84,11 @@ test('when the process is killed after commit and before publish, then on restar
   const countInStream = async (): Promise<number> => {
     const info = await jsm.streams.info('ORDERS');
     let n = 0;
-    for (let seq = info.state.first_seq; seq <= info.state.last_seq && info.state.messages > 0; seq++) {
+    for (
+      let seq = info.state.first_seq;
+      seq <= info.state.last_seq && info.state.messages > 0;
+      seq++
+    ) {
       const m = await jsm.streams.getMessage('ORDERS', { seq }).catch(() => undefined);
       if (m?.header.get('Nats-Msg-Id') === event.eventId) n++;
     }
@@ -86,7 +98,11 @@ test('when the process is killed after commit and before publish, then on restar
 
   // Restart normally: the relay finds the outbox row and publishes it.
   startProcess({});
-  await waitFor('the relay to publish the committed event', async () => (await countInStream()) === 1, { timeoutMs: 30_000 });
+  await waitFor(
+    'the relay to publish the committed event',
+    async () => (await countInStream()) === 1,
+    { timeoutMs: 30_000 },
+  );
   await waitFor('the outbox to be empty', async () => {
     const r = await db.query('SELECT count(*)::INT AS n FROM outbox');
     return r.rows[0].n === 0;

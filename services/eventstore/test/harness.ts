@@ -39,7 +39,11 @@ export async function startStore(overrides: Record<string, string> = {}): Promis
   };
 }
 
-export const newEvent = (eventType = 'thing-happened', data: unknown = { n: 1 }, metadata: Record<string, string> = {}) => ({
+export const newEvent = (
+  eventType = 'thing-happened',
+  data: unknown = { n: 1 },
+  metadata: Record<string, string> = {},
+) => ({
   eventId: randomUUID(),
   eventType,
   data: JSON.stringify(data),

@@ -25,7 +25,9 @@ beforeAll(async () => {
       END IF;
       RETURN NULL;
     END $$`);
-  await db.query('CREATE TRIGGER inject_40001 BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION raise_40001_once()');
+  await db.query(
+    'CREATE TRIGGER inject_40001 BEFORE INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION raise_40001_once()',
+  );
 });
 
 afterAll(async () => {
@@ -46,9 +48,13 @@ test('when a transaction fails with SQLSTATE 40001, then it is retried and the e
   const event = newEvent();
   const r = await client.appendToStream({ streamId, expectedVersion: -1, events: [event] });
   expect(r.nextExpectedVersion).toBe(0);
-  const rows = await db.query('SELECT event_id, version FROM events WHERE stream_id = $1', [streamId]);
+  const rows = await db.query('SELECT event_id, version FROM events WHERE stream_id = $1', [
+    streamId,
+  ]);
   expect(rows.rows).toEqual([{ event_id: event.eventId, version: 0 }]);
-  const outbox = await db.query('SELECT count(*)::INT AS n FROM outbox WHERE event_id = $1', [event.eventId]);
+  const outbox = await db.query('SELECT count(*)::INT AS n FROM outbox WHERE event_id = $1', [
+    event.eventId,
+  ]);
   expect(outbox.rows[0].n).toBeLessThanOrEqual(1);
   expect(await retriesSoFar()).toBe(before + 1);
 });
@@ -62,7 +68,10 @@ test('when every append hits 40001 once, then each stream ends with exactly its 
   }
   expect(await retriesSoFar()).toBe(before + 10);
   for (const streamId of streams) {
-    const rows = await db.query<{ version: number }>('SELECT version FROM events WHERE stream_id = $1 ORDER BY version', [streamId]);
+    const rows = await db.query<{ version: number }>(
+      'SELECT version FROM events WHERE stream_id = $1 ORDER BY version',
+      [streamId],
+    );
     expect(rows.rows.map((x) => Number(x.version))).toEqual([0, 1, 2]);
   }
 });

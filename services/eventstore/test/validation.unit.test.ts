@@ -2,7 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { checkExpectedVersion, validateAppend, validateRead } from '../src/domain/append';
 import { StoreError, VersionConflictError } from '../src/domain/errors';
 
-const ev = (over: Partial<{ eventId: string; eventType: string; data: string; metadata: Record<string, string> }> = {}) => ({
+const ev = (
+  over: Partial<{
+    eventId: string;
+    eventType: string;
+    data: string;
+    metadata: Record<string, string>;
+  }> = {},
+) => ({
   eventId: randomUUID(),
   eventType: 'order-created',
   data: '{}',
@@ -23,7 +30,11 @@ function fieldOf(fn: () => unknown): string {
 describe('validateAppend', () => {
   test('when the request is well formed, then event ids are normalised to lower case', () => {
     const id = randomUUID().toUpperCase();
-    const cmd = validateAppend({ streamId: 'order-1', expectedVersion: -2, events: [ev({ eventId: id })] });
+    const cmd = validateAppend({
+      streamId: 'order-1',
+      expectedVersion: -2,
+      events: [ev({ eventId: id })],
+    });
     expect(cmd.events[0]!.eventId).toBe(id.toLowerCase());
   });
 
@@ -32,11 +43,23 @@ describe('validateAppend', () => {
     ['stream_id', { streamId: 'x'.repeat(257) }],
     ['expected_version', { expectedVersion: 1.5 }],
     ['events', { events: Array.from({ length: 1001 }, () => ev()) }],
-    ['events[1].event_id', { events: [ev({ eventId: 'e4a2a5d0-0000-4000-8000-000000000001' }), ev({ eventId: 'E4A2A5D0-0000-4000-8000-000000000001' })] }],
+    [
+      'events[1].event_id',
+      {
+        events: [
+          ev({ eventId: 'e4a2a5d0-0000-4000-8000-000000000001' }),
+          ev({ eventId: 'E4A2A5D0-0000-4000-8000-000000000001' }),
+        ],
+      },
+    ],
     ['events[0].event_type', { events: [ev({ eventType: 'has space' })] }],
     ['events[0].metadata.big', { events: [ev({ metadata: { big: 'x'.repeat(9000) } })] }],
   ])('when %s is wrong, then the error names it', (field, over) => {
-    expect(fieldOf(() => validateAppend({ streamId: 'order-1', expectedVersion: -2, events: [ev()], ...over }))).toBe(field);
+    expect(
+      fieldOf(() =>
+        validateAppend({ streamId: 'order-1', expectedVersion: -2, events: [ev()], ...over }),
+      ),
+    ).toBe(field);
   });
 });
 
