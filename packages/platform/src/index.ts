@@ -12,3 +12,4 @@ export * from './readiness';
 export * from './runtime-config';
 export * from './telemetry';
 export * from './tracing';
+export * from './appending';

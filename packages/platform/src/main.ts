@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { ConfigError } from './config';
+import { createLogger } from './logger';
 import { stopTelemetry } from './telemetry';
 
 export interface Stoppable {
@@ -58,4 +59,39 @@ export function runMain(
       }
       process.exit(1);
     });
+}
+
+/**
+ * The command line every service shares: `--help`, `migrate` (run the migrations and exit), extra
+ * commands (for example `rebuild`), or no argument to run the service until SIGTERM. The config
+ * is validated before anything runs; a bad variable stops the process with one line.
+ */
+export function serviceMain<C extends { LOG_LEVEL: string }>(opts: {
+  name: string;
+  help: string;
+  loadConfig: () => C;
+  start: (config: C, logger: Logger) => Promise<Stoppable>;
+  migrate?: (config: C, logger: Logger) => Promise<void>;
+  /** Extra commands; each returns the exit code. */
+  commands?: Record<string, (config: C, logger: Logger, args: string[]) => Promise<number>>;
+  argv?: string[];
+}): void {
+  const [arg, ...rest] = opts.argv ?? process.argv.slice(2);
+  if (arg === '--help' || arg === '-h') {
+    process.stdout.write(`${opts.help}\n`);
+    process.exit(0);
+  }
+  runMain(async () => {
+    const config = opts.loadConfig();
+    const logger = createLogger(opts.name, config.LOG_LEVEL);
+    if (arg === 'migrate') {
+      await opts.migrate?.(config, logger);
+      logger.info(opts.migrate ? 'migrations done' : 'no migrations: this service owns no tables');
+      process.exit(0);
+    }
+    const command = arg === undefined ? undefined : opts.commands?.[arg];
+    if (command) process.exit(await command(config, logger, rest));
+    if (arg !== undefined) throw new ConfigError(`unknown argument "${arg}"; see --help`);
+    return opts.start(config, logger);
+  });
 }

@@ -1,5 +1,5 @@
 import './telemetry';
-import { createLogger, loadConfig, runMain } from '@orderflow/platform';
+import { loadConfig, serviceMain } from '@orderflow/platform';
 import { start } from './app';
 import { configSchema } from './config';
 
@@ -18,18 +18,9 @@ Environment (see docs/services.md): DATABASE_URL (required, the query database),
 HTTP_HOST 0.0.0.0, HTTP_PORT 8080, OPS_HOST 0.0.0.0, OPS_PORT 9090, EVENTSTORE_ADDRESS 127.0.0.1:50051,
 EVENTSTORE_TIMEOUT_MS 5000, BODY_LIMIT_BYTES 65536, LOG_LEVEL info, OTEL_* (tracing).`;
 
-const arg = process.argv[2];
-if (arg === '--help' || arg === '-h') {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-if (arg === 'migrate') {
-  process.stdout.write('order-api owns no tables: nothing to migrate\n');
-  process.exit(0);
-}
-runMain(async () => {
-  const config = loadConfig(configSchema);
-  const logger = createLogger('order-api', config.LOG_LEVEL);
-  if (arg !== undefined) throw new Error(`unknown argument "${arg}"; see --help`);
-  return start(config, logger);
+serviceMain({
+  name: 'order-api',
+  help: HELP,
+  loadConfig: () => loadConfig(configSchema),
+  start,
 });

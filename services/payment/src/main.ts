@@ -1,5 +1,5 @@
 import './telemetry';
-import { createLogger, loadConfig, runMain } from '@orderflow/platform';
+import { loadConfig, serviceMain } from '@orderflow/platform';
 import { runMigrations, start } from './app';
 import { configSchema } from './config';
 
@@ -16,19 +16,10 @@ Environment: see docs/services.md (DATABASE_URL is required; EVENTSTORE_ADDRESS 
 DEFAULT_CREDIT_CENTS 100000, CONSUMER_CONCURRENCY 16, CONSUMER_MAX_DELIVER 10,
 CONSUMER_ACK_WAIT_MS 10000, RUNTIME_CONFIG_FILE unset, OPS_PORT 9090, NATS_URL nats://127.0.0.1:4222).`;
 
-const arg = process.argv[2];
-if (arg === '--help' || arg === '-h') {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-runMain(async () => {
-  const config = loadConfig(configSchema);
-  const logger = createLogger('payment', config.LOG_LEVEL);
-  if (arg === 'migrate') {
-    await runMigrations(config, logger);
-    logger.info('migrations done');
-    process.exit(0);
-  }
-  if (arg !== undefined) throw new Error(`unknown argument "${arg}"; see --help`);
-  return start(config, logger);
+serviceMain({
+  name: 'payment',
+  help: HELP,
+  loadConfig: () => loadConfig(configSchema),
+  start,
+  migrate: runMigrations,
 });

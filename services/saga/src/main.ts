@@ -1,5 +1,5 @@
 import './telemetry';
-import { createLogger, loadConfig, runMain } from '@orderflow/platform';
+import { loadConfig, serviceMain } from '@orderflow/platform';
 import { runMigrations, start } from './app';
 import { configSchema } from './config';
 
@@ -15,19 +15,10 @@ Environment: see docs/services.md (DATABASE_URL is required; EVENTSTORE_ADDRESS 
 PAYMENT_TIMEOUT_MS 30000, RESTAURANT_TIMEOUT_MS 60000, TIMEOUT_SCAN_INTERVAL_MS 1000,
 CONSUMER_CONCURRENCY 16, CONSUMER_MAX_DELIVER 10, CONSUMER_ACK_WAIT_MS 10000, RUNTIME_CONFIG_FILE).`;
 
-const arg = process.argv[2];
-if (arg === '--help' || arg === '-h') {
-  process.stdout.write(`${HELP}\n`);
-  process.exit(0);
-}
-runMain(async () => {
-  const config = loadConfig(configSchema);
-  const logger = createLogger('saga', config.LOG_LEVEL);
-  if (arg === 'migrate') {
-    await runMigrations(config, logger);
-    logger.info('migrations done');
-    process.exit(0);
-  }
-  if (arg !== undefined) throw new Error(`unknown argument "${arg}"; see --help`);
-  return start(config, logger);
+serviceMain({
+  name: 'saga',
+  help: HELP,
+  loadConfig: () => loadConfig(configSchema),
+  start,
+  migrate: runMigrations,
 });
