@@ -1,6 +1,12 @@
-import { SCHEMA_VERSION, metadataKeys, orderIdFromStream } from '@orderflow/events';
+import {
+  InvalidEventError,
+  SCHEMA_VERSION,
+  metadataKeys,
+  orderIdFromStream,
+  parseEvent,
+} from '@orderflow/events';
 import type { EventStoreClient } from '@orderflow/proto';
-import type { Envelope } from './envelope';
+import { PoisonMessageError, type Envelope } from './envelope';
 import { injectTraceContext } from './tracing';
 
 /**
@@ -35,4 +41,14 @@ export async function appendOne(
     events: [{ eventId, eventType: event.type, data: JSON.stringify(event.data), metadata }],
   });
   return { duplicate: r.duplicate, nextExpectedVersion: r.nextExpectedVersion };
+}
+
+/** The catalogue check of every message: one the catalogue rejects can never be handled (dead-letter it). */
+export function validateOrderEnvelope(e: Envelope): void {
+  try {
+    parseEvent(e.eventType, e.data, e.metadata);
+  } catch (err: unknown) {
+    if (err instanceof InvalidEventError) throw new PoisonMessageError(err.message);
+    throw err;
+  }
 }

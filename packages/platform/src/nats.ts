@@ -62,6 +62,14 @@ export async function checkJetStream(jsm: JetStreamManager): Promise<void> {
   await jsm.getAccountInfo();
 }
 
+/** Readiness check for a service's NATS connection and JetStream. */
+export const natsCheck =
+  (nc: NatsConnection, jsm: JetStreamManager): (() => Promise<void>) =>
+  async () => {
+    if (nc.isClosed()) throw new Error('nats connection closed');
+    await checkJetStream(jsm);
+  };
+
 export interface StreamSettings {
   name: string;
   replicas?: number;

@@ -183,3 +183,20 @@ export function withDatabase(url: string, database: string): string {
   u.pathname = `/${database}`;
   return u.toString();
 }
+
+/** Runs a service's migrations on a short-lived pool: the `migrate` command and init containers. */
+export async function migrateDatabase(url: string, dir: string, logger?: Logger): Promise<void> {
+  const pool = createPool(url, 2);
+  try {
+    await migrate(pool, dir, logger);
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Readiness check: the pool reaches its database. */
+export const databaseCheck =
+  (pool: pg.Pool): (() => Promise<void>) =>
+  async () => {
+    await pool.query('SELECT 1');
+  };

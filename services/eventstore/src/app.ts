@@ -3,7 +3,6 @@ import { createServer } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import {
   Readiness,
-  checkJetStream,
   connectNats,
   counter,
   createLogger,
@@ -15,6 +14,9 @@ import {
   serverMiddleware,
   startOpsServer,
   type Logger,
+  migrateDatabase,
+  databaseCheck,
+  natsCheck,
 } from '@orderflow/platform';
 import { EventStoreDefinition } from '@orderflow/proto';
 import { PgEventStore } from './adapters/pg-event-store';
@@ -31,14 +33,8 @@ export interface EventStoreApp {
   stop(): Promise<void>;
 }
 
-export async function runMigrations(config: Config, logger: Logger): Promise<void> {
-  const pool = createPool(config.DATABASE_URL, 2);
-  try {
-    await migrate(pool, migrationsDir, logger);
-  } finally {
-    await pool.end();
-  }
-}
+export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
+  migrateDatabase(config.DATABASE_URL, migrationsDir, logger);
 
 /** Starts the event store: migrations, JetStream stream, gRPC server, relay, ops server. */
 export async function start(
@@ -106,14 +102,7 @@ export async function start(
   const grpcPort = await server.listen(`${config.GRPC_HOST}:${config.GRPC_PORT}`);
   logger.info({ port: grpcPort, host: config.GRPC_HOST }, 'gRPC server listening');
 
-  readiness
-    .add('database', async () => {
-      await pool.query('SELECT 1');
-    })
-    .add('nats', async () => {
-      if (nc.isClosed()) throw new Error('nats connection closed');
-      await checkJetStream(jsm);
-    });
+  readiness.add('database', databaseCheck(pool)).add('nats', natsCheck(nc, jsm));
   // The gRPC health service mirrors the readiness checks.
   const syncHealth = async (): Promise<void> => {
     const r = await readiness.report();

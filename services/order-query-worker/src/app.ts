@@ -3,7 +3,6 @@ import { eventTypes } from '@orderflow/events';
 import {
   Readiness,
   RetryLaterError,
-  checkJetStream,
   connectNats,
   counter,
   createLogger,
@@ -19,6 +18,9 @@ import {
   type Logger,
   type Outcome,
   type Registry,
+  migrateDatabase,
+  databaseCheck,
+  natsCheck,
 } from '@orderflow/platform';
 import { PgOrders } from './adapters/pg-orders';
 import type { Config } from './config';
@@ -42,14 +44,8 @@ export interface QueryWorkerApp {
   stop(): Promise<void>;
 }
 
-export async function runMigrations(config: Config, logger: Logger): Promise<void> {
-  const pool = createPool(config.DATABASE_URL, 2);
-  try {
-    await migrate(pool, migrationsDir, logger);
-  } finally {
-    await pool.end();
-  }
-}
+export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
+  migrateDatabase(config.DATABASE_URL, migrationsDir, logger);
 
 /** Starts one query-worker replica: migrations, the shared durable consumer `order-query`, ops server. */
 export async function start(
@@ -121,13 +117,8 @@ export async function start(
   });
 
   readiness
-    .add('database', async () => {
-      await pool.query('SELECT 1');
-    })
-    .add('nats', async () => {
-      if (nc.isClosed()) throw new Error('nats connection closed');
-      await checkJetStream(jsm);
-    })
+    .add('database', databaseCheck(pool))
+    .add('nats', natsCheck(nc, jsm))
     .add('consumer', () => consumer.check());
   readiness.started();
   logger.info('order query worker started');

@@ -1,15 +1,7 @@
 import { join } from 'node:path';
+import { eventTypes, orderStreamId, parseEvent, type EventOf } from '@orderflow/events';
 import {
-  InvalidEventError,
-  eventTypes,
-  orderStreamId,
-  parseEvent,
-  type EventOf,
-} from '@orderflow/events';
-import {
-  PoisonMessageError,
   Readiness,
-  checkJetStream,
   connectNats,
   counter,
   createEventStoreClient,
@@ -26,6 +18,10 @@ import {
   type Envelope,
   type Logger,
   type Outcome,
+  migrateDatabase,
+  databaseCheck,
+  natsCheck,
+  validateOrderEnvelope,
 } from '@orderflow/platform';
 import { PgPayments } from './adapters/pg-payments';
 import { PRODUCER, appendOne, metadataCausedBy } from './adapters/event-store';
@@ -43,24 +39,11 @@ export interface PaymentApp {
   stop(): Promise<void>;
 }
 
-export async function runMigrations(config: Config, logger: Logger): Promise<void> {
-  const pool = createPool(config.DATABASE_URL, 2);
-  try {
-    await migrate(pool, migrationsDir, logger);
-  } finally {
-    await pool.end();
-  }
-}
+export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
+  migrateDatabase(config.DATABASE_URL, migrationsDir, logger);
 
 /** The catalogue check of every message: a message the catalogue rejects can never be handled. */
-export function validateEvent(e: Envelope): void {
-  try {
-    parseEvent(e.eventType, e.data, e.metadata);
-  } catch (err: unknown) {
-    if (err instanceof InvalidEventError) throw new PoisonMessageError(err.message);
-    throw err;
-  }
-}
+export const validateEvent = validateOrderEnvelope;
 
 /** Starts the payment service: migrations, event store client, JetStream consumer `payment`, ops server. */
 export async function start(
@@ -238,13 +221,8 @@ export async function start(
   });
 
   readiness
-    .add('database', async () => {
-      await pool.query('SELECT 1');
-    })
-    .add('nats', async () => {
-      if (nc.isClosed()) throw new Error('nats connection closed');
-      await checkJetStream(jsm);
-    })
+    .add('database', databaseCheck(pool))
+    .add('nats', natsCheck(nc, jsm))
     .add('consumer', () => consumer.check());
   readiness.started();
   logger.info('payment service started');

@@ -9,11 +9,9 @@ import {
 } from '@orderflow/events';
 import {
   ClientError,
-  PoisonMessageError,
   Readiness,
   RetryLaterError,
   Status,
-  checkJetStream,
   connectNats,
   counter,
   createEventStoreClient,
@@ -30,6 +28,10 @@ import {
   type Envelope,
   type Logger,
   type Outcome,
+  migrateDatabase,
+  databaseCheck,
+  natsCheck,
+  validateOrderEnvelope,
 } from '@orderflow/platform';
 import { loadCatalogFile } from './adapters/catalog-file';
 import { PRODUCER, appendOne, metadataCausedBy } from './adapters/event-store';
@@ -53,23 +55,10 @@ export interface RestaurantApp {
   stop(): Promise<void>;
 }
 
-export async function runMigrations(config: Config, logger: Logger): Promise<void> {
-  const pool = createPool(config.DATABASE_URL, 2);
-  try {
-    await migrate(pool, migrationsDir, logger);
-  } finally {
-    await pool.end();
-  }
-}
+export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
+  migrateDatabase(config.DATABASE_URL, migrationsDir, logger);
 
-export function validateEvent(e: Envelope): void {
-  try {
-    parseEvent(e.eventType, e.data, e.metadata);
-  } catch (err: unknown) {
-    if (err instanceof InvalidEventError) throw new PoisonMessageError(err.message);
-    throw err;
-  }
-}
+export const validateEvent = validateOrderEnvelope;
 
 /** Starts the restaurant service: migrations, catalog, event store client, consumer `restaurant`, ops server. */
 export async function start(
@@ -265,13 +254,8 @@ export async function start(
   });
 
   readiness
-    .add('database', async () => {
-      await pool.query('SELECT 1');
-    })
-    .add('nats', async () => {
-      if (nc.isClosed()) throw new Error('nats connection closed');
-      await checkJetStream(jsm);
-    })
+    .add('database', databaseCheck(pool))
+    .add('nats', natsCheck(nc, jsm))
     .add('consumer', () => consumer.check());
   readiness.started();
   logger.info('restaurant service started');

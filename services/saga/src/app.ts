@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import {
   PoisonMessageError,
   Readiness,
-  checkJetStream,
   connectNats,
   counter,
   createEventStoreClient,
@@ -17,6 +16,9 @@ import {
   subjects,
   watchRuntimeConfig,
   type Logger,
+  migrateDatabase,
+  databaseCheck,
+  natsCheck,
 } from '@orderflow/platform';
 import { InvalidEventError, parseEvent } from '@orderflow/events';
 import { OrderStreams } from './adapters/order-stream';
@@ -39,14 +41,8 @@ export interface SagaApp {
   stop(): Promise<void>;
 }
 
-export async function runMigrations(config: Config, logger: Logger): Promise<void> {
-  const pool = createPool(config.DATABASE_URL, 2);
-  try {
-    await migrate(pool, migrationsDir, logger);
-  } finally {
-    await pool.end();
-  }
-}
+export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
+  migrateDatabase(config.DATABASE_URL, migrationsDir, logger);
 
 /** Starts the saga: migrations, the `saga` consumer, the timeout scanner, the ops server. */
 export async function start(
@@ -130,13 +126,8 @@ export async function start(
   });
 
   readiness
-    .add('database', async () => {
-      await pool.query('SELECT 1');
-    })
-    .add('nats', async () => {
-      if (nc.isClosed()) throw new Error('nats connection closed');
-      await checkJetStream(jsm);
-    })
+    .add('database', databaseCheck(pool))
+    .add('nats', natsCheck(nc, jsm))
     .add('consumer', () => consumer.check());
   readiness.started();
   logger.info({ timeouts }, 'saga started');
