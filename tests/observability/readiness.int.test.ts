@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { orderStreamId } from '@orderflow/events';
 import { createEventStoreClient, createLogger } from '@orderflow/platform';
 import { freshDatabase, startNats, waitFor, type NatsServer } from '@orderflow/testkit';
-import { start as startEventStore, type EventStoreApp } from '../../services/eventstore/src/app';
-import { configSchema as eventStoreConfig } from '../../services/eventstore/src/config';
+import type { EventStoreApp } from '../../services/eventstore/src/app';
+import { startEventStoreOn } from '../../services/eventstore/test/harness';
 import { start as startPayment, type PaymentApp } from '../../services/payment/src/app';
 import { configSchema as paymentConfig } from '../../services/payment/src/config';
 
@@ -29,17 +29,7 @@ describe('readiness when nats-server stops and returns', () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    store = await startEventStore(
-      eventStoreConfig.parse({
-        DATABASE_URL: await freshDatabase('eventstore'),
-        NATS_URL: nats.url,
-        GRPC_HOST: '127.0.0.1',
-        GRPC_PORT: '0',
-        OPS_HOST: '127.0.0.1',
-        OPS_PORT: '0',
-      }),
-      createLogger('eventstore', 'silent'),
-    );
+    store = await startEventStoreOn(nats.url);
     payment = await startPayment(
       paymentConfig.parse({
         DATABASE_URL: await freshDatabase('payment'),

@@ -12,6 +12,29 @@ export interface StoreUnderTest {
   stop(): Promise<void>;
 }
 
+/**
+ * The real event store in-process on port 0 with its own fresh database, publishing to `natsUrl`.
+ * Other services' tests use it to run against the real thing.
+ */
+export async function startEventStoreOn(
+  natsUrl: string,
+  overrides: Record<string, string> = {},
+): Promise<EventStoreApp> {
+  return start(
+    configSchema.parse({
+      DATABASE_URL: await freshDatabase('eventstore'),
+      NATS_URL: natsUrl,
+      GRPC_HOST: '127.0.0.1',
+      GRPC_PORT: '0',
+      OPS_HOST: '127.0.0.1',
+      OPS_PORT: '0',
+      LOG_LEVEL: 'silent',
+      ...overrides,
+    }),
+    createLogger('eventstore', 'silent'),
+  );
+}
+
 /** The real event store in-process on port 0, with its own database and nats-server. */
 export async function startStore(overrides: Record<string, string> = {}): Promise<StoreUnderTest> {
   const nats = await startNats();

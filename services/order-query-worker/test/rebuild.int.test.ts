@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { orderStreamId, parseEvent } from '@orderflow/events';
 import { createEventStoreClient, createLogger } from '@orderflow/platform';
 import { freshDatabase, startNats, type NatsServer } from '@orderflow/testkit';
-import { start as startEventStore, type EventStoreApp } from '../../eventstore/src/app';
-import { configSchema as eventStoreConfig } from '../../eventstore/src/config';
+import type { EventStoreApp } from '../../eventstore/src/app';
+import { startEventStoreOn } from '../../eventstore/test/harness';
 import { configSchema } from '../src/config';
 import { foldOrder } from '../src/domain/projection';
 import { PgOrders } from '../src/adapters/pg-orders';
@@ -16,17 +16,7 @@ let store: EventStoreApp;
 
 beforeAll(async () => {
   nats = await startNats();
-  store = await startEventStore(
-    eventStoreConfig.parse({
-      DATABASE_URL: await freshDatabase('eventstore'),
-      NATS_URL: nats.url,
-      GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: '0',
-      OPS_HOST: '127.0.0.1',
-      OPS_PORT: '0',
-    }),
-    createLogger('eventstore', 'silent'),
-  );
+  store = await startEventStoreOn(nats.url);
 });
 
 afterAll(async () => {

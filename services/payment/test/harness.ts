@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { createEventStoreClient, createLogger, type Envelope } from '@orderflow/platform';
 import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
 import { freshDatabase, startNats, waitFor, type NatsServer } from '@orderflow/testkit';
-import { start as startEventStore, type EventStoreApp } from '../../eventstore/src/app';
-import { configSchema as eventStoreConfig } from '../../eventstore/src/config';
+import type { EventStoreApp } from '../../eventstore/src/app';
+import { startEventStoreOn } from '../../eventstore/test/harness';
 import { start, type PaymentApp } from '../src/app';
 import { configSchema } from '../src/config';
 
@@ -25,19 +25,10 @@ export async function startPayment(
   overrides: Record<string, string> = {},
 ): Promise<PaymentUnderTest> {
   const nats = await startNats();
-  const store = await startEventStore(
-    eventStoreConfig.parse({
-      DATABASE_URL: await freshDatabase('eventstore'),
-      NATS_URL: nats.url,
-      GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: '0',
-      OPS_HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      RELAY_INTERVAL_MS: '200',
-      RELAY_GRACE_MS: '500',
-    }),
-    createLogger('eventstore', 'silent'),
-  );
+  const store = await startEventStoreOn(nats.url, {
+    RELAY_INTERVAL_MS: '200',
+    RELAY_GRACE_MS: '500',
+  });
   const dir = mkdtempSync(join(tmpdir(), 'orderflow-payment-'));
   const runtimeFile = join(dir, 'runtime.json');
   const databaseUrl = await freshDatabase('payment');

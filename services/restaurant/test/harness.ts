@@ -6,8 +6,8 @@ import { orderStreamId } from '@orderflow/events';
 import { createEventStoreClient, createLogger, type Envelope } from '@orderflow/platform';
 import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
 import { freshDatabase, startNats, waitFor, type NatsServer } from '@orderflow/testkit';
-import { start as startEventStore, type EventStoreApp } from '../../eventstore/src/app';
-import { configSchema as eventStoreConfig } from '../../eventstore/src/config';
+import type { EventStoreApp } from '../../eventstore/src/app';
+import { startEventStoreOn } from '../../eventstore/test/harness';
 import { start, type RestaurantApp } from '../src/app';
 import { configSchema } from '../src/config';
 
@@ -26,17 +26,7 @@ export interface RestaurantUnderTest {
 /** nats-server, the real event store and the restaurant service (with the repository's catalog) in-process. */
 export async function startRestaurant(): Promise<RestaurantUnderTest> {
   const nats = await startNats();
-  const store = await startEventStore(
-    eventStoreConfig.parse({
-      DATABASE_URL: await freshDatabase('eventstore'),
-      NATS_URL: nats.url,
-      GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: '0',
-      OPS_HOST: '127.0.0.1',
-      OPS_PORT: '0',
-    }),
-    createLogger('eventstore', 'silent'),
-  );
+  const store = await startEventStoreOn(nats.url);
   const dir = mkdtempSync(join(tmpdir(), 'orderflow-restaurant-'));
   const runtimeFile = join(dir, 'runtime.json');
   const databaseUrl = await freshDatabase('restaurant');

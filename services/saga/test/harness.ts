@@ -15,8 +15,8 @@ import { createEventStoreClient, createLogger, jsManager } from '@orderflow/plat
 import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
 import { freshDatabase, startNats, waitFor, type NatsServer } from '@orderflow/testkit';
 import pg from 'pg';
-import { start as startEventStore, type EventStoreApp } from '../../eventstore/src/app';
-import { configSchema as eventStoreConfig } from '../../eventstore/src/config';
+import type { EventStoreApp } from '../../eventstore/src/app';
+import { startEventStoreOn } from '../../eventstore/test/harness';
 import { start, type SagaApp } from '../src/app';
 import { configSchema } from '../src/config';
 
@@ -34,19 +34,10 @@ export interface SagaUnderTest {
 /** nats-server, the real event store and the saga, in-process on free ports; the test plays payment and restaurant. */
 export async function startSaga(overrides: Record<string, string> = {}): Promise<SagaUnderTest> {
   const nats = await startNats();
-  const store = await startEventStore(
-    eventStoreConfig.parse({
-      DATABASE_URL: await freshDatabase('eventstore'),
-      NATS_URL: nats.url,
-      GRPC_HOST: '127.0.0.1',
-      GRPC_PORT: '0',
-      OPS_HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      RELAY_INTERVAL_MS: '200',
-      RELAY_GRACE_MS: '500',
-    }),
-    createLogger('eventstore', 'silent'),
-  );
+  const store = await startEventStoreOn(nats.url, {
+    RELAY_INTERVAL_MS: '200',
+    RELAY_GRACE_MS: '500',
+  });
   const dir = mkdtempSync(join(tmpdir(), 'orderflow-saga-'));
   const runtimeFile = join(dir, 'runtime.json');
   const databaseUrl = await freshDatabase('saga');
