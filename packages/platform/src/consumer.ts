@@ -16,7 +16,17 @@ import {
 } from './envelope';
 import { isTransientGrpcError } from './grpc';
 import { counter, gauge, histogram } from './metrics';
-import { ensureConsumer, subjects, type ConsumerSettings } from './nats';
+import { env } from './config';
+import {
+  connectNats,
+  ensureConsumer,
+  ensureStreams,
+  jsManager,
+  natsCheck,
+  subjects,
+  type ConsumerSettings,
+} from './nats';
+import type { Readiness } from './readiness';
 import { SpanKind, extractTraceContext, withSpan } from './tracing';
 
 /** What a handler did with a message; all three are acked. */
@@ -29,8 +39,8 @@ export interface ConsumerOptions {
   settings: ConsumerSettings;
   /** Messages handled at once (bounded concurrency). */
   concurrency: number;
-  /** Deliveries before a failing message is terminated and dead-lettered. */
-  maxDeliver: number;
+  /** Deliveries before a failing message is terminated and dead-lettered; a function is read per message (runtime config). */
+  maxDeliver: number | (() => number);
   /** Event types this consumer knows; others get the label `other` (bounded label values). */
   eventTypes: readonly string[];
   handle: (event: Envelope, ctx: { deliveryCount: number }) => Promise<Outcome>;
@@ -213,12 +223,14 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
           handled.inc({ consumer: durable, event_type: eventType, outcome: 'terminated' });
           return;
         }
+        const maxDeliver =
+          typeof opts.maxDeliver === 'function' ? opts.maxDeliver() : opts.maxDeliver;
         const budget =
           err instanceof RetryLaterError
-            ? (err.maxDeliver ?? opts.maxDeliver)
+            ? (err.maxDeliver ?? maxDeliver)
             : isInfrastructureError(err)
-              ? Math.max(opts.maxDeliver, INFRASTRUCTURE_MAX_DELIVER)
-              : opts.maxDeliver;
+              ? Math.max(maxDeliver, INFRASTRUCTURE_MAX_DELIVER)
+              : maxDeliver;
         if (deliveryCount >= budget) {
           await deadLetter(m, reason, 'max_deliver');
           handled.inc({ consumer: durable, event_type: eventType, outcome: 'terminated' });
@@ -325,6 +337,79 @@ export function startConsumer(opts: ConsumerOptions): RunningConsumer {
       await current?.close().catch(() => undefined);
       await Promise.allSettled([...inFlight]);
       await running;
+    },
+  };
+}
+
+/** The environment every consuming service shares (docs/conventions.md). */
+export const consumerConfigShape = (concurrency: number) => ({
+  CONSUMER_CONCURRENCY: env.int(concurrency, 1, 1024),
+  /** Deliveries before a failing message is dead-lettered; `consumers.<name>.maxDeliver` in the runtime config overrides it. */
+  CONSUMER_MAX_DELIVER: env.int(10, 1, 10_000),
+  CONSUMER_ACK_WAIT_MS: env.int(10_000, 1_000, 3_600_000),
+});
+
+export interface EventConsumerConfig {
+  NATS_URL: string;
+  NATS_STREAM: string;
+  CONSUMER_CONCURRENCY: number;
+  CONSUMER_MAX_DELIVER: number;
+  CONSUMER_ACK_WAIT_MS: number;
+}
+
+export interface EventConsumer {
+  nc: NatsConnection;
+  jsm: JetStreamManager;
+  consumer: RunningConsumer;
+  /** Drains the consumer, then the NATS connection. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The consuming half of every consumer service's composition root: connect to NATS, create the
+ * streams when missing, start the durable consumer, and register the `nats` and `consumer`
+ * readiness checks.
+ */
+export async function startEventConsumer(
+  opts: {
+    config: EventConsumerConfig;
+    service: string;
+    durable: string;
+    filterSubject?: string;
+    readiness: Readiness;
+    /** Read per message; defaults to CONSUMER_MAX_DELIVER. */
+    maxDeliver?: () => number;
+  } & Pick<ConsumerOptions, 'eventTypes' | 'validate' | 'handle' | 'logger' | 'registry'>,
+): Promise<EventConsumer> {
+  const { config } = opts;
+  const nc = await connectNats(config.NATS_URL, opts.logger, opts.service);
+  const jsm = await jsManager(nc);
+  await ensureStreams(jsm, { name: config.NATS_STREAM });
+  const consumer = startConsumer({
+    nc,
+    jsm,
+    stream: config.NATS_STREAM,
+    settings: {
+      durable: opts.durable,
+      filterSubject: opts.filterSubject ?? subjects.allEvents,
+      ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
+    },
+    concurrency: config.CONSUMER_CONCURRENCY,
+    maxDeliver: opts.maxDeliver ?? config.CONSUMER_MAX_DELIVER,
+    eventTypes: opts.eventTypes,
+    validate: opts.validate,
+    handle: opts.handle,
+    logger: opts.logger,
+    registry: opts.registry,
+  });
+  opts.readiness.add('nats', natsCheck(nc, jsm)).add('consumer', () => consumer.check());
+  return {
+    nc,
+    jsm,
+    consumer,
+    async stop() {
+      await consumer.stop();
+      await nc.drain().catch(() => undefined);
     },
   };
 }

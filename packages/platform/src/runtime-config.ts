@@ -18,7 +18,13 @@ export const runtimeConfigSchema = z
     consumers: z
       .record(
         z.string(),
-        z.object({ maxAckPending: z.number().int().positive().optional() }).loose(),
+        z
+          .object({
+            ackWaitMs: z.number().int().positive().optional(),
+            maxDeliver: z.number().int().positive().optional(),
+            maxAckPending: z.number().int().positive().optional(),
+          })
+          .loose(),
       )
       .optional(),
   })

@@ -3,24 +3,20 @@ import { eventTypes } from '@orderflow/events';
 import {
   Readiness,
   RetryLaterError,
-  connectNats,
   counter,
   createLogger,
   createMetricsRegistry,
   createPool,
-  ensureStreams,
-  jsManager,
   migrate,
-  startConsumer,
   startOpsServer,
-  subjects,
   type Envelope,
   type Logger,
   type Outcome,
   type Registry,
   migrateDatabase,
   databaseCheck,
-  natsCheck,
+  startEventConsumer,
+  watchRuntimeConfig,
 } from '@orderflow/platform';
 import { PgOrders } from './adapters/pg-orders';
 import type { Config } from './config';
@@ -95,20 +91,17 @@ export async function start(
     }
   };
 
-  const nc = await connectNats(config.NATS_URL, logger, SERVICE);
-  const jsm = await jsManager(nc);
-  await ensureStreams(jsm, { name: config.NATS_STREAM });
-  const consumer = startConsumer({
-    nc,
-    jsm,
-    stream: config.NATS_STREAM,
-    settings: {
-      durable: CONSUMER,
-      filterSubject: subjects.allEvents,
-      ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
-    },
-    concurrency: config.CONSUMER_CONCURRENCY,
-    maxDeliver: config.CONSUMER_MAX_DELIVER,
+  // Deliveries before a failing message is dead-lettered: the operator's runtime config may change it.
+  let maxDeliver = config.CONSUMER_MAX_DELIVER;
+  const runtime = watchRuntimeConfig(config.RUNTIME_CONFIG_FILE, logger, (cfg) => {
+    maxDeliver = cfg.consumers?.[CONSUMER]?.maxDeliver ?? config.CONSUMER_MAX_DELIVER;
+  });
+  const bus = await startEventConsumer({
+    config,
+    service: SERVICE,
+    durable: CONSUMER,
+    readiness,
+    maxDeliver: () => maxDeliver,
     eventTypes,
     validate: (e) => void toVersionedEvent(e),
     handle,
@@ -116,10 +109,7 @@ export async function start(
     registry,
   });
 
-  readiness
-    .add('database', databaseCheck(pool))
-    .add('nats', natsCheck(nc, jsm))
-    .add('consumer', () => consumer.check());
+  readiness.add('database', databaseCheck(pool));
   readiness.started();
   logger.info('order query worker started');
 
@@ -130,8 +120,8 @@ export async function start(
     handle,
     async stop() {
       readiness.markStopping();
-      await consumer.stop();
-      await nc.drain().catch(() => undefined);
+      runtime.close();
+      await bus.stop();
       await pool.end();
       await ops.close();
     },

@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { baseConfigShape, databaseConfigShape, env, natsConfigShape } from '@orderflow/platform';
+import {
+  baseConfigShape,
+  consumerConfigShape,
+  databaseConfigShape,
+  env,
+  natsConfigShape,
+} from '@orderflow/platform';
 
 /** Every environment variable of the order query worker, validated once at start. */
 export const configSchema = z.object({
@@ -8,9 +14,7 @@ export const configSchema = z.object({
   ...natsConfigShape,
   /** Used by `rebuild` only (ReadAll). */
   EVENTSTORE_ADDRESS: env.address('127.0.0.1:50051'),
-  CONSUMER_CONCURRENCY: env.int(32, 1, 1024),
-  CONSUMER_MAX_DELIVER: env.int(10, 1, 10_000),
-  CONSUMER_ACK_WAIT_MS: env.int(10_000, 1_000, 600_000),
+  ...consumerConfigShape(32),
   /**
    * The operator's runtime tunables (docs/conventions.md). Accepted so every consumer service takes
    * the same mount; the worker has no runtime tunables of its own yet (its consumer's settings are

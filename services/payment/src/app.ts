@@ -2,26 +2,21 @@ import { join } from 'node:path';
 import { eventTypes, orderStreamId, parseEvent, type EventOf } from '@orderflow/events';
 import {
   Readiness,
-  connectNats,
   counter,
   createEventStoreClient,
   createLogger,
   createMetricsRegistry,
   createPool,
-  ensureStreams,
-  jsManager,
   migrate,
-  startConsumer,
   startOpsServer,
-  subjects,
   watchRuntimeConfig,
   type Envelope,
   type Logger,
   type Outcome,
   migrateDatabase,
   databaseCheck,
-  natsCheck,
   validateOrderEnvelope,
+  startEventConsumer,
 } from '@orderflow/platform';
 import { PgPayments } from './adapters/pg-payments';
 import { PRODUCER, appendOne, metadataCausedBy } from './adapters/event-store';
@@ -84,7 +79,10 @@ export async function start(
   const repo = new PgPayments(pool, { onRetry: () => txRetries.inc() });
 
   let defaultCreditCents = config.DEFAULT_CREDIT_CENTS;
+  // Deliveries before a failing message is dead-lettered: the operator's runtime config may change it.
+  let maxDeliver = config.CONSUMER_MAX_DELIVER;
   const runtime = watchRuntimeConfig(config.RUNTIME_CONFIG_FILE, logger, (cfg) => {
+    maxDeliver = cfg.consumers?.[CONSUMER]?.maxDeliver ?? config.CONSUMER_MAX_DELIVER;
     const next = cfg.payment?.defaultCreditCents ?? config.DEFAULT_CREDIT_CENTS;
     if (next !== defaultCreditCents)
       logger.info({ defaultCreditCents: next }, 'default credit of new accounts changed');
@@ -199,20 +197,12 @@ export async function start(
     }
   };
 
-  const nc = await connectNats(config.NATS_URL, logger, PRODUCER);
-  const jsm = await jsManager(nc);
-  await ensureStreams(jsm, { name: config.NATS_STREAM });
-  const consumer = startConsumer({
-    nc,
-    jsm,
-    stream: config.NATS_STREAM,
-    settings: {
-      durable: CONSUMER,
-      filterSubject: subjects.allEvents,
-      ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
-    },
-    concurrency: config.CONSUMER_CONCURRENCY,
-    maxDeliver: config.CONSUMER_MAX_DELIVER,
+  const bus = await startEventConsumer({
+    config,
+    service: PRODUCER,
+    durable: CONSUMER,
+    readiness,
+    maxDeliver: () => maxDeliver,
     eventTypes,
     validate: validateEvent,
     handle,
@@ -220,10 +210,7 @@ export async function start(
     registry,
   });
 
-  readiness
-    .add('database', databaseCheck(pool))
-    .add('nats', natsCheck(nc, jsm))
-    .add('consumer', () => consumer.check());
+  readiness.add('database', databaseCheck(pool));
   readiness.started();
   logger.info('payment service started');
 
@@ -234,8 +221,7 @@ export async function start(
     async stop() {
       readiness.markStopping();
       runtime.close();
-      await consumer.stop();
-      await nc.drain().catch(() => undefined);
+      await bus.stop();
       eventStore.close();
       await pool.end();
       await ops.close();

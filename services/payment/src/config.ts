@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { baseConfigShape, databaseConfigShape, env, natsConfigShape } from '@orderflow/platform';
+import {
+  baseConfigShape,
+  consumerConfigShape,
+  databaseConfigShape,
+  env,
+  natsConfigShape,
+} from '@orderflow/platform';
 
 /** Every environment variable of the payment service, validated once at start. */
 export const configSchema = z.object({
@@ -9,9 +15,7 @@ export const configSchema = z.object({
   EVENTSTORE_ADDRESS: env.address('127.0.0.1:50051'),
   /** Credit of an account created on a customer's first order; the runtime config overrides it for new accounts. */
   DEFAULT_CREDIT_CENTS: env.int(100_000, 0),
-  CONSUMER_CONCURRENCY: env.int(16, 1, 1024),
-  CONSUMER_MAX_DELIVER: env.int(10, 1, 10_000),
-  CONSUMER_ACK_WAIT_MS: env.int(10_000, 1_000, 600_000),
+  ...consumerConfigShape(16),
   /** JSON file of runtime tunables written by the operator (`payment.defaultCreditCents`). */
   RUNTIME_CONFIG_FILE: env.optionalPath(),
 });

@@ -12,16 +12,12 @@ import {
   Readiness,
   RetryLaterError,
   Status,
-  connectNats,
   counter,
   createEventStoreClient,
   createLogger,
   createMetricsRegistry,
   createPool,
-  ensureStreams,
-  jsManager,
   migrate,
-  startConsumer,
   startOpsServer,
   subjects,
   watchRuntimeConfig,
@@ -30,8 +26,8 @@ import {
   type Outcome,
   migrateDatabase,
   databaseCheck,
-  natsCheck,
   validateOrderEnvelope,
+  startEventConsumer,
 } from '@orderflow/platform';
 import { loadCatalogFile } from './adapters/catalog-file';
 import { PRODUCER, appendOne, metadataCausedBy } from './adapters/event-store';
@@ -103,7 +99,10 @@ export async function start(
   // Catalog writes from the runtime config run one after another; a bad one keeps the previous catalog.
   let catalogChain: Promise<void> = Promise.resolve();
   let runtimeCatalog = false;
+  // Deliveries before a failing message is dead-lettered: the operator's runtime config may change it.
+  let maxDeliver = config.CONSUMER_MAX_DELIVER;
   const runtime = watchRuntimeConfig(config.RUNTIME_CONFIG_FILE, logger, (cfg) => {
+    maxDeliver = cfg.consumers?.[CONSUMER]?.maxDeliver ?? config.CONSUMER_MAX_DELIVER;
     const raw = cfg.restaurant?.catalog;
     if (raw === undefined && !runtimeCatalog) return;
     catalogChain = catalogChain.then(async () => {
@@ -232,20 +231,13 @@ export async function start(
     }
   };
 
-  const nc = await connectNats(config.NATS_URL, logger, PRODUCER);
-  const jsm = await jsManager(nc);
-  await ensureStreams(jsm, { name: config.NATS_STREAM });
-  const consumer = startConsumer({
-    nc,
-    jsm,
-    stream: config.NATS_STREAM,
-    settings: {
-      durable: CONSUMER,
-      filterSubject: subjects.event('order-payment-debited'),
-      ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
-    },
-    concurrency: config.CONSUMER_CONCURRENCY,
-    maxDeliver: config.CONSUMER_MAX_DELIVER,
+  const bus = await startEventConsumer({
+    config,
+    service: PRODUCER,
+    durable: CONSUMER,
+    filterSubject: subjects.event('order-payment-debited'),
+    readiness,
+    maxDeliver: () => maxDeliver,
     eventTypes,
     validate: validateEvent,
     handle,
@@ -253,10 +245,7 @@ export async function start(
     registry,
   });
 
-  readiness
-    .add('database', databaseCheck(pool))
-    .add('nats', natsCheck(nc, jsm))
-    .add('consumer', () => consumer.check());
+  readiness.add('database', databaseCheck(pool));
   readiness.started();
   logger.info('restaurant service started');
 
@@ -268,9 +257,8 @@ export async function start(
     async stop() {
       readiness.markStopping();
       runtime.close();
-      await consumer.stop();
+      await bus.stop();
       await catalogChain;
-      await nc.drain().catch(() => undefined);
       eventStore.close();
       await pool.end();
       await ops.close();

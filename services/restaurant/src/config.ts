@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { baseConfigShape, databaseConfigShape, env, natsConfigShape } from '@orderflow/platform';
+import {
+  baseConfigShape,
+  consumerConfigShape,
+  databaseConfigShape,
+  env,
+  natsConfigShape,
+} from '@orderflow/platform';
 
 /** Every environment variable of the restaurant service, validated once at start. */
 export const configSchema = z.object({
@@ -9,9 +15,7 @@ export const configSchema = z.object({
   EVENTSTORE_ADDRESS: env.address('127.0.0.1:50051'),
   /** Restaurants and menus (JSON); a relative path is resolved from the working directory (the repo root, `/app` in the image). */
   CATALOG_FILE: z.string().min(1).default('config/catalog.json'),
-  CONSUMER_CONCURRENCY: env.int(16, 1, 1024),
-  CONSUMER_MAX_DELIVER: env.int(10, 1, 10_000),
-  CONSUMER_ACK_WAIT_MS: env.int(10_000, 1_000, 600_000),
+  ...consumerConfigShape(16),
   /** JSON file of runtime tunables written by the operator (`restaurant.catalog` replaces the catalog file). */
   RUNTIME_CONFIG_FILE: env.optionalPath(),
 });

@@ -1,26 +1,20 @@
 import { join } from 'node:path';
 import {
-  PoisonMessageError,
   Readiness,
-  connectNats,
   counter,
   createEventStoreClient,
   createLogger,
   createMetricsRegistry,
   createPool,
-  ensureStreams,
-  jsManager,
   migrate,
-  startConsumer,
   startOpsServer,
-  subjects,
   watchRuntimeConfig,
   type Logger,
   migrateDatabase,
   databaseCheck,
-  natsCheck,
+  startEventConsumer,
+  validateOrderEnvelope,
 } from '@orderflow/platform';
-import { InvalidEventError, parseEvent } from '@orderflow/events';
 import { OrderStreams } from './adapters/order-stream';
 import { SagaInstances } from './adapters/pg-instances';
 import type { Config } from './config';
@@ -62,16 +56,16 @@ export async function start(
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   if (config.MIGRATE_ON_START) await migrate(pool, migrationsDir, logger);
-  const nc = await connectNats(config.NATS_URL, logger, 'saga');
-  const jsm = await jsManager(nc);
-  await ensureStreams(jsm, { name: config.NATS_STREAM });
   const store = createEventStoreClient(config.EVENTSTORE_ADDRESS);
 
   let timeouts: Timeouts = {
     paymentTimeoutMs: config.PAYMENT_TIMEOUT_MS,
     restaurantTimeoutMs: config.RESTAURANT_TIMEOUT_MS,
   };
+  // Deliveries before a failing message is dead-lettered: the operator's runtime config may change it.
+  let maxDeliver = config.CONSUMER_MAX_DELIVER;
   const runtime = watchRuntimeConfig(config.RUNTIME_CONFIG_FILE, logger, (cfg) => {
+    maxDeliver = cfg.consumers?.[CONSUMER]?.maxDeliver ?? config.CONSUMER_MAX_DELIVER;
     timeouts = {
       paymentTimeoutMs: cfg.saga?.paymentTimeoutMs ?? config.PAYMENT_TIMEOUT_MS,
       restaurantTimeoutMs: cfg.saga?.restaurantTimeoutMs ?? config.RESTAURANT_TIMEOUT_MS,
@@ -93,26 +87,14 @@ export async function start(
     registry,
   });
 
-  const consumer = startConsumer({
-    nc,
-    jsm,
-    stream: config.NATS_STREAM,
-    settings: {
-      durable: CONSUMER,
-      filterSubject: subjects.allEvents,
-      ackWaitMs: config.CONSUMER_ACK_WAIT_MS,
-    },
-    concurrency: config.CONSUMER_CONCURRENCY,
-    maxDeliver: config.CONSUMER_MAX_DELIVER,
+  const bus = await startEventConsumer({
+    config,
+    service: 'saga',
+    durable: CONSUMER,
+    readiness,
+    maxDeliver: () => maxDeliver,
     eventTypes: sagaEventTypes,
-    validate: (e) => {
-      try {
-        parseEvent(e.eventType, e.data, e.metadata);
-      } catch (err: unknown) {
-        if (err instanceof InvalidEventError) throw new PoisonMessageError(err.message);
-        throw err;
-      }
-    },
+    validate: validateOrderEnvelope,
     handle: (e) => saga.handleEvent(e),
     logger,
     registry,
@@ -125,10 +107,7 @@ export async function start(
     logger,
   });
 
-  readiness
-    .add('database', databaseCheck(pool))
-    .add('nats', natsCheck(nc, jsm))
-    .add('consumer', () => consumer.check());
+  readiness.add('database', databaseCheck(pool));
   readiness.started();
   logger.info({ timeouts }, 'saga started');
 
@@ -140,8 +119,7 @@ export async function start(
       readiness.markStopping();
       runtime.close();
       await scanner.stop();
-      await consumer.stop();
-      await nc.drain().catch(() => undefined);
+      await bus.stop();
       store.close();
       await pool.end();
       await ops.close();

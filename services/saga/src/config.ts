@@ -1,5 +1,11 @@
 import { z } from 'zod';
-import { baseConfigShape, databaseConfigShape, env, natsConfigShape } from '@orderflow/platform';
+import {
+  baseConfigShape,
+  consumerConfigShape,
+  databaseConfigShape,
+  env,
+  natsConfigShape,
+} from '@orderflow/platform';
 
 /** Every environment variable of the saga, validated once at start (docs/conventions.md). */
 export const configSchema = z.object({
@@ -13,9 +19,7 @@ export const configSchema = z.object({
   RESTAURANT_TIMEOUT_MS: env.int(60_000, 1, 7 * 24 * 3600 * 1000),
   /** How often the timeout scanner looks for due deadlines. */
   TIMEOUT_SCAN_INTERVAL_MS: env.int(1000, 10, 600_000),
-  CONSUMER_CONCURRENCY: env.int(16, 1, 1024),
-  CONSUMER_MAX_DELIVER: env.int(10, 1, 1000),
-  CONSUMER_ACK_WAIT_MS: env.int(10_000, 1000, 3_600_000),
+  ...consumerConfigShape(16),
   RUNTIME_CONFIG_FILE: env.optionalPath(),
 });
 export type Config = z.infer<typeof configSchema>;
