@@ -11,7 +11,7 @@ const HELP = `orderflow order API: the public HTTP API of orders.
 
 usage: node services/order-api/dist/main.js [migrate]
 
-  migrate   nothing to do (the order API owns no tables); exits 0 so every service takes it
+  migrate   checks the configuration and exits 0: the order API owns no tables (every service takes it)
   (none)    run the service
 
 Environment (see docs/services.md): DATABASE_URL (required, the query database), DATABASE_POOL_MAX 10,
