@@ -160,11 +160,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
         const wait = t0 + f.at - Date.now();
         if (wait > 0) await sleep(wait);
         if (f.kind === 'kill') {
-          const candidates = system.processes.filter(
-            (p) => p.spec.service === f.service && p.running,
-          );
-          const victim = candidates[Math.floor(random() * candidates.length)];
+          // A process of that kind may be restarting right now (after an earlier kill, or a
+          // PostgreSQL restart): wait for one to be running rather than skip the kill.
+          let victim: (typeof system.processes)[number] | undefined;
+          for (let waited = 0; !victim && waited < 15_000; waited += 100) {
+            const candidates = system.processes.filter(
+              (p) => p.spec.service === f.service && p.running,
+            );
+            victim = candidates[Math.floor(random() * candidates.length)];
+            if (!victim) await sleep(100);
+          }
           if (victim?.kill('SIGKILL')) log(`SIGKILL ${victim.spec.name}`);
+          else log(`no running ${f.service} process to kill within 15 s`);
         } else if (f.kind === 'nats' && system.nats) {
           log('restarting nats-server');
           await system.nats.restart();
