@@ -57,25 +57,26 @@ export async function appendScenario(
   );
   const rows: ResultRow[] = [];
   const raw = createPool(dbUrl, Math.max(...concurrencies));
+  // The platform's client, as every service uses it: appends streamed over one AppendToStreams
+  // call. The same appends as unary AppendToStream calls are measured too, for comparison.
   const { client, close } = createEventStoreClient(`127.0.0.1:${grpcPort}`);
+  const unary = createEventStoreClient(`127.0.0.1:${grpcPort}`, { streamAppends: false });
   try {
     await waitReady(`http://127.0.0.1:${opsPort}`);
     await raw.query(RAW_TABLE);
     for (const c of concurrencies) {
-      const grpc = await measure(
-        c,
-        async () => {
-          const e = orderCreated();
-          await client.appendToStream({
-            streamId: `order-${e.orderId}`,
-            expectedVersion: -1,
-            events: [
-              { eventId: e.eventId, eventType: e.eventType, data: e.data, metadata: e.metadata },
-            ],
-          });
-        },
-        infra,
-      );
+      const appendWith = (c: typeof client) => async () => {
+        const e = orderCreated();
+        await c.appendToStream({
+          streamId: `order-${e.orderId}`,
+          expectedVersion: -1,
+          events: [
+            { eventId: e.eventId, eventType: e.eventType, data: e.data, metadata: e.metadata },
+          ],
+        });
+      };
+      const grpc = await measure(c, appendWith(client), infra);
+      const grpcUnary = await measure(c, appendWith(unary.client), infra);
       const base = await measure(
         c,
         async () => {
@@ -100,15 +101,29 @@ export async function appendScenario(
         baseline_p50_ms: base.p50,
         baseline_p99_ms: base.p99,
       };
+      const unaryRow: ResultRow = {
+        scenario: 'append',
+        metric: 'events_per_s_unary_calls',
+        concurrency: c,
+        value: Math.round(grpcUnary.perSecond),
+        baseline: row.baseline,
+        baseline_name: row.baseline_name,
+        ratio: round(grpcUnary.perSecond / base.perSecond, 2),
+        p50_ms: grpcUnary.p50,
+        p99_ms: grpcUnary.p99,
+        baseline_p50_ms: base.p50,
+        baseline_p99_ms: base.p99,
+      };
       log(
-        `append c=${c}: gRPC ${row.value}/s p50 ${grpc.p50} ms p99 ${grpc.p99} ms | raw INSERT ${row.baseline}/s p50 ${base.p50} p99 ${base.p99} | ratio ${row.ratio}`,
+        `append c=${c}: gRPC streamed ${row.value}/s p50 ${grpc.p50} ms p99 ${grpc.p99} ms | gRPC unary ${unaryRow.value}/s p50 ${grpcUnary.p50} p99 ${grpcUnary.p99} | raw INSERT ${row.baseline}/s p50 ${base.p50} p99 ${base.p99} | ratio ${row.ratio}`,
       );
-      rows.push(row);
+      rows.push(row, unaryRow);
     }
     const backlog = await raw.query<{ n: number }>('SELECT count(*)::INT AS n FROM outbox');
     log(`append: outbox rows left right after the run: ${backlog.rows[0]?.n ?? 0}`);
   } finally {
     close();
+    unary.close();
     await raw.end();
     await store.stop();
   }

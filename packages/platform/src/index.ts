@@ -13,3 +13,5 @@ export * from './runtime-config';
 export * from './telemetry';
 export * from './tracing';
 export * from './appending';
+export * from './async-queue';
+export * from './streamed-appends';

@@ -12,6 +12,7 @@ import {
   jsManager,
   migrate,
   serverMiddleware,
+  grpcServerMetrics,
   startOpsServer,
   type Logger,
   migrateDatabase,
@@ -92,12 +93,17 @@ export async function start(
   );
 
   const healthState = HealthState();
+  const grpcMetrics = grpcServerMetrics(registry);
+  const onUnexpected = (err: unknown, method: string): void =>
+    logger.error({ err, method }, 'unexpected error in gRPC handler');
+  const stopping = new AbortController();
   const server = createServer({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 }).use(
-    serverMiddleware(registry, (err, method) =>
-      logger.error({ err, method }, 'unexpected error in gRPC handler'),
-    ),
+    serverMiddleware(grpcMetrics, onUnexpected),
   );
-  server.add(EventStoreDefinition, eventStoreService(store, registry));
+  server.add(
+    EventStoreDefinition,
+    eventStoreService(store, registry, { grpcMetrics, onUnexpected, stopping: stopping.signal }),
+  );
   server.add(HealthDefinition, HealthServiceImpl(healthState));
   const grpcPort = await server.listen(`${config.GRPC_HOST}:${config.GRPC_PORT}`);
   logger.info({ port: grpcPort, host: config.GRPC_HOST }, 'gRPC server listening');
@@ -124,6 +130,7 @@ export async function start(
       readiness.markStopping();
       clearInterval(healthTimer);
       healthState.setStatus('unhealthy');
+      stopping.abort(); // AppendToStreams calls answer what they read and end, so shutdown can finish
       await server.shutdown();
       await publisher.stop();
       await nc.drain().catch(() => undefined);

@@ -1,7 +1,9 @@
-import { ServerError, Status } from 'nice-grpc';
+import { ServerError, Status, type CallContext } from 'nice-grpc';
 import type {
   AppendToStreamRequest,
   AppendToStreamResponse,
+  AppendToStreamsRequest,
+  AppendToStreamsResponse,
   DeepPartial,
   EventStoreServiceImplementation,
   ReadAllRequest,
@@ -9,7 +11,16 @@ import type {
   ReadStreamRequest,
   ReadStreamResponse,
 } from '@orderflow/proto';
-import { RetriesExhaustedError, counter, withSpan, type Registry } from '@orderflow/platform';
+import {
+  AsyncQueue,
+  RetriesExhaustedError,
+  SpanKind,
+  counter,
+  extractTraceContext,
+  withSpan,
+  type GrpcServerMetrics,
+  type Registry,
+} from '@orderflow/platform';
 import type { PgEventStore } from './adapters/pg-event-store';
 import type { RecordedEvent } from './domain/append';
 import { StoreError, type StoreErrorCode } from './domain/errors';
@@ -40,6 +51,8 @@ function toServerError(err: unknown): unknown {
   return err;
 }
 
+const APPEND_STREAMS_PATH = '/orderflow.eventstore.v1.EventStore/AppendToStreams';
+
 const toWire = (e: RecordedEvent) => ({
   eventId: e.eventId,
   eventType: e.eventType,
@@ -50,9 +63,22 @@ const toWire = (e: RecordedEvent) => ({
   createdAt: e.createdAt,
 });
 
+/** Unanswered appends one AppendToStreams call may have; reading pauses at this many. */
+export const STREAMED_APPENDS_IN_FLIGHT = 1024;
+
+export interface ServiceOptions {
+  /** RED metrics of the gRPC server: each streamed append counts as one AppendToStream. */
+  grpcMetrics: GrpcServerMetrics;
+  /** Errors that are not the store's own, logged once (they leave as INTERNAL). */
+  onUnexpected: (err: unknown, method: string) => void;
+  /** Aborted when the server stops: AppendToStreams calls answer what they read, then end. */
+  stopping: AbortSignal;
+}
+
 export function eventStoreService(
   store: PgEventStore,
   registry: Registry,
+  opts: ServiceOptions,
 ): EventStoreServiceImplementation {
   const appends = counter(registry, {
     name: 'orderflow_eventstore_appends_total',
@@ -67,44 +93,140 @@ export function eventStoreService(
     name: 'orderflow_eventstore_version_conflicts_total',
     help: 'Appends refused because the stream was not at the expected version.',
   });
-  return {
-    async appendToStream(
-      req: AppendToStreamRequest,
-      ctx,
-    ): Promise<DeepPartial<AppendToStreamResponse>> {
-      try {
-        const r = await withSpan(
-          'eventstore append',
-          {
-            attributes: {
-              'db.system.name': 'postgresql',
-              'orderflow.stream_id': req.streamId,
-              'orderflow.expected_version': req.expectedVersion,
-              'orderflow.event_count': req.events.length,
-            },
+
+  /** One append, unary or streamed: the store's answer, or a ServerError (or an unexpected error). */
+  async function appendOnce(
+    req: AppendToStreamRequest,
+    signal: AbortSignal,
+  ): Promise<AppendToStreamResponse> {
+    try {
+      const r = await withSpan(
+        'eventstore append',
+        {
+          attributes: {
+            'db.system.name': 'postgresql',
+            'orderflow.stream_id': req.streamId,
+            'orderflow.expected_version': req.expectedVersion,
+            'orderflow.event_count': req.events.length,
           },
-          async (span) => {
-            const result = await store.append(
-              { streamId: req.streamId, expectedVersion: req.expectedVersion, events: req.events },
-              ctx.signal,
-            );
-            span.setAttribute('orderflow.duplicate', result.duplicate);
-            return result;
-          },
-        );
-        appends.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
-        appended.inc(r.recorded.length);
-        return { nextExpectedVersion: r.nextExpectedVersion, duplicate: r.duplicate };
-      } catch (err: unknown) {
-        if (err instanceof StoreError && err.code === 'version-conflict') {
-          conflicts.inc();
-          appends.inc({ result: 'conflict' });
-        } else if (err instanceof StoreError && err.code === 'invalid-argument')
-          appends.inc({ result: 'invalid' });
-        else appends.inc({ result: 'error' });
-        throw toServerError(err);
+        },
+        async (span) => {
+          const result = await store.append(
+            { streamId: req.streamId, expectedVersion: req.expectedVersion, events: req.events },
+            signal,
+          );
+          span.setAttribute('orderflow.duplicate', result.duplicate);
+          return result;
+        },
+      );
+      appends.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
+      appended.inc(r.recorded.length);
+      return { nextExpectedVersion: r.nextExpectedVersion, duplicate: r.duplicate };
+    } catch (err: unknown) {
+      if (err instanceof StoreError && err.code === 'version-conflict') {
+        conflicts.inc();
+        appends.inc({ result: 'conflict' });
+      } else if (err instanceof StoreError && err.code === 'invalid-argument')
+        appends.inc({ result: 'invalid' });
+      else appends.inc({ result: 'error' });
+      throw toServerError(err);
+    }
+  }
+
+  /** One streamed append, with the span and metrics the unary call gets from the middleware. */
+  async function streamedAppend(
+    req: AppendToStreamsRequest,
+    signal: AbortSignal,
+  ): Promise<DeepPartial<AppendToStreamsResponse>> {
+    const end = opts.grpcMetrics.start('AppendToStream');
+    let code = Status.OK;
+    try {
+      const result = await withSpan(
+        'grpc.server AppendToStream',
+        {
+          kind: SpanKind.SERVER,
+          parent: extractTraceContext(req.traceContext),
+          attributes: { 'rpc.system': 'grpc', 'rpc.method': APPEND_STREAMS_PATH },
+        },
+        () => {
+          if (!req.append) throw new ServerError(Status.INVALID_ARGUMENT, 'append: required');
+          return appendOnce(req.append, signal);
+        },
+      );
+      return { requestId: req.requestId, result };
+    } catch (err: unknown) {
+      if (err instanceof ServerError) code = err.code;
+      else if (err instanceof Error && err.name === 'AbortError') code = Status.CANCELLED;
+      else {
+        code = Status.INTERNAL;
+        opts.onUnexpected(err, 'AppendToStreams');
       }
+      const message =
+        err instanceof ServerError
+          ? err.details
+          : code === Status.CANCELLED
+            ? 'cancelled'
+            : 'internal error';
+      return { requestId: req.requestId, error: { code, message } };
+    } finally {
+      end(code);
+    }
+  }
+
+  return {
+    appendToStream: (req, ctx) => appendOnce(req, ctx.signal),
+
+    /**
+     * Reads requests and starts each append at once (they meet in the store's group commit),
+     * answering in completion order. Reading pauses at STREAMED_APPENDS_IN_FLIGHT unanswered
+     * appends, and stops when the client ends its side or the server stops; the call ends once
+     * every append read has been answered.
+     */
+    async *appendToStreams(
+      requests: AsyncIterable<AppendToStreamsRequest>,
+      ctx: CallContext,
+    ): AsyncGenerator<DeepPartial<AppendToStreamsResponse>, void, undefined> {
+      const answers = new AsyncQueue<DeepPartial<AppendToStreamsResponse>>();
+      let inFlight = 0;
+      let reading = true;
+      let freed: (() => void) | undefined;
+      const settle = (): void => {
+        if (!reading && inFlight === 0 && !answers.isEnded) answers.end();
+      };
+      const stopped = new Promise<IteratorResult<AppendToStreamsRequest>>((resolve) => {
+        const done = (): void => resolve({ value: undefined, done: true });
+        if (opts.stopping.aborted) done();
+        else opts.stopping.addEventListener('abort', done, { once: true });
+      });
+      const read = async (): Promise<void> => {
+        const it = requests[Symbol.asyncIterator]();
+        try {
+          for (;;) {
+            if (inFlight >= STREAMED_APPENDS_IN_FLIGHT)
+              await new Promise<void>((resolve) => (freed = resolve));
+            const next = await Promise.race([it.next(), stopped]);
+            if (next.done) break;
+            inFlight++;
+            void streamedAppend(next.value, ctx.signal).then((answer) => {
+              inFlight--;
+              if (!answers.isEnded) answers.push(answer);
+              const f = freed;
+              freed = undefined;
+              f?.();
+              settle();
+            });
+          }
+        } catch {
+          // The client cancelled or the call broke: nobody is left to answer.
+        } finally {
+          reading = false;
+          settle();
+        }
+      };
+      void read();
+      yield* answers;
     },
+
     async readStream(req: ReadStreamRequest): Promise<DeepPartial<ReadStreamResponse>> {
       try {
         const r = await store.readStream(req.streamId, req.fromVersion, req.maxCount);

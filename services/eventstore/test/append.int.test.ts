@@ -9,18 +9,26 @@ import { waitFor } from '@orderflow/testkit';
 import { newEvent, startStore, type StoreUnderTest } from './harness';
 
 let sut: StoreUnderTest;
+/** The platform's client: appends streamed over AppendToStreams (the default) or unary calls. */
+const clients: Record<
+  'streamed' | 'unary',
+  ReturnType<typeof createEventStoreClient>
+> = {} as never;
 let client: EventStoreClient;
-let close: () => void;
 let db: pg.Pool;
 
 beforeAll(async () => {
   sut = await startStore({ RELAY_INTERVAL_MS: '100', RELAY_GRACE_MS: '200' });
-  ({ client, close } = createEventStoreClient(`127.0.0.1:${sut.app.grpcPort}`));
+  const address = `127.0.0.1:${sut.app.grpcPort}`;
+  clients.streamed = createEventStoreClient(address);
+  clients.unary = createEventStoreClient(address, { streamAppends: false });
+  client = clients.streamed.client;
   db = new pg.Pool({ connectionString: sut.databaseUrl, max: 2 });
 });
 
 afterAll(async () => {
-  close();
+  clients.streamed.close();
+  clients.unary.close();
   await db.end();
   await sut.stop();
 });
@@ -43,7 +51,13 @@ async function versionsOf(streamId: string): Promise<number[]> {
   return r.rows.map((x) => Number(x.version));
 }
 
-describe('AppendToStream', () => {
+describe.each(['streamed', 'unary'] as const)('AppendToStream (%s)', (transport) => {
+  // Every case holds for both ways the platform's client can carry an append.
+  let client: EventStoreClient;
+  beforeAll(() => {
+    client = clients[transport].client;
+  });
+
   test('when a new stream is appended to, then its first event has version 0 and the next expected version follows', async () => {
     const streamId = `order-${randomUUID()}`;
     const first = await client.appendToStream({

@@ -87,6 +87,40 @@ export interface ReadAllResponse {
   next: string;
 }
 
+export interface AppendToStreamsRequest {
+  /** Chosen by the caller, unique among its unanswered requests on this call; echoed in the answer. */
+  requestId: number;
+  append:
+    | AppendToStreamRequest
+    | undefined;
+  /**
+   * W3C trace context of this append (traceparent, tracestate): the call's own metadata belongs to
+   * the long-lived call, not to one append.
+   */
+  traceContext: { [key: string]: string };
+}
+
+export interface AppendToStreamsRequest_TraceContextEntry {
+  key: string;
+  value: string;
+}
+
+export interface AppendToStreamsResponse {
+  requestId: number;
+  /** Set when the append succeeded. */
+  result:
+    | AppendToStreamResponse
+    | undefined;
+  /** Set when it failed: what AppendToStream would have answered as its status. */
+  error: AppendError | undefined;
+}
+
+export interface AppendError {
+  /** A gRPC status code (google.rpc.Code), e.g. 9 FAILED_PRECONDITION for a version conflict. */
+  code: number;
+  message: string;
+}
+
 function createBaseEventData(): EventData {
   return { eventId: "", eventType: "", data: "", metadata: {} };
 }
@@ -1197,6 +1231,435 @@ export const ReadAllResponse: MessageFns<ReadAllResponse> = {
   },
 };
 
+function createBaseAppendToStreamsRequest(): AppendToStreamsRequest {
+  return { requestId: 0, append: undefined, traceContext: {} };
+}
+
+export const AppendToStreamsRequest: MessageFns<AppendToStreamsRequest> = {
+  encode(message: AppendToStreamsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.append !== undefined) {
+      AppendToStreamRequest.encode(message.append, writer.uint32(18).fork()).join();
+    }
+    globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
+      AppendToStreamsRequest_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendToStreamsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendToStreamsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.append = AppendToStreamRequest.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            const entry3 = AppendToStreamsRequest_TraceContextEntry.decode(reader, reader.uint32());
+            if (entry3.value !== undefined) {
+              message.traceContext[entry3.key] = entry3.value;
+            }
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendToStreamsRequest {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+      append: isSet(object.append) ? AppendToStreamRequest.fromJSON(object.append) : undefined,
+      traceContext: isObject(object.traceContext)
+        ? (globalThis.Object.entries(object.traceContext) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.trace_context)
+        ? (globalThis.Object.entries(object.trace_context) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+    };
+  },
+
+  toJSON(message: AppendToStreamsRequest): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.append !== undefined) {
+      obj.append = AppendToStreamRequest.toJSON(message.append);
+    }
+    if (message.traceContext) {
+      const entries = globalThis.Object.entries(message.traceContext) as [string, string][];
+      if (entries.length > 0) {
+        obj.traceContext = {};
+        entries.forEach(([k, v]) => {
+          obj.traceContext[k] = v;
+        });
+      }
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendToStreamsRequest>): AppendToStreamsRequest {
+    return AppendToStreamsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendToStreamsRequest>): AppendToStreamsRequest {
+    const message = createBaseAppendToStreamsRequest();
+    message.requestId = object.requestId ?? 0;
+    message.append = (object.append !== undefined && object.append !== null)
+      ? AppendToStreamRequest.fromPartial(object.append)
+      : undefined;
+    message.traceContext = (globalThis.Object.entries(object.traceContext ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseAppendToStreamsRequest_TraceContextEntry(): AppendToStreamsRequest_TraceContextEntry {
+  return { key: "", value: "" };
+}
+
+export const AppendToStreamsRequest_TraceContextEntry: MessageFns<AppendToStreamsRequest_TraceContextEntry> = {
+  encode(message: AppendToStreamsRequest_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendToStreamsRequest_TraceContextEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendToStreamsRequest_TraceContextEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendToStreamsRequest_TraceContextEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AppendToStreamsRequest_TraceContextEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendToStreamsRequest_TraceContextEntry>): AppendToStreamsRequest_TraceContextEntry {
+    return AppendToStreamsRequest_TraceContextEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendToStreamsRequest_TraceContextEntry>): AppendToStreamsRequest_TraceContextEntry {
+    const message = createBaseAppendToStreamsRequest_TraceContextEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseAppendToStreamsResponse(): AppendToStreamsResponse {
+  return { requestId: 0, result: undefined, error: undefined };
+}
+
+export const AppendToStreamsResponse: MessageFns<AppendToStreamsResponse> = {
+  encode(message: AppendToStreamsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.result !== undefined) {
+      AppendToStreamResponse.encode(message.result, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== undefined) {
+      AppendError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendToStreamsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendToStreamsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.requestId = longToNumber(reader.uint64());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.result = AppendToStreamResponse.decode(reader, reader.uint32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.error = AppendError.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendToStreamsResponse {
+    return {
+      requestId: isSet(object.requestId)
+        ? globalThis.Number(object.requestId)
+        : isSet(object.request_id)
+        ? globalThis.Number(object.request_id)
+        : 0,
+      result: isSet(object.result) ? AppendToStreamResponse.fromJSON(object.result) : undefined,
+      error: isSet(object.error) ? AppendError.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: AppendToStreamsResponse): unknown {
+    const obj: any = {};
+    if (message.requestId !== 0) {
+      obj.requestId = Math.round(message.requestId);
+    }
+    if (message.result !== undefined) {
+      obj.result = AppendToStreamResponse.toJSON(message.result);
+    }
+    if (message.error !== undefined) {
+      obj.error = AppendError.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendToStreamsResponse>): AppendToStreamsResponse {
+    return AppendToStreamsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendToStreamsResponse>): AppendToStreamsResponse {
+    const message = createBaseAppendToStreamsResponse();
+    message.requestId = object.requestId ?? 0;
+    message.result = (object.result !== undefined && object.result !== null)
+      ? AppendToStreamResponse.fromPartial(object.result)
+      : undefined;
+    message.error = (object.error !== undefined && object.error !== null)
+      ? AppendError.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseAppendError(): AppendError {
+  return { code: 0, message: "" };
+}
+
+export const AppendError: MessageFns<AppendError> = {
+  encode(message: AppendError, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== 0) {
+      writer.uint32(8).int32(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendError {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendError();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.code = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendError {
+    return {
+      code: isSet(object.code) ? globalThis.Number(object.code) : 0,
+      message: isSet(object.message) ? globalThis.String(object.message) : "",
+    };
+  },
+
+  toJSON(message: AppendError): unknown {
+    const obj: any = {};
+    if (message.code !== 0) {
+      obj.code = Math.round(message.code);
+    }
+    if (message.message !== "") {
+      obj.message = message.message;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendError>): AppendError {
+    return AppendError.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendError>): AppendError {
+    const message = createBaseAppendError();
+    message.code = object.code ?? 0;
+    message.message = object.message ?? "";
+    return message;
+  },
+};
+
 /** EventStore appends events to per-aggregate streams and reads them back. */
 export type EventStoreDefinition = typeof EventStoreDefinition;
 export const EventStoreDefinition = {
@@ -1234,6 +1697,24 @@ export const EventStoreDefinition = {
       responseStream: false,
       options: {},
     },
+    /**
+     * AppendToStream over one long-lived call, for clients that append at high concurrency: a
+     * unary call costs an HTTP/2 stream, headers and a handshake of its own per append, a message on
+     * an open stream costs a frame. Each request carries one AppendToStream request and an id the
+     * caller chooses; each response carries the same id and exactly what AppendToStream would have
+     * answered (the result, or the status code and message of its error). Appends run concurrently
+     * and are answered in completion order, so a caller that needs two appends to one stream in
+     * order waits for the first answer. When the server stops it answers what it has read and ends
+     * the call; requests it did not answer were not read, and a retry (same event ids) is safe.
+     */
+    appendToStreams: {
+      name: "AppendToStreams",
+      requestType: AppendToStreamsRequest as typeof AppendToStreamsRequest,
+      requestStream: true,
+      responseType: AppendToStreamsResponse as typeof AppendToStreamsResponse,
+      responseStream: true,
+      options: {},
+    },
   },
 } as const;
 
@@ -1254,6 +1735,20 @@ export interface EventStoreServiceImplementation<CallContextExt = {}> {
   ): Promise<DeepPartial<ReadStreamResponse>>;
   /** Reads every stream's events in commit order, for projections that rebuild. */
   readAll(request: ReadAllRequest, context: CallContext & CallContextExt): Promise<DeepPartial<ReadAllResponse>>;
+  /**
+   * AppendToStream over one long-lived call, for clients that append at high concurrency: a
+   * unary call costs an HTTP/2 stream, headers and a handshake of its own per append, a message on
+   * an open stream costs a frame. Each request carries one AppendToStream request and an id the
+   * caller chooses; each response carries the same id and exactly what AppendToStream would have
+   * answered (the result, or the status code and message of its error). Appends run concurrently
+   * and are answered in completion order, so a caller that needs two appends to one stream in
+   * order waits for the first answer. When the server stops it answers what it has read and ends
+   * the call; requests it did not answer were not read, and a retry (same event ids) is safe.
+   */
+  appendToStreams(
+    request: AsyncIterable<AppendToStreamsRequest>,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<AppendToStreamsResponse>>;
 }
 
 export interface EventStoreClient<CallOptionsExt = {}> {
@@ -1273,6 +1768,20 @@ export interface EventStoreClient<CallOptionsExt = {}> {
   ): Promise<ReadStreamResponse>;
   /** Reads every stream's events in commit order, for projections that rebuild. */
   readAll(request: DeepPartial<ReadAllRequest>, options?: CallOptions & CallOptionsExt): Promise<ReadAllResponse>;
+  /**
+   * AppendToStream over one long-lived call, for clients that append at high concurrency: a
+   * unary call costs an HTTP/2 stream, headers and a handshake of its own per append, a message on
+   * an open stream costs a frame. Each request carries one AppendToStream request and an id the
+   * caller chooses; each response carries the same id and exactly what AppendToStream would have
+   * answered (the result, or the status code and message of its error). Appends run concurrently
+   * and are answered in completion order, so a caller that needs two appends to one stream in
+   * order waits for the first answer. When the server stops it answers what it has read and ends
+   * the call; requests it did not answer were not read, and a retry (same event ids) is safe.
+   */
+  appendToStreams(
+    request: AsyncIterable<DeepPartial<AppendToStreamsRequest>>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<AppendToStreamsResponse>;
 }
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
@@ -1302,6 +1811,8 @@ function isObject(value: any): boolean {
 function isSet(value: any): boolean {
   return value !== null && value !== undefined;
 }
+
+export type ServerStreamingMethodResult<Response> = { [Symbol.asyncIterator](): AsyncIterator<Response, void> };
 
 export interface MessageFns<T> {
   encode(message: T, writer?: BinaryWriter): BinaryWriter;
