@@ -1,4 +1,3 @@
-import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
 import {
@@ -15,6 +14,7 @@ import {
   type Registry,
 } from '@orderflow/platform';
 import type { RecordedEvent } from '../domain/append';
+import { PipelinedJetStream } from './jetstream-publish';
 
 interface OutboxRow {
   event_id: string;
@@ -42,7 +42,7 @@ export interface PublisherOptions {
  * event is ever left unpublished; a duplicate publish is harmless.
  */
 export class Publisher {
-  private readonly js: JetStreamClient;
+  private readonly js: PipelinedJetStream;
   private readonly pendingDeletes: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
   private deleteTimer: NodeJS.Timeout | undefined;
@@ -64,7 +64,7 @@ export class Publisher {
     private readonly logger: Logger,
     registry: Registry,
   ) {
-    this.js = jetstream(nc, { timeout: 5_000 });
+    this.js = new PipelinedJetStream(nc, 5_000);
     this.published = counter(registry, {
       name: 'orderflow_eventstore_published_total',
       help: 'Events published to JetStream, by path (inline after commit, or relay).',
@@ -152,7 +152,7 @@ export class Publisher {
         h.set('Orderflow-Stream-Id', e.streamId);
         h.set('Orderflow-Version', String(e.version));
         const end = this.latency.startTimer({ path });
-        await this.js.publish(subject, encodeEnvelope(e), { msgID: e.eventId, headers: h });
+        await this.js.publish(subject, encodeEnvelope(e), e.eventId, h);
         end();
         this.published.inc({ path });
       },
@@ -286,5 +286,6 @@ export class Publisher {
     this.readAhead = undefined;
     await Promise.allSettled([...this.inFlight]);
     await this.flushDeletes();
+    this.js.close();
   }
 }
