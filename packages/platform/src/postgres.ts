@@ -57,6 +57,31 @@ export class RetriesExhaustedError extends Error {
 }
 
 /**
+ * `withTransaction` for one statement that is its own transaction (no BEGIN and COMMIT round
+ * trips): runs `fn` again on SQLSTATE 40001 with the same backoff, a bounded number of times.
+ */
+export async function retrySerializable<T>(
+  fn: () => Promise<T>,
+  onRetry?: RetryOptions['onRetry'] | (() => void),
+  opts: Omit<RetryOptions, 'onRetry'> = {},
+): Promise<T> {
+  const maxAttempts = opts.maxAttempts ?? 8;
+  const base = opts.baseDelayMs ?? 5;
+  const cap = opts.maxDelayMs ?? 500;
+  for (let attempt = 1; ; attempt++) {
+    opts.signal?.throwIfAborted();
+    try {
+      return await fn();
+    } catch (err: unknown) {
+      if (!isRetryable(err)) throw err;
+      if (attempt >= maxAttempts) throw new RetriesExhaustedError(attempt, err);
+      onRetry?.(attempt, err);
+      await new Promise((r) => setTimeout(r, Math.random() * Math.min(cap, base * 2 ** attempt)));
+    }
+  }
+}
+
+/**
  * The one transaction helper (DESIGN §3): BEGIN, run `fn`, COMMIT; on SQLSTATE 40001 (what
  * CockroachDB answers for contention) it rolls back and runs `fn` again after a backoff with full
  * jitter, a bounded number of times. `fn` must be safe to run more than once: everything it does

@@ -96,3 +96,55 @@ test('when appends to one stream arrive together with expected version any, then
     0, 1, 2, 3, 4, 5, 6, 7, 8, 9,
   ]);
 });
+
+test('when appends to existing streams arrive together, then those at their expected version move in one statement and the others get their precise answers', async () => {
+  const streams = Array.from({ length: 6 }, () => `order-${randomUUID()}`);
+  for (const streamId of streams)
+    await store.append({ streamId, expectedVersion: -1, events: [newEvent(), newEvent()] }); // heads at 1
+  const retried = [newEvent()];
+  await store.append({ streamId: streams[4]!, expectedVersion: 1, events: retried }); // head at 2
+  const brandNew = `order-${randomUUID()}`;
+  committed.length = 0;
+
+  const results = await Promise.allSettled([
+    store.append({ streamId: streams[0]!, expectedVersion: 1, events: [newEvent()] }),
+    store.append({ streamId: streams[1]!, expectedVersion: -2, events: [newEvent(), newEvent()] }),
+    store.append({
+      streamId: streams[2]!,
+      expectedVersion: 1,
+      events: [newEvent(), newEvent(), newEvent()],
+    }),
+    store.append({ streamId: streams[3]!, expectedVersion: 0, events: [newEvent()] }), // behind: conflict
+    store.append({ streamId: streams[4]!, expectedVersion: 1, events: retried }), // a retry: duplicate
+    store.append({ streamId: brandNew, expectedVersion: -2, events: [newEvent()] }), // new, any
+  ]);
+  const value = (i: number) => {
+    const r = results[i]!;
+    if (r.status !== 'fulfilled') throw new Error(`append ${i} failed: ${String(r.reason)}`);
+    return r.value;
+  };
+  expect(value(0)).toMatchObject({ nextExpectedVersion: 2, duplicate: false });
+  expect(value(1)).toMatchObject({ nextExpectedVersion: 3, duplicate: false });
+  expect(value(2)).toMatchObject({ nextExpectedVersion: 4, duplicate: false });
+  expect(results[3]).toMatchObject({ status: 'rejected', reason: { code: 'version-conflict' } });
+  expect(value(4)).toMatchObject({ nextExpectedVersion: 2, duplicate: true });
+  expect(value(5)).toMatchObject({ nextExpectedVersion: 0, duplicate: false });
+  expect(await versions(streams[0]!)).toEqual([0, 1, 2]);
+  expect(await versions(streams[1]!)).toEqual([0, 1, 2, 3]);
+  expect(await versions(streams[2]!)).toEqual([0, 1, 2, 3, 4]);
+  expect(await versions(streams[3]!)).toEqual([0, 1]);
+  expect(await versions(streams[4]!)).toEqual([0, 1, 2]);
+  // What the hook saw is what was written, with the versions the store gave.
+  const seen = committed
+    .flat()
+    .map((e) => `${e.streamId}@${e.version}`)
+    .sort();
+  expect(seen).toEqual(
+    [
+      ...[2].map((v) => `${streams[0]}@${v}`),
+      ...[2, 3].map((v) => `${streams[1]}@${v}`),
+      ...[2, 3, 4].map((v) => `${streams[2]}@${v}`),
+      `${brandNew}@0`,
+    ].sort(),
+  );
+});

@@ -1,5 +1,10 @@
 import type { Pool, PoolClient } from 'pg';
-import { isRetryable, sqlState, withTransaction, type RetryOptions } from '@orderflow/platform';
+import {
+  retrySerializable,
+  sqlState,
+  withTransaction,
+  type RetryOptions,
+} from '@orderflow/platform';
 import {
   checkExpectedVersion,
   validateAppend,
@@ -249,8 +254,100 @@ export class PgEventStore {
     const rest = batch.filter((p) => p.cmd.expectedVersion !== ExpectedVersion.NoStream);
     await Promise.all([
       fresh.length > 0 ? this.createStreams(fresh) : undefined,
-      rest.length > 0 ? this.commitChecked(rest) : undefined,
+      rest.length > 0 ? this.moveStreams(rest) : undefined,
     ]);
+  }
+
+  /**
+   * The fast path for appends to streams that exist (expected version n >= 0, or any): one
+   * statement, its own transaction, one round trip. It moves every head that is where its append
+   * expects it (anywhere, for any) and writes the events and outbox rows of those appends,
+   * numbered on from the head it moved. Appends whose head did not move (a version conflict, a
+   * retry whose events are written already, a stream that does not exist yet) go the checked
+   * way, which gives each its precise answer; so does the whole group when the statement fails
+   * (an event id written before: a retry with expected version any, or a reused id).
+   */
+  private async moveStreams(batch: Pending[]): Promise<void> {
+    const input = { streams: [] as string[], expected: [] as number[], counts: [] as number[] };
+    const w = emptyWrites();
+    for (const { cmd } of batch) {
+      input.streams.push(cmd.streamId);
+      input.expected.push(cmd.expectedVersion);
+      input.counts.push(cmd.events.length);
+      // Versions here are positions in the append (0, 1, ...); the statement adds the old head.
+      cmd.events.forEach((e, i) => addEvent(w, cmd.streamId, i, e));
+    }
+    let moved: { stream_id: string; last: number; created_at: Date | null }[];
+    try {
+      moved = await this.retrySerialization(async () => {
+        const r = await this.pool.query<{
+          stream_id: string;
+          last: number;
+          created_at: Date | null;
+        }>({
+          name: 'eventstore-move-group',
+          text: `WITH input AS (
+               SELECT * FROM unnest($1::TEXT[], $2::INT8[], $3::INT8[]) AS i(stream_id, expected, n)
+             ), moved AS (
+               UPDATE streams s SET version = s.version + i.n
+               FROM input i
+               WHERE s.stream_id = i.stream_id AND (i.expected = -2 OR s.version = i.expected)
+               RETURNING s.stream_id, s.version AS last
+             ), ev AS (
+               SELECT u.id, u.stream, m.last - i.n + 1 + u.pos AS version, u.type, u.data, u.meta
+               FROM unnest($4::UUID[], $5::TEXT[], $6::INT8[], $7::TEXT[], $8::TEXT[], $9::TEXT[])
+                 AS u(id, stream, pos, type, data, meta)
+               JOIN moved m ON m.stream_id = u.stream
+               JOIN input i ON i.stream_id = u.stream
+             ), queued AS (
+               INSERT INTO outbox (event_id) SELECT id FROM ev
+             ), ins AS (
+               INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)
+               SELECT id, stream, version, type, data, meta::JSONB FROM ev
+               RETURNING created_at
+             )
+             SELECT m.stream_id, m.last, (SELECT created_at FROM ins LIMIT 1) AS created_at
+             FROM moved m`,
+          values: [
+            input.streams,
+            input.expected,
+            input.counts,
+            w.ids,
+            w.streams,
+            w.versions,
+            w.types,
+            w.data,
+            w.meta,
+          ],
+        });
+        return r.rows;
+      });
+    } catch {
+      await this.commitChecked(batch);
+      return;
+    }
+    const lastOf = new Map(moved.map((m) => [m.stream_id, Number(m.last)]));
+    const createdAt = (moved[0]?.created_at ?? new Date()).toISOString();
+    const done: { p: Pending; result: AppendResult }[] = [];
+    const rest: Pending[] = [];
+    for (const p of batch) {
+      const last = lastOf.get(p.cmd.streamId);
+      if (last === undefined) {
+        rest.push(p);
+        continue;
+      }
+      const first = last - p.cmd.events.length + 1;
+      const recorded = p.cmd.events.map((e, i) => ({
+        ...e,
+        streamId: p.cmd.streamId,
+        version: first + i,
+        createdAt,
+      }));
+      done.push({ p, result: { nextExpectedVersion: last, duplicate: false, recorded } });
+    }
+    if (done.length > 0) this.hooks.afterCommit?.(done.flatMap((d) => d.result.recorded));
+    for (const { p, result } of done) p.resolve(result);
+    if (rest.length > 0) await this.commitChecked(rest);
   }
 
   /**
@@ -283,16 +380,8 @@ export class PgEventStore {
   }
 
   /** A one-statement transaction run again on SQLSTATE 40001, like withTransaction does. */
-  private async retrySerialization<T>(fn: () => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await fn();
-      } catch (err: unknown) {
-        if (!isRetryable(err) || attempt >= 8) throw err;
-        this.hooks.onRetry?.(attempt, err);
-        await new Promise((r) => setTimeout(r, Math.random() * Math.min(500, 5 * 2 ** attempt)));
-      }
-    }
+  private retrySerialization<T>(fn: () => Promise<T>): Promise<T> {
+    return retrySerializable(fn, this.hooks.onRetry);
   }
 
   /** Locks, reads and checks every append of the group, then writes those that pass, in one transaction. */

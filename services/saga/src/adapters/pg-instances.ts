@@ -1,4 +1,4 @@
-import { withTransaction, type Pool } from '@orderflow/platform';
+import { retrySerializable, type Pool } from '@orderflow/platform';
 import { instanceStatuses, type InstanceStatus } from '../domain/workflow';
 
 export interface DueInstance {
@@ -33,34 +33,51 @@ export class SagaInstances {
     deadline: Date | null,
     lastVersion: number,
   ): Promise<{ previous: InstanceStatus | undefined; applied: boolean }> {
-    return withTransaction(
-      this.pool,
-      async (c) => {
-        const inserted = await c.query(
-          `INSERT INTO saga_instances (order_id, state, deadline, last_version) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
-          [orderId, state, deadline, lastVersion],
-        );
-        if (inserted.rowCount === 1) return { previous: undefined, applied: true };
-        const current = await c.query<{ state: string; last_version: number }>(
-          'SELECT state, last_version FROM saga_instances WHERE order_id = $1 FOR UPDATE',
-          [orderId],
-        );
-        const row = current.rows[0];
-        if (!row) throw new Error(`saga instance ${orderId} vanished`);
-        const previous = isInstanceStatus(row.state) ? row.state : undefined;
-        if (row.last_version > lastVersion) return { previous, applied: false };
-        await c.query(
-          `UPDATE saga_instances
-              SET deadline = CASE WHEN state = $2 AND $3::TIMESTAMPTZ IS NOT NULL THEN COALESCE(deadline, $3::TIMESTAMPTZ) ELSE $3::TIMESTAMPTZ END,
-                  state = $2, last_version = $4, updated_at = now()
-            WHERE order_id = $1`,
-          [orderId, state, deadline, lastVersion],
-        );
-        return { previous, applied: true };
-      },
-      { onRetry: this.onRetry },
-    );
+    // One statement per attempt, no explicit transaction: every message but an order's first finds
+    // the row, so this is one round trip where BEGIN, insert, lock, update and COMMIT were five.
+    for (let attempt = 1; ; attempt++) {
+      const moved = await retrySerializable(
+        () =>
+          this.pool.query<{ state: string; applied: boolean }>({
+            name: 'saga-record-update',
+            // `old` locks the row and reads its newest committed version (a racing handler's too);
+            // the update applies unless the row already reflects a later version of the stream.
+            text: `WITH old AS (
+               SELECT state, last_version FROM saga_instances WHERE order_id = $1 FOR UPDATE
+             ), upd AS (
+               UPDATE saga_instances s
+                  SET deadline = CASE WHEN s.state = $2 AND $3::TIMESTAMPTZ IS NOT NULL
+                                      THEN COALESCE(s.deadline, $3::TIMESTAMPTZ) ELSE $3::TIMESTAMPTZ END,
+                      state = $2, last_version = $4, updated_at = now()
+                 FROM old
+                WHERE s.order_id = $1 AND old.last_version <= $4
+               RETURNING 1
+             )
+             SELECT old.state, EXISTS (SELECT 1 FROM upd) AS applied FROM old`,
+            values: [orderId, state, deadline, lastVersion],
+          }),
+        this.onRetry,
+      );
+      const row = moved.rows[0];
+      if (row)
+        return {
+          previous: isInstanceStatus(row.state) ? row.state : undefined,
+          applied: row.applied,
+        };
+      const inserted = await retrySerializable(
+        () =>
+          this.pool.query({
+            name: 'saga-record-insert',
+            text: `INSERT INTO saga_instances (order_id, state, deadline, last_version) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
+            values: [orderId, state, deadline, lastVersion],
+          }),
+        this.onRetry,
+      );
+      if (inserted.rowCount === 1) return { previous: undefined, applied: true };
+      // Another handler inserted the row between the two statements: update it now.
+      if (attempt >= 3) throw new Error(`saga instance ${orderId}: insert and update kept racing`);
+    }
   }
 
   async due(limit: number): Promise<DueInstance[]> {
