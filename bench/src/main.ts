@@ -12,10 +12,12 @@ import { log, machine, type ResultRow } from './stats';
 
 const HELP = `orderflow benchmarks (make bench)
 
-usage: node bench/dist/main.js [--quick] [scenario...]
+usage: node bench/dist/main.js [--quick] [--rate=N] [scenario...]
 
   scenarios: append peer publish pipeline (pipeline also measures memory and rebuild); default all
   --quick    shorter runs (for trying things out; the committed results come from a full run)
+  --rate=N   pipeline probe: one 10 s step at N orders/s with the CPU milliseconds of every process
+             and the database transactions per order; writes no result files
 
 Starts its own PostgreSQL (fsync on) and a nats-server per scenario; writes bench/results/latest.md
 and bench/results/latest.json.`;
@@ -29,11 +31,17 @@ async function main(): Promise<void> {
     return;
   }
   const quick = args.includes('--quick');
+  const rateArg = args.find((a) => a.startsWith('--rate='));
+  const fixedRate = rateArg ? Number(rateArg.slice('--rate='.length)) : undefined;
+  if (fixedRate !== undefined && !(Number.isInteger(fixedRate) && fixedRate > 0))
+    throw new Error(
+      `--rate: expected a positive whole number of orders per second, got ${rateArg}`,
+    );
   const chosen = args.filter((a) => !a.startsWith('--'));
   for (const c of chosen)
     if (!(ALL as readonly string[]).includes(c))
       throw new Error(`unknown scenario ${c}; see --help`);
-  const scenarios = chosen.length ? chosen : [...ALL];
+  const scenarios = fixedRate ? ['pipeline'] : chosen.length ? chosen : [...ALL];
   const started = new Date();
   const loadStart = loadavg();
   const logDir = mkdtempSync(join(tmpdir(), 'orderflow-bench-'));
@@ -79,6 +87,7 @@ async function main(): Promise<void> {
             drainSeconds: 5,
             startRate: 50,
             maxRate: 2000,
+            ...(fixedRate ? { fixedRate } : {}),
           })),
         );
       log(`bench: ${s} took ${Math.round((Date.now() - t0) / 1000)} s`);
@@ -87,6 +96,7 @@ async function main(): Promise<void> {
     await nats?.stop();
     await pg.stop();
   }
+  if (fixedRate) return; // a probe: nothing to record
   if (quick) notes.push('quick run (--quick): shorter measurement windows');
   writeResults(join(repoRoot, 'bench', 'results'), machine(), rows, started, notes, {
     start: loadStart,

@@ -3,6 +3,10 @@ import { createWriteStream, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { waitFor } from '@orderflow/testkit';
 
+/** BENCH_CPU_PROF=1: node options that write a V8 CPU profile of every service process into `dir`. */
+export const profileArgs = (dir: string): string[] =>
+  process.env['BENCH_CPU_PROF'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+
 export const repoRoot = join(__dirname, '..', '..');
 
 export interface Child {
@@ -21,9 +25,7 @@ export function spawnService(
     join(logDir, `${service}${args.length ? '-' + args.join('-') : ''}.log`),
     { flags: 'a' },
   );
-  // BENCH_CPU_PROF=1 writes a V8 CPU profile of every service process into the log folder.
-  const prof =
-    process.env['BENCH_CPU_PROF'] === '1' ? ['--cpu-prof', `--cpu-prof-dir=${logDir}`] : [];
+  const prof = profileArgs(logDir);
   const proc = spawn(
     process.execPath,
     [...prof, join(repoRoot, 'services', service, 'dist', 'main.js'), ...args],

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { createPool, ensureDatabase, withDatabase, type Pool } from '@orderflow/platform';
 import { startSystem, type RunningSystem } from '@orderflow/runner';
 import { freePort } from '@orderflow/testkit';
-import { cpuMs, cpuMsByName, exited, peakRssMiB, repoRoot, spawnService } from '../procs';
+import {
+  cpuMs,
+  cpuMsByName,
+  exited,
+  peakRssMiB,
+  profileArgs,
+  repoRoot,
+  spawnService,
+} from '../procs';
 import { log, percentile, round, type ResultRow } from '../stats';
 import type { Infra } from './append';
 
@@ -183,6 +191,8 @@ export interface PipelineOptions {
   drainSeconds: number;
   startRate: number;
   maxRate: number;
+  /** A probe instead of the search: one step at this rate with the CPU breakdown (nothing recorded). */
+  fixedRate?: number;
 }
 
 /**
@@ -200,6 +210,7 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
     apiPort: await freePort(),
     grpcPort: await freePort(),
     env: { LOG_LEVEL: 'warn', OTEL_SDK_DISABLED: 'true' },
+    nodeArgs: profileArgs(infra.logDir),
     onEvent: (name, message) => log(`system: ${name}: ${message}`),
   });
   const query = createPool(system.databaseUrl('order-query-worker'), 4);
@@ -210,9 +221,48 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
       if (!system.processes.some((p) => p.spec.service === svc))
         throw new Error(`${svc} is not built; the pipeline needs every service`);
 
+    /** One step; with `breakdown`, the CPU ms of every process and the transactions of every database per finished order. */
+    const measuredStep = async (rate: number, breakdown: boolean) => {
+      const before = cpuSnapshot(system);
+      const dbBefore = breakdown ? await dbSnapshot(query) : undefined;
+      const step = await runStep(api, query, rate, opts.stepSeconds, opts.drainSeconds);
+      if (!breakdown) return { step, cpuPerOrder: undefined, dbPerOrder: undefined };
+      const after = cpuSnapshot(system);
+      const dbAfter = await dbSnapshot(query);
+      const cpuPerOrder = Object.fromEntries(
+        [...after].map(([k, v]) => [k, round((v - (before.get(k) ?? 0)) / step.finished, 2)]),
+      );
+      const dbPerOrder = Object.fromEntries(
+        [...dbAfter].map(([db, v]) => [
+          db,
+          round((v - (dbBefore?.get(db) ?? 0)) / step.finished, 1),
+        ]),
+      );
+      const total = round(
+        Object.values(cpuPerOrder).reduce((a, b) => a + b, 0),
+        2,
+      );
+      log(
+        `pipeline ${rate}/s: CPU ms per finished order (total ${total}): ${Object.entries(
+          cpuPerOrder,
+        )
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}`,
+      );
+      log(
+        `pipeline ${rate}/s: database transactions per finished order: ${JSON.stringify(dbPerOrder)}`,
+      );
+      return { step, cpuPerOrder, dbPerOrder };
+    };
+
     log('pipeline: warm-up');
     log(`pipeline: warm-up ${describe(await runStep(api, query, 30, 5, 10))}`);
     log(`pipeline: warm-up ${describe(await runStep(api, query, 60, 5, 10))}`);
+    if (opts.fixedRate) {
+      // A probe: one step at the given rate with its CPU and database breakdown, no search.
+      log(`pipeline probe: ${describe((await measuredStep(opts.fixedRate, true)).step)}`);
+      return rows;
+    }
 
     // Search upward until the backlog grows.
     let best: Step | undefined;
@@ -241,46 +291,24 @@ export async function pipelineScenario(infra: Infra, opts: PipelineOptions): Pro
     let dbPerOrder: Record<string, number> | undefined;
     for (const pct of [25, 50, 100]) {
       const rate = Math.max(1, Math.round((max * pct) / 100));
-      const before = cpuSnapshot(system);
-      const dbBefore = pct === 100 ? await dbSnapshot(query) : undefined;
-      const s =
-        max > 0 ? await runStep(api, query, rate, opts.stepSeconds, opts.drainSeconds) : undefined;
-      if (s && pct === 100) {
-        const after = cpuSnapshot(system);
-        const per = [...after].map(
-          ([k, v]) => `${k} ${round((v - (before.get(k) ?? 0)) / s.finished, 2)}`,
-        );
-        log(`pipeline 100%: CPU ms per finished order: ${per.join(', ')}`);
-        const dbAfter = await dbSnapshot(query);
-        dbPerOrder = Object.fromEntries(
-          [...dbAfter].map(([db, v]) => [
-            db,
-            round((v - (dbBefore?.get(db) ?? 0)) / s.finished, 1),
-          ]),
-        );
-        log(
-          `pipeline 100%: database transactions per finished order: ${JSON.stringify(dbPerOrder)}`,
-        );
-        cpuPerOrder = Object.fromEntries(
-          [...after].map(([k, v]) => [k, round((v - (before.get(k) ?? 0)) / s.finished, 2)]),
-        );
-      }
-      if (s) {
-        log(`pipeline ${pct}%: ${describe(s)}`);
-        steps.push(s);
-        rows.push({
-          scenario: 'pipeline',
-          metric: 'orders_per_s_at_step',
-          value: s.completedPerSecond,
-          offered_per_s: rate,
-          pct_of_max: pct,
-          p50_ms: s.p50,
-          p99_ms: s.p99,
-          max_ms: s.max,
-          unfinished: s.unfinished,
-          http_errors: s.httpErrors,
-        });
-      }
+      if (max === 0) continue;
+      const m = await measuredStep(rate, pct === 100);
+      const s = m.step;
+      if (pct === 100) ({ cpuPerOrder, dbPerOrder } = m);
+      log(`pipeline ${pct}%: ${describe(s)}`);
+      steps.push(s);
+      rows.push({
+        scenario: 'pipeline',
+        metric: 'orders_per_s_at_step',
+        value: s.completedPerSecond,
+        offered_per_s: rate,
+        pct_of_max: pct,
+        p50_ms: s.p50,
+        p99_ms: s.p99,
+        max_ms: s.max,
+        unfinished: s.unfinished,
+        http_errors: s.httpErrors,
+      });
     }
     rows.unshift({
       scenario: 'pipeline',

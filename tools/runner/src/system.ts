@@ -47,6 +47,8 @@ export interface SystemOptions {
   /** Extra environment for every service, and per service. */
   env?: Record<string, string>;
   serviceEnv?: Partial<Record<ServiceName, Record<string, string>>>;
+  /** Options for node before each service's script (the benchmarks' `--cpu-prof`). */
+  nodeArgs?: string[];
   /** Print supervisor events (exits, restarts). */
   onEvent?: (name: string, message: string) => void;
   /** Services to start (default: all that are built). */
@@ -147,7 +149,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         name,
         service,
         command: process.execPath,
-        args: [join(root, 'services', service, 'dist', 'main.js')],
+        args: [...(opts.nodeArgs ?? []), join(root, 'services', service, 'dist', 'main.js')],
         env,
         cwd: root,
         logFile: join(logDir, `${name}.log`),
