@@ -8,7 +8,7 @@ import {
   type Outcome,
   type Registry,
 } from '@orderflow/platform';
-import type { OrderStreams } from './adapters/order-stream';
+import type { OrderHistory, OrderStreams } from './adapters/order-stream';
 import { VersionConflict } from './adapters/order-stream';
 import type { DueInstance, SagaInstances } from './adapters/pg-instances';
 import {
@@ -22,6 +22,7 @@ import {
   type SagaState,
   type Timeouts,
 } from './domain/workflow';
+import { KnownHistories } from './known-histories';
 
 /** Read-decide-append rounds per message before it is handed back to JetStream to retry later. */
 const MAX_ROUNDS = 6;
@@ -47,6 +48,8 @@ export class Saga {
   private readonly cancelled;
   private readonly timeoutsFired;
   private readonly conflicts;
+  private readonly histories;
+  private readonly known = new KnownHistories();
 
   constructor(private readonly deps: SagaDeps) {
     const { registry } = deps;
@@ -72,6 +75,11 @@ export class Saga {
     this.conflicts = counter(registry, {
       name: 'orderflow_saga_version_conflicts_total',
       help: 'Saga appends refused because the stream moved on (read again and decide again).',
+    });
+    this.histories = counter(registry, {
+      name: 'orderflow_saga_histories_total',
+      help: 'Order histories the saga decided on, by source: known (the one it had, extended by the message) or read (ReadStream).',
+      labelNames: ['source'] as const,
     });
     const instances = deps.instances;
     gauge(registry, {
@@ -107,7 +115,7 @@ export class Saga {
         recordedAt: envelope.createdAt,
       },
     };
-    return this.run(orderId, input);
+    return this.run(orderId, input, envelope.metadata);
   }
 
   /** A due deadline that this replica claimed. */
@@ -115,11 +123,35 @@ export class Saga {
     return this.run(row.orderId, { type: 'timeout', status: row.state });
   }
 
-  private async run(orderId: string, input: SagaInput): Promise<Outcome> {
+  /**
+   * The order's history for this round: the known one extended by the message when that is
+   * exact (KnownHistories), else a read of the whole stream (always after a conflict, and for a timeout).
+   */
+  private async history(
+    orderId: string,
+    input: SagaInput,
+    round: number,
+    metadata: Record<string, string> | undefined,
+  ): Promise<OrderHistory> {
+    const known =
+      round === 1 && input.type === 'event' && metadata
+        ? this.known.extend(orderId, input.event, metadata)
+        : undefined;
+    this.histories.inc({ source: known ? 'known' : 'read' });
+    const history = known ?? (await this.deps.streams.read(orderId));
+    this.known.remember(orderId, history);
+    return history;
+  }
+
+  private async run(
+    orderId: string,
+    input: SagaInput,
+    metadata?: Record<string, string>,
+  ): Promise<Outcome> {
     const { streams, logger } = this.deps;
     let appended = false;
     for (let round = 1; round <= MAX_ROUNDS; round++) {
-      const history = await streams.read(orderId);
+      const history = await this.history(orderId, input, round, metadata);
       if (history.skipped > 0)
         logger.warn(
           { orderId, skipped: history.skipped },
@@ -132,6 +164,8 @@ export class Saga {
         if (state.status === 'New') return 'ignored';
         if (!appended) this.decisions.inc({ decision: decisionLabel(outputs) });
         await this.record(orderId, state, outputs, history.lastVersion);
+        // A final order rarely hears of again: leave room for the ones in flight.
+        if (state.status === 'Approved' || state.status === 'Cancelled') this.known.forget(orderId);
         return appended ? 'handled' : 'duplicate';
       }
       try {
@@ -139,6 +173,8 @@ export class Saga {
           eventId: input.type === 'event' ? input.event.eventId : history.lastEventId,
           correlationId: history.lastCorrelationId,
         });
+        // The stream now holds what was appended: the next round reads it.
+        this.known.forget(orderId);
         if (!r.duplicate) {
           appended = true;
           this.decisions.inc({ decision: decisionLabel(outputs) });

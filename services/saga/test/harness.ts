@@ -153,6 +153,14 @@ export function actors(client: EventStoreClient) {
         },
         'payment',
       ),
+    approve: (orderId: string) =>
+      append(
+        orderId,
+        -2,
+        deterministicEventId('restaurant-decision', orderId),
+        { type: 'order-approved', data: { orderId, restaurantId: 'trattoria' } },
+        'restaurant',
+      ),
     reject: (orderId: string) =>
       append(
         orderId,

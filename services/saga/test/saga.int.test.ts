@@ -39,7 +39,37 @@ const waitForState = (orderId: string, state: string) =>
     { timeoutMs: 15_000, intervalMs: 50 },
   );
 
+/** orderflow_saga_histories_total by source, from the saga's /metrics. */
+const histories = async (): Promise<{ known: number; read: number }> => {
+  const text = await (await fetch(`http://127.0.0.1:${sut.app.opsPort}/metrics`)).text();
+  const value = (source: string) =>
+    Number(
+      text
+        .split('\n')
+        .find(
+          (l) =>
+            l.startsWith('orderflow_saga_histories_total{') && l.includes(`source="${source}"`),
+        )
+        ?.split(' ')
+        .pop() ?? 0,
+    );
+  return { known: value('known'), read: value('read') };
+};
+
 describe('saga against the real event store and nats-server', () => {
+  test('when an order moves on one event at a time, then the saga decides on the history it knows and reads no stream', async () => {
+    const before = await histories();
+    const orderId = await play.createOrder();
+    await waitForState(orderId, 'AwaitingPayment');
+    await play.debit(orderId);
+    await waitForState(orderId, 'AwaitingRestaurant');
+    await play.approve(orderId);
+    await waitForState(orderId, 'Approved');
+    const after = await histories();
+    expect(after.known - before.known).toBe(3);
+    expect(after.read - before.read).toBe(0);
+  });
+
   test('when the payment is declined, then the saga appends order-cancelled (payment-declined) and no refund request', async () => {
     const orderId = await play.createOrder();
     // The saga has handled order-created before the decline arrives (as when payment takes a
@@ -273,11 +303,12 @@ describe('saga against the real event store and nats-server', () => {
   test('when /metrics is scraped, then instance states, decisions, outcomes and timeouts are reported', async () => {
     const text = await (await fetch(`http://127.0.0.1:${sut.app.opsPort}/metrics`)).text();
     expect(text).toMatch(/orderflow_saga_instances\{state="Cancelled"[^}]*\} [1-9]/);
-    expect(text).toMatch(/orderflow_saga_instances\{state="Approved"[^}]*\} 1/);
+    // Two orders were approved above, each counted once.
+    expect(text).toMatch(/orderflow_saga_instances\{state="Approved"[^}]*\} 2\n/);
     expect(text).toMatch(
       /orderflow_orders_cancelled_total\{reason="payment-declined"[^}]*\} [1-9]/,
     );
-    expect(text).toMatch(/orderflow_orders_approved_total\{[^}]*\} 1/);
+    expect(text).toMatch(/orderflow_orders_approved_total\{[^}]*\} 2\n/);
     expect(text).toMatch(/orderflow_saga_timeouts_total\{kind="payment"[^}]*\} [1-9]/);
     expect(text).toMatch(/orderflow_saga_timeouts_total\{kind="restaurant"[^}]*\} 1/);
     expect(text).toMatch(/orderflow_saga_decisions_total\{decision="request_refund"[^}]*\} [1-9]/);
