@@ -42,15 +42,31 @@ const COLUMNS =
 /** An event without a commit time (never from the store) is stamped with the database's clock. */
 const ts = (v: string): string | null => (v ? v : null);
 
-/** The `orders` read model. Writes are conditional on the version read, so replicas may race safely. */
+/**
+ * The `orders` read model. Writes are conditional on the version read, so replicas may race safely.
+ * Each replica remembers the rows it wrote last (up to `capacity`): the next event of an order
+ * it knows is projected on that row and written with `version = known version`, one round trip
+ * instead of a read and a write. A stale memory (another replica moved the row) only makes that
+ * write miss, and the row is read as before.
+ */
 export class PgOrders {
-  constructor(private readonly pool: Pool) {}
+  private readonly known = new Map<string, OrderView>();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly capacity = 10_000,
+  ) {}
 
   async get(orderId: string): Promise<OrderView | undefined> {
     const r = await this.pool.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE order_id = $1`, [
       orderId,
     ]);
     return r.rows[0] ? toView(r.rows[0]) : undefined;
+  }
+
+  /** The row as this replica last wrote or read it, if it still remembers it. */
+  remembered(orderId: string): OrderView | undefined {
+    return this.known.get(orderId);
   }
 
   async count(): Promise<number> {
@@ -60,22 +76,44 @@ export class PgOrders {
 
   async clear(): Promise<void> {
     await this.pool.query('DELETE FROM orders WHERE true');
+    this.known.clear();
   }
 
   /**
-   * Reads the row, projects the event, and writes only if nobody else moved the row meanwhile
+   * Projects the event on the row and writes only if nobody else moved the row meanwhile
    * (`version = expected`, or no row for version 0). Losing that race means another replica applied
-   * something: read again and project again.
+   * something: read again and project again. The row comes from memory when this replica knows
+   * it at the version just before the event (or knows there is none: an order's first event).
    */
   async apply(orderId: string, e: VersionedEvent): Promise<ApplyResult> {
+    const mine = this.known.get(orderId);
+    let current: OrderView | undefined;
+    let fromMemory = e.version === 0 || mine?.version === e.version - 1;
+    if (fromMemory) current = e.version === 0 ? undefined : mine;
     for (let attempt = 0; attempt < 10; attempt++) {
-      const current = await this.get(orderId);
+      if (!fromMemory) {
+        current = await this.get(orderId);
+        if (current) this.remember(current);
+      }
+      fromMemory = false;
       const next = project(current, e);
       if (next === 'duplicate' || next === 'gap') return next;
       const written = current ? await this.update(next, current.version) : await this.insert(next);
-      if (written) return 'applied';
+      if (written) {
+        this.remember(next);
+        return 'applied';
+      }
     }
     throw new Error(`order ${orderId}: lost the write race 10 times`);
+  }
+
+  private remember(v: OrderView): void {
+    this.known.delete(v.orderId); // re-inserted last: the Map's order is the eviction order
+    this.known.set(v.orderId, v);
+    if (this.known.size > this.capacity) {
+      const oldest = this.known.keys().next().value;
+      if (oldest !== undefined) this.known.delete(oldest);
+    }
   }
 
   private async insert(v: OrderView): Promise<boolean> {

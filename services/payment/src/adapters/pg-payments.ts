@@ -56,15 +56,36 @@ export class PgPayments {
    * A payment already recorded for the order is returned as it is.
    */
   async pay(order: OrderToPay, defaultCreditCents: number): Promise<PaymentDecision> {
+    // Three statements between BEGIN and COMMIT (there were six): lock, read, write.
     return withTransaction(
       this.pool,
       async (c) => {
-        await c.query(
-          'INSERT INTO accounts (customer_id, credit_limit_cents) VALUES ($1, $2) ON CONFLICT (customer_id) DO NOTHING',
-          [order.customerId, defaultCreditCents],
-        );
-        const account = await this.lockAccount(c, order.customerId);
-        const existing = await this.payment(c, order.orderId);
+        // Creates the account on first sight and locks it either way (the no-op update takes the
+        // row lock): two debits of one customer queue up here, so they cannot overdraw.
+        const locked = await c.query<{ credit_limit_cents: number }>({
+          name: 'payment-lock-account',
+          text: `INSERT INTO accounts (customer_id, credit_limit_cents) VALUES ($1, $2)
+                 ON CONFLICT (customer_id) DO UPDATE SET credit_limit_cents = accounts.credit_limit_cents
+                 RETURNING credit_limit_cents`,
+          values: [order.customerId, defaultCreditCents],
+        });
+        // After the lock, so this statement's snapshot holds the ledger rows of the debit before it.
+        const read = await c.query<PaymentRow & { spent: number }>({
+          name: 'payment-balance-and-payment',
+          text: `SELECT (SELECT COALESCE(SUM(amount_cents), 0)::INT8 FROM ledger WHERE customer_id = $1) AS spent,
+                        p.order_id, p.payment_id, p.customer_id, p.amount_cents, p.outcome, p.reason
+                   FROM (SELECT 1) AS one LEFT JOIN payments p ON p.order_id = $2`,
+          values: [order.customerId, order.orderId],
+        });
+        const limit = locked.rows[0]?.credit_limit_cents;
+        const r = read.rows[0];
+        if (limit === undefined || !r) throw new Error(`account ${order.customerId} vanished`);
+        const account: Account = {
+          customerId: order.customerId,
+          creditLimitCents: limit,
+          balanceCents: limit - r.spent,
+        };
+        const existing = r.order_id ? toPayment(r) : undefined;
         const decision = decidePayment(order, account, existing);
         switch (decision.kind) {
           case 'already-recorded':
@@ -72,28 +93,25 @@ export class PgPayments {
           case 'debit':
           case 'decline': {
             const p = decision.payment;
-            await c.query(
-              `INSERT INTO payments (order_id, payment_id, customer_id, amount_cents, outcome, reason)
-               VALUES ($1, $2, $3, $4, $5, $6)`,
-              [
+            // The payment and, for a debit, its ledger row, in one statement.
+            await c.query({
+              name: 'payment-record',
+              text: `WITH payment AS (
+                       INSERT INTO payments (order_id, payment_id, customer_id, amount_cents, outcome, reason)
+                       VALUES ($1, $2, $3, $4, $5, $6)
+                     )
+                     INSERT INTO ledger (entry_id, customer_id, order_id, kind, amount_cents)
+                     SELECT $7, $3, $1, 'debit', $4 WHERE $5 = 'debited'`,
+              values: [
                 p.orderId,
                 p.paymentId,
                 p.customerId,
                 p.amount,
                 p.outcome,
                 p.outcome === 'declined' ? p.reason : null,
+                deterministicEventId('ledger', p.orderId, 'debit'),
               ],
-            );
-            if (p.outcome === 'debited')
-              await c.query(
-                `INSERT INTO ledger (entry_id, customer_id, order_id, kind, amount_cents) VALUES ($1, $2, $3, 'debit', $4)`,
-                [
-                  deterministicEventId('ledger', p.orderId, 'debit'),
-                  p.customerId,
-                  p.orderId,
-                  p.amount,
-                ],
-              );
+            });
             return decision;
           }
           default: {

@@ -42,22 +42,33 @@ export class PgRestaurants {
     );
   }
 
+  /** The restaurant and its menu in one round trip (a restaurant without items has one row of NULLs). */
   async restaurant(id: string): Promise<Restaurant | undefined> {
-    const r = await this.pool.query<{ name: string; open: boolean }>(
-      'SELECT name, open FROM restaurants WHERE restaurant_id = $1',
-      [id],
-    );
-    const row = r.rows[0];
-    if (!row) return undefined;
-    const menu = await this.pool.query<{ code: string; name: string; price_cents: number }>(
-      'SELECT code, name, price_cents FROM menu_items WHERE restaurant_id = $1 ORDER BY code',
-      [id],
-    );
+    const r = await this.pool.query<{
+      name: string;
+      open: boolean;
+      code: string | null;
+      item_name: string | null;
+      price_cents: number | null;
+    }>({
+      name: 'restaurant-with-menu',
+      text: `SELECT r.name, r.open, m.code, m.name AS item_name, m.price_cents
+               FROM restaurants r LEFT JOIN menu_items m ON m.restaurant_id = r.restaurant_id
+              WHERE r.restaurant_id = $1
+              ORDER BY m.code`,
+      values: [id],
+    });
+    const first = r.rows[0];
+    if (!first) return undefined;
     return {
       id,
-      name: row.name,
-      open: row.open,
-      menu: menu.rows.map((m) => ({ code: m.code, name: m.name, priceCents: m.price_cents })),
+      name: first.name,
+      open: first.open,
+      menu: r.rows.flatMap((m) =>
+        m.code === null
+          ? []
+          : [{ code: m.code, name: m.item_name ?? '', priceCents: m.price_cents ?? 0 }],
+      ),
     };
   }
 
