@@ -116,3 +116,46 @@ export async function measure(
 export const log = (line: string): void => {
   process.stdout.write(`${new Date().toISOString().slice(11, 19)} ${line}\n`);
 };
+
+/**
+ * Measures every side `rounds` times in turn (A B C, A B C, ...), each round with its own warm-up,
+ * and gives each side the mean of its rounds (rate and percentiles). Drift during a scenario (a
+ * fresh database creating WAL segments, other work on a shared machine) then weighs on every side
+ * alike instead of on whichever ran first.
+ */
+export async function measureAlternating<K extends string>(
+  concurrency: number,
+  sides: Record<K, (seq: number) => Promise<unknown>>,
+  opts: { warmupMs: number; durationMs: number },
+  rounds = 2,
+): Promise<Record<K, LoadResult>> {
+  const names = Object.keys(sides) as K[];
+  const runs = new Map<K, LoadResult[]>(names.map((k) => [k, []]));
+  for (let r = 0; r < rounds; r++)
+    for (const k of names) runs.get(k)!.push(await measure(concurrency, sides[k], opts));
+  const mean = (xs: LoadResult[], f: (x: LoadResult) => number) =>
+    xs.reduce((a, x) => a + f(x), 0) / xs.length;
+  return Object.fromEntries(
+    names.map((k) => {
+      const xs = runs.get(k)!;
+      return [
+        k,
+        {
+          ops: xs.reduce((a, x) => a + x.ops, 0),
+          errors: xs.reduce((a, x) => a + x.errors, 0),
+          seconds: xs.reduce((a, x) => a + x.seconds, 0),
+          perSecond: mean(xs, (x) => x.perSecond),
+          p50: round(
+            mean(xs, (x) => x.p50),
+            2,
+          ),
+          p99: round(
+            mean(xs, (x) => x.p99),
+            2,
+          ),
+          max: Math.max(...xs.map((x) => x.max)),
+        },
+      ];
+    }),
+  ) as Record<K, LoadResult>;
+}

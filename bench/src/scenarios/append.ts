@@ -7,7 +7,7 @@ import {
 import { freePort } from '@orderflow/testkit';
 import { orderCreated } from '../payload';
 import { spawnService, waitReady } from '../procs';
-import { log, measure, round, type ResultRow } from '../stats';
+import { log, measureAlternating, round, type ResultRow } from '../stats';
 
 export interface Infra {
   adminUrl: string;
@@ -75,19 +75,22 @@ export async function appendScenario(
           ],
         });
       };
-      const grpc = await measure(c, appendWith(client), infra);
-      const grpcUnary = await measure(c, appendWith(unary.client), infra);
-      const base = await measure(
+      const r = await measureAlternating(
         c,
-        async () => {
-          const e = orderCreated();
-          await raw.query(
-            'INSERT INTO raw_events (event_id, stream_id, version, event_type, data, metadata) VALUES ($1, $2, 0, $3, $4, $5::JSONB)',
-            [e.eventId, `order-${e.orderId}`, e.eventType, e.data, JSON.stringify(e.metadata)],
-          );
+        {
+          streamed: appendWith(client),
+          unary: appendWith(unary.client),
+          raw: async () => {
+            const e = orderCreated();
+            await raw.query(
+              'INSERT INTO raw_events (event_id, stream_id, version, event_type, data, metadata) VALUES ($1, $2, 0, $3, $4, $5::JSONB)',
+              [e.eventId, `order-${e.orderId}`, e.eventType, e.data, JSON.stringify(e.metadata)],
+            );
+          },
         },
         infra,
       );
+      const { streamed: grpc, unary: grpcUnary, raw: base } = r;
       const row: ResultRow = {
         scenario: 'append',
         metric: 'events_per_s',
