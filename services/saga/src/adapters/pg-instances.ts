@@ -33,16 +33,56 @@ export class SagaInstances {
     deadline: Date | null,
     lastVersion: number,
   ): Promise<{ previous: InstanceStatus | undefined; applied: boolean }> {
-    // One statement per attempt, no explicit transaction: every message but an order's first finds
-    // the row, so this is one round trip where BEGIN, insert, lock, update and COMMIT were five.
+    // One statement in the normal course, no explicit transaction (BEGIN, insert, lock, update
+    // and COMMIT were five round trips): an order's first event (version 0) inserts the row,
+    // every later one updates it; the other statement runs only when that guess was wrong.
+    if (lastVersion === 0 && (await this.insert(orderId, state, deadline, lastVersion)))
+      return { previous: undefined, applied: true };
     for (let attempt = 1; ; attempt++) {
-      const moved = await retrySerializable(
-        () =>
-          this.pool.query<{ state: string; applied: boolean }>({
-            name: 'saga-record-update',
-            // `old` locks the row and reads its newest committed version (a racing handler's too);
-            // the update applies unless the row already reflects a later version of the stream.
-            text: `WITH old AS (
+      const row = await this.update(orderId, state, deadline, lastVersion);
+      if (row) return row;
+      if (await this.insert(orderId, state, deadline, lastVersion))
+        return { previous: undefined, applied: true };
+      // Another handler inserted the row between the two statements: update it now.
+      if (attempt >= 3) throw new Error(`saga instance ${orderId}: insert and update kept racing`);
+    }
+  }
+
+  /** Inserts the row unless it exists; true when this inserted it. */
+  private async insert(
+    orderId: string,
+    state: InstanceStatus,
+    deadline: Date | null,
+    lastVersion: number,
+  ): Promise<boolean> {
+    const r = await retrySerializable(
+      () =>
+        this.pool.query({
+          name: 'saga-record-insert',
+          text: `INSERT INTO saga_instances (order_id, state, deadline, last_version) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
+          values: [orderId, state, deadline, lastVersion],
+        }),
+      this.onRetry,
+    );
+    return r.rowCount === 1;
+  }
+
+  /**
+   * Locks the row (reading its newest committed version, a racing handler's too) and updates it
+   * unless it already reflects a later version of the stream; undefined when there is no row.
+   */
+  private async update(
+    orderId: string,
+    state: InstanceStatus,
+    deadline: Date | null,
+    lastVersion: number,
+  ): Promise<{ previous: InstanceStatus | undefined; applied: boolean } | undefined> {
+    const r = await retrySerializable(
+      () =>
+        this.pool.query<{ state: string; applied: boolean }>({
+          name: 'saga-record-update',
+          text: `WITH old AS (
                SELECT state, last_version FROM saga_instances WHERE order_id = $1 FOR UPDATE
              ), upd AS (
                UPDATE saga_instances s
@@ -54,30 +94,14 @@ export class SagaInstances {
                RETURNING 1
              )
              SELECT old.state, EXISTS (SELECT 1 FROM upd) AS applied FROM old`,
-            values: [orderId, state, deadline, lastVersion],
-          }),
-        this.onRetry,
-      );
-      const row = moved.rows[0];
-      if (row)
-        return {
-          previous: isInstanceStatus(row.state) ? row.state : undefined,
-          applied: row.applied,
-        };
-      const inserted = await retrySerializable(
-        () =>
-          this.pool.query({
-            name: 'saga-record-insert',
-            text: `INSERT INTO saga_instances (order_id, state, deadline, last_version) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
-            values: [orderId, state, deadline, lastVersion],
-          }),
-        this.onRetry,
-      );
-      if (inserted.rowCount === 1) return { previous: undefined, applied: true };
-      // Another handler inserted the row between the two statements: update it now.
-      if (attempt >= 3) throw new Error(`saga instance ${orderId}: insert and update kept racing`);
-    }
+          values: [orderId, state, deadline, lastVersion],
+        }),
+      this.onRetry,
+    );
+    const row = r.rows[0];
+    return row
+      ? { previous: isInstanceStatus(row.state) ? row.state : undefined, applied: row.applied }
+      : undefined;
   }
 
   async due(limit: number): Promise<DueInstance[]> {
