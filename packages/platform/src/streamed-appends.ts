@@ -5,6 +5,7 @@ import type {
   AppendToStreamsRequest,
   DeepPartial,
   EventStoreClient,
+  StreamedAppend,
 } from '@orderflow/proto';
 import { AsyncQueue } from './async-queue';
 import { SpanKind, injectTraceContext, withSpan } from './tracing';
@@ -21,7 +22,27 @@ interface OpenCall {
   requests: AsyncQueue<DeepPartial<AppendToStreamsRequest>>;
   pending: Map<number, Pending>;
   abort: AbortController;
+  /** Appends of this event-loop turn, sent together as one request when the turn ends. */
+  batch: DeepPartial<StreamedAppend>[];
+  /** Rough size of `batch` in bytes (the events' data and metadata). */
+  batchBytes: number;
 }
+
+/**
+ * A request holds at most this much event data: a batch of large appends is sent in several
+ * requests, far below the event store's 8 MiB message limit (a single append may carry more).
+ */
+const MAX_BATCH_BYTES = 1024 * 1024;
+const MAX_BATCH_APPENDS = 256;
+
+const sizeOf = (request: DeepPartial<AppendToStreamRequest>): number => {
+  let n = 64 + (request.streamId?.length ?? 0);
+  for (const e of request.events ?? []) {
+    n += 64 + (e?.data?.length ?? 0);
+    for (const [k, v] of Object.entries(e?.metadata ?? {})) n += k.length + (v?.length ?? 0);
+  }
+  return n;
+};
 
 const abortError = (): Error =>
   Object.assign(new Error('The operation has been aborted'), { name: 'AbortError' });
@@ -31,7 +52,9 @@ const abortError = (): Error =>
  * costs about 0.25 ms of CPU between client and server (a new HTTP/2 stream, headers, a deadline
  * and status per call), a message on an open stream about a seventh of that (docs/performance.md).
  * Callers see the unary contract: one promise per append, the same `ClientError` codes and
- * messages, a CLIENT span per append whose context travels in the request. The call opens on the
+ * messages, a CLIENT span per append whose context travels in the request. The appends of one
+ * event-loop turn go out together in one request (a closed loop of callers answered by one group
+ * commit sends its next appends in the same turn). The call opens on the
  * first append and again after it ends; when it fails or the server ends it (it stops), every
  * unanswered append fails with that error or UNAVAILABLE, and a retry with the same event ids is
  * safe. An aborted `signal` fails that append at once (the server may still write it, as with a
@@ -86,8 +109,23 @@ export class StreamedAppends {
           reject: (e) => (done(), reject(e)),
         });
       } else call.pending.set(requestId, { resolve, reject });
-      call.requests.push({ requestId, append: request, traceContext: injectTraceContext({}) });
+      const bytes = sizeOf(request);
+      if (
+        call.batch.length > 0 &&
+        (call.batchBytes + bytes > MAX_BATCH_BYTES || call.batch.length >= MAX_BATCH_APPENDS)
+      )
+        this.flush(call);
+      if (call.batch.length === 0) setImmediate(() => this.flush(call));
+      call.batch.push({ requestId, append: request, traceContext: injectTraceContext({}) });
+      call.batchBytes += bytes;
     });
+  }
+
+  private flush(call: OpenCall): void {
+    const appends = call.batch.splice(0);
+    call.batchBytes = 0;
+    // Appends whose call ended meanwhile were failed with the rest of its unanswered ones.
+    if (appends.length > 0 && !call.requests.isEnded) call.requests.push({ appends });
   }
 
   private open(): OpenCall {
@@ -95,6 +133,8 @@ export class StreamedAppends {
       requests: new AsyncQueue(),
       pending: new Map(),
       abort: new AbortController(),
+      batch: [],
+      batchBytes: 0,
     };
     this.call = call;
     void this.run(call);
@@ -107,14 +147,17 @@ export class StreamedAppends {
       for await (const answer of this.client.appendToStreams(call.requests, {
         signal: call.abort.signal,
       })) {
-        const p = call.pending.get(answer.requestId);
-        if (!p) continue; // its caller gave up (aborted)
-        call.pending.delete(answer.requestId);
-        if (answer.error)
-          p.reject(new ClientError(APPEND_PATH, answer.error.code, answer.error.message));
-        else if (answer.result) p.resolve(answer.result);
-        else
-          p.reject(new ClientError(APPEND_PATH, Status.INTERNAL, 'answer without result or error'));
+        for (const r of answer.results) {
+          const p = call.pending.get(r.requestId);
+          if (!p) continue; // its caller gave up (aborted)
+          call.pending.delete(r.requestId);
+          if (r.error) p.reject(new ClientError(APPEND_PATH, r.error.code, r.error.message));
+          else if (r.result) p.resolve(r.result);
+          else
+            p.reject(
+              new ClientError(APPEND_PATH, Status.INTERNAL, 'answer without result or error'),
+            );
+        }
       }
     } catch (err: unknown) {
       failure = err;

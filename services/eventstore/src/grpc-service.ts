@@ -5,6 +5,8 @@ import type {
   AppendToStreamsRequest,
   AppendToStreamsResponse,
   DeepPartial,
+  StreamedAppend,
+  StreamedAppendResult,
   EventStoreServiceImplementation,
   ReadAllRequest,
   ReadAllResponse,
@@ -135,9 +137,9 @@ export function eventStoreService(
 
   /** One streamed append, with the span and metrics the unary call gets from the middleware. */
   async function streamedAppend(
-    req: AppendToStreamsRequest,
+    req: StreamedAppend,
     signal: AbortSignal,
-  ): Promise<DeepPartial<AppendToStreamsResponse>> {
+  ): Promise<DeepPartial<StreamedAppendResult>> {
     const end = opts.grpcMetrics.start('AppendToStream');
     let code = Status.OK;
     try {
@@ -187,40 +189,60 @@ export function eventStoreService(
       ctx: CallContext,
     ): AsyncGenerator<DeepPartial<AppendToStreamsResponse>, void, undefined> {
       const answers = new AsyncQueue<DeepPartial<AppendToStreamsResponse>>();
+      // Answers of one event-loop turn (a group commit resolves its appends together) go out
+      // together in one response.
+      let ready: DeepPartial<StreamedAppendResult>[] = [];
       let inFlight = 0;
       let reading = true;
       let freed: (() => void) | undefined;
-      const settle = (): void => {
+      const flush = (): void => {
+        const results = ready;
+        ready = [];
+        if (results.length > 0 && !answers.isEnded) answers.push({ results });
         if (!reading && inFlight === 0 && !answers.isEnded) answers.end();
       };
-      const stopped = new Promise<IteratorResult<AppendToStreamsRequest>>((resolve) => {
-        const done = (): void => resolve({ value: undefined, done: true });
-        if (opts.stopping.aborted) done();
-        else opts.stopping.addEventListener('abort', done, { once: true });
-      });
+      const answered = (result: DeepPartial<StreamedAppendResult>): void => {
+        inFlight--;
+        if (ready.length === 0) setImmediate(flush);
+        ready.push(result);
+        const f = freed;
+        freed = undefined;
+        f?.();
+      };
+      // The server stopping ends the wait for the next request. (Not a Promise.race with one
+      // long-lived "stopped" promise: every race leaves a reaction on it that holds the request it
+      // resolved with, and the call lives as long as the client.)
+      let wake: ((r: IteratorResult<AppendToStreamsRequest>) => void) | undefined;
+      const onStop = (): void => wake?.({ value: undefined, done: true });
+      opts.stopping.addEventListener('abort', onStop, { once: true });
+      const nextRequest = (
+        it: AsyncIterator<AppendToStreamsRequest>,
+      ): Promise<IteratorResult<AppendToStreamsRequest>> =>
+        new Promise((resolve, reject) => {
+          if (opts.stopping.aborted) return resolve({ value: undefined, done: true });
+          wake = resolve;
+          it.next().then(resolve, reject);
+        });
       const read = async (): Promise<void> => {
         const it = requests[Symbol.asyncIterator]();
         try {
           for (;;) {
             if (inFlight >= STREAMED_APPENDS_IN_FLIGHT)
               await new Promise<void>((resolve) => (freed = resolve));
-            const next = await Promise.race([it.next(), stopped]);
+            const next = await nextRequest(it);
+            wake = undefined;
             if (next.done) break;
-            inFlight++;
-            void streamedAppend(next.value, ctx.signal).then((answer) => {
-              inFlight--;
-              if (!answers.isEnded) answers.push(answer);
-              const f = freed;
-              freed = undefined;
-              f?.();
-              settle();
-            });
+            for (const a of next.value.appends) {
+              inFlight++;
+              void streamedAppend(a, ctx.signal).then(answered);
+            }
           }
         } catch {
           // The client cancelled or the call broke: nobody is left to answer.
         } finally {
+          opts.stopping.removeEventListener('abort', onStop);
           reading = false;
-          settle();
+          if (ready.length === 0) flush();
         }
       };
       void read();

@@ -1,7 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { ClientError, Status, createChannel, createClient } from 'nice-grpc';
 import { AsyncQueue, createEventStoreClient } from '@orderflow/platform';
-import { EventStoreDefinition, type AppendToStreamsResponse } from '@orderflow/proto';
+import {
+  EventStoreDefinition,
+  type AppendToStreamsRequest,
+  type AppendToStreamsResponse,
+  type DeepPartial,
+} from '@orderflow/proto';
 import { newEvent, startStore, type StoreUnderTest } from './harness';
 
 // AppendToStreams and the platform client that carries AppendToStream over it (StreamedAppends),
@@ -55,24 +60,54 @@ test('when 2,000 appends share one streamed call, then each gets its own answer 
   }
 });
 
-test('when a raw AppendToStreams request lacks its append, then only that request is answered INVALID_ARGUMENT', async () => {
+test('when large appends are made in one turn, then they go out in several requests under the message limit and all succeed', async () => {
+  sut = await startStore();
+  const { client, close } = createEventStoreClient(`127.0.0.1:${sut.app.grpcPort}`);
+  try {
+    // 12 × 0.7 MB: one request with all of them would break the event store's 8 MiB message limit.
+    const big = JSON.stringify({ blob: 'x'.repeat(700 * 1024) });
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        client.appendToStream({
+          streamId: `order-${randomUUID()}`,
+          expectedVersion: -1,
+          events: [{ ...newEvent(), data: big }],
+        }),
+      ),
+    );
+    expect(answers.every((a) => a.nextExpectedVersion === 0 && !a.duplicate)).toBe(true);
+  } finally {
+    close();
+  }
+});
+
+test('when a raw AppendToStreams request carries several appends and one lacks its append, then each is answered on its own', async () => {
   sut = await startStore();
   const channel = createChannel(`127.0.0.1:${sut.app.grpcPort}`);
   const raw = createClient(EventStoreDefinition, channel);
-  const requests = new AsyncQueue<{ requestId: number; append?: object }>();
-  const streamId = `order-${randomUUID()}`;
-  requests.push({ requestId: 7 });
-  requests.push({ requestId: 8, append: { streamId, expectedVersion: -1, events: [newEvent()] } });
+  const requests = new AsyncQueue<DeepPartial<AppendToStreamsRequest>>();
+  const [s1, s2] = [`order-${randomUUID()}`, `order-${randomUUID()}`];
+  requests.push({
+    appends: [
+      { requestId: 7 },
+      { requestId: 8, append: { streamId: s1, expectedVersion: -1, events: [newEvent()] } },
+    ],
+  });
+  requests.push({
+    appends: [{ requestId: 9, append: { streamId: s2, expectedVersion: 3, events: [newEvent()] } }],
+  });
   requests.end();
   const answers: AppendToStreamsResponse[] = [];
   for await (const a of raw.appendToStreams(requests)) answers.push(a);
   channel.close();
-  const byId = new Map(answers.map((a) => [a.requestId, a]));
+  const byId = new Map(answers.flatMap((a) => a.results).map((r) => [r.requestId, r]));
+  expect(byId.size).toBe(3);
   expect(byId.get(7)?.error).toEqual({
     code: Status.INVALID_ARGUMENT,
     message: 'append: required',
   });
   expect(byId.get(8)?.result).toEqual({ nextExpectedVersion: 0, duplicate: false });
+  expect(byId.get(9)?.error?.code).toBe(Status.FAILED_PRECONDITION);
 });
 
 test('when the event store stops with a streamed call open, then it stops promptly and the client fails over to UNAVAILABLE, then reconnects to a new server', async () => {

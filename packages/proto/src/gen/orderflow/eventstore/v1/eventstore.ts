@@ -88,6 +88,11 @@ export interface ReadAllResponse {
 }
 
 export interface AppendToStreamsRequest {
+  /** One or more appends, each answered on its own (a client sends together what it has at hand). */
+  appends: StreamedAppend[];
+}
+
+export interface StreamedAppend {
   /** Chosen by the caller, unique among its unanswered requests on this call; echoed in the answer. */
   requestId: number;
   append:
@@ -100,12 +105,17 @@ export interface AppendToStreamsRequest {
   traceContext: { [key: string]: string };
 }
 
-export interface AppendToStreamsRequest_TraceContextEntry {
+export interface StreamedAppend_TraceContextEntry {
   key: string;
   value: string;
 }
 
 export interface AppendToStreamsResponse {
+  /** Answers to appends of any earlier requests on this call, in completion order. */
+  results: StreamedAppendResult[];
+}
+
+export interface StreamedAppendResult {
   requestId: number;
   /** Set when the append succeeded. */
   result:
@@ -1232,20 +1242,14 @@ export const ReadAllResponse: MessageFns<ReadAllResponse> = {
 };
 
 function createBaseAppendToStreamsRequest(): AppendToStreamsRequest {
-  return { requestId: 0, append: undefined, traceContext: {} };
+  return { appends: [] };
 }
 
 export const AppendToStreamsRequest: MessageFns<AppendToStreamsRequest> = {
   encode(message: AppendToStreamsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== 0) {
-      writer.uint32(8).uint64(message.requestId);
+    for (const v of message.appends) {
+      StreamedAppend.encode(v!, writer.uint32(10).fork()).join();
     }
-    if (message.append !== undefined) {
-      AppendToStreamRequest.encode(message.append, writer.uint32(18).fork()).join();
-    }
-    globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
-      AppendToStreamsRequest_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
-    });
     return writer;
   },
 
@@ -1259,6 +1263,83 @@ export const AppendToStreamsRequest: MessageFns<AppendToStreamsRequest> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseAppendToStreamsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appends.push(StreamedAppend.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendToStreamsRequest {
+    return {
+      appends: globalThis.Array.isArray(object?.appends)
+        ? object.appends.map((e: any) => StreamedAppend.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AppendToStreamsRequest): unknown {
+    const obj: any = {};
+    if (message.appends?.length) {
+      obj.appends = message.appends.map((e) => StreamedAppend.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendToStreamsRequest>): AppendToStreamsRequest {
+    return AppendToStreamsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendToStreamsRequest>): AppendToStreamsRequest {
+    const message = createBaseAppendToStreamsRequest();
+    message.appends = object.appends?.map((e) => StreamedAppend.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamedAppend(): StreamedAppend {
+  return { requestId: 0, append: undefined, traceContext: {} };
+}
+
+export const StreamedAppend: MessageFns<StreamedAppend> = {
+  encode(message: StreamedAppend, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.append !== undefined) {
+      AppendToStreamRequest.encode(message.append, writer.uint32(18).fork()).join();
+    }
+    globalThis.Object.entries(message.traceContext).forEach(([key, value]: [string, string]) => {
+      StreamedAppend_TraceContextEntry.encode({ key: key as any, value }, writer.uint32(26).fork()).join();
+    });
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamedAppend {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamedAppend();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1283,7 +1364,7 @@ export const AppendToStreamsRequest: MessageFns<AppendToStreamsRequest> = {
               break;
             }
 
-            const entry3 = AppendToStreamsRequest_TraceContextEntry.decode(reader, reader.uint32());
+            const entry3 = StreamedAppend_TraceContextEntry.decode(reader, reader.uint32());
             if (entry3.value !== undefined) {
               message.traceContext[entry3.key] = entry3.value;
             }
@@ -1301,7 +1382,7 @@ export const AppendToStreamsRequest: MessageFns<AppendToStreamsRequest> = {
     }
   },
 
-  fromJSON(object: any): AppendToStreamsRequest {
+  fromJSON(object: any): StreamedAppend {
     return {
       requestId: isSet(object.requestId)
         ? globalThis.Number(object.requestId)
@@ -1339,7 +1420,7 @@ export const AppendToStreamsRequest: MessageFns<AppendToStreamsRequest> = {
     };
   },
 
-  toJSON(message: AppendToStreamsRequest): unknown {
+  toJSON(message: StreamedAppend): unknown {
     const obj: any = {};
     if (message.requestId !== 0) {
       obj.requestId = Math.round(message.requestId);
@@ -1359,11 +1440,11 @@ export const AppendToStreamsRequest: MessageFns<AppendToStreamsRequest> = {
     return obj;
   },
 
-  create(base?: DeepPartial<AppendToStreamsRequest>): AppendToStreamsRequest {
-    return AppendToStreamsRequest.fromPartial(base ?? {});
+  create(base?: DeepPartial<StreamedAppend>): StreamedAppend {
+    return StreamedAppend.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<AppendToStreamsRequest>): AppendToStreamsRequest {
-    const message = createBaseAppendToStreamsRequest();
+  fromPartial(object: DeepPartial<StreamedAppend>): StreamedAppend {
+    const message = createBaseStreamedAppend();
     message.requestId = object.requestId ?? 0;
     message.append = (object.append !== undefined && object.append !== null)
       ? AppendToStreamRequest.fromPartial(object.append)
@@ -1381,12 +1462,12 @@ export const AppendToStreamsRequest: MessageFns<AppendToStreamsRequest> = {
   },
 };
 
-function createBaseAppendToStreamsRequest_TraceContextEntry(): AppendToStreamsRequest_TraceContextEntry {
+function createBaseStreamedAppend_TraceContextEntry(): StreamedAppend_TraceContextEntry {
   return { key: "", value: "" };
 }
 
-export const AppendToStreamsRequest_TraceContextEntry: MessageFns<AppendToStreamsRequest_TraceContextEntry> = {
-  encode(message: AppendToStreamsRequest_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+export const StreamedAppend_TraceContextEntry: MessageFns<StreamedAppend_TraceContextEntry> = {
+  encode(message: StreamedAppend_TraceContextEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.key !== "") {
       writer.uint32(10).string(message.key);
     }
@@ -1396,7 +1477,7 @@ export const AppendToStreamsRequest_TraceContextEntry: MessageFns<AppendToStream
     return writer;
   },
 
-  decode(input: BinaryReader | Uint8Array, length?: number): AppendToStreamsRequest_TraceContextEntry {
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamedAppend_TraceContextEntry {
     const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
     const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
     if (previousRecursionDepth >= 100) {
@@ -1405,7 +1486,7 @@ export const AppendToStreamsRequest_TraceContextEntry: MessageFns<AppendToStream
     (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseAppendToStreamsRequest_TraceContextEntry();
+      const message = createBaseStreamedAppend_TraceContextEntry();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1437,14 +1518,14 @@ export const AppendToStreamsRequest_TraceContextEntry: MessageFns<AppendToStream
     }
   },
 
-  fromJSON(object: any): AppendToStreamsRequest_TraceContextEntry {
+  fromJSON(object: any): StreamedAppend_TraceContextEntry {
     return {
       key: isSet(object.key) ? globalThis.String(object.key) : "",
       value: isSet(object.value) ? globalThis.String(object.value) : "",
     };
   },
 
-  toJSON(message: AppendToStreamsRequest_TraceContextEntry): unknown {
+  toJSON(message: StreamedAppend_TraceContextEntry): unknown {
     const obj: any = {};
     if (message.key !== "") {
       obj.key = message.key;
@@ -1455,11 +1536,11 @@ export const AppendToStreamsRequest_TraceContextEntry: MessageFns<AppendToStream
     return obj;
   },
 
-  create(base?: DeepPartial<AppendToStreamsRequest_TraceContextEntry>): AppendToStreamsRequest_TraceContextEntry {
-    return AppendToStreamsRequest_TraceContextEntry.fromPartial(base ?? {});
+  create(base?: DeepPartial<StreamedAppend_TraceContextEntry>): StreamedAppend_TraceContextEntry {
+    return StreamedAppend_TraceContextEntry.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<AppendToStreamsRequest_TraceContextEntry>): AppendToStreamsRequest_TraceContextEntry {
-    const message = createBaseAppendToStreamsRequest_TraceContextEntry();
+  fromPartial(object: DeepPartial<StreamedAppend_TraceContextEntry>): StreamedAppend_TraceContextEntry {
+    const message = createBaseStreamedAppend_TraceContextEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -1467,19 +1548,13 @@ export const AppendToStreamsRequest_TraceContextEntry: MessageFns<AppendToStream
 };
 
 function createBaseAppendToStreamsResponse(): AppendToStreamsResponse {
-  return { requestId: 0, result: undefined, error: undefined };
+  return { results: [] };
 }
 
 export const AppendToStreamsResponse: MessageFns<AppendToStreamsResponse> = {
   encode(message: AppendToStreamsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.requestId !== 0) {
-      writer.uint32(8).uint64(message.requestId);
-    }
-    if (message.result !== undefined) {
-      AppendToStreamResponse.encode(message.result, writer.uint32(18).fork()).join();
-    }
-    if (message.error !== undefined) {
-      AppendError.encode(message.error, writer.uint32(26).fork()).join();
+    for (const v of message.results) {
+      StreamedAppendResult.encode(v!, writer.uint32(10).fork()).join();
     }
     return writer;
   },
@@ -1494,6 +1569,83 @@ export const AppendToStreamsResponse: MessageFns<AppendToStreamsResponse> = {
     try {
       const end = length === undefined ? reader.len : reader.pos + length;
       const message = createBaseAppendToStreamsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.results.push(StreamedAppendResult.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppendToStreamsResponse {
+    return {
+      results: globalThis.Array.isArray(object?.results)
+        ? object.results.map((e: any) => StreamedAppendResult.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: AppendToStreamsResponse): unknown {
+    const obj: any = {};
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => StreamedAppendResult.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AppendToStreamsResponse>): AppendToStreamsResponse {
+    return AppendToStreamsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AppendToStreamsResponse>): AppendToStreamsResponse {
+    const message = createBaseAppendToStreamsResponse();
+    message.results = object.results?.map((e) => StreamedAppendResult.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamedAppendResult(): StreamedAppendResult {
+  return { requestId: 0, result: undefined, error: undefined };
+}
+
+export const StreamedAppendResult: MessageFns<StreamedAppendResult> = {
+  encode(message: StreamedAppendResult, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.requestId !== 0) {
+      writer.uint32(8).uint64(message.requestId);
+    }
+    if (message.result !== undefined) {
+      AppendToStreamResponse.encode(message.result, writer.uint32(18).fork()).join();
+    }
+    if (message.error !== undefined) {
+      AppendError.encode(message.error, writer.uint32(26).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamedAppendResult {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamedAppendResult();
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
@@ -1533,7 +1685,7 @@ export const AppendToStreamsResponse: MessageFns<AppendToStreamsResponse> = {
     }
   },
 
-  fromJSON(object: any): AppendToStreamsResponse {
+  fromJSON(object: any): StreamedAppendResult {
     return {
       requestId: isSet(object.requestId)
         ? globalThis.Number(object.requestId)
@@ -1545,7 +1697,7 @@ export const AppendToStreamsResponse: MessageFns<AppendToStreamsResponse> = {
     };
   },
 
-  toJSON(message: AppendToStreamsResponse): unknown {
+  toJSON(message: StreamedAppendResult): unknown {
     const obj: any = {};
     if (message.requestId !== 0) {
       obj.requestId = Math.round(message.requestId);
@@ -1559,11 +1711,11 @@ export const AppendToStreamsResponse: MessageFns<AppendToStreamsResponse> = {
     return obj;
   },
 
-  create(base?: DeepPartial<AppendToStreamsResponse>): AppendToStreamsResponse {
-    return AppendToStreamsResponse.fromPartial(base ?? {});
+  create(base?: DeepPartial<StreamedAppendResult>): StreamedAppendResult {
+    return StreamedAppendResult.fromPartial(base ?? {});
   },
-  fromPartial(object: DeepPartial<AppendToStreamsResponse>): AppendToStreamsResponse {
-    const message = createBaseAppendToStreamsResponse();
+  fromPartial(object: DeepPartial<StreamedAppendResult>): StreamedAppendResult {
+    const message = createBaseStreamedAppendResult();
     message.requestId = object.requestId ?? 0;
     message.result = (object.result !== undefined && object.result !== null)
       ? AppendToStreamResponse.fromPartial(object.result)
@@ -1700,10 +1852,10 @@ export const EventStoreDefinition = {
     /**
      * AppendToStream over one long-lived call, for clients that append at high concurrency: a
      * unary call costs an HTTP/2 stream, headers and a handshake of its own per append, a message on
-     * an open stream costs a frame. Each request carries one AppendToStream request and an id the
-     * caller chooses; each response carries the same id and exactly what AppendToStream would have
+     * an open stream costs a frame. Each request carries AppendToStream requests, each with an id the
+     * caller chooses; each answer carries the same id and exactly what AppendToStream would have
      * answered (the result, or the status code and message of its error). Appends run concurrently
-     * and are answered in completion order, so a caller that needs two appends to one stream in
+     * and are answered in completion order, several to a response when they finish together, so a caller that needs two appends to one stream in
      * order waits for the first answer. When the server stops it answers what it has read and ends
      * the call; requests it did not answer were not read, and a retry (same event ids) is safe.
      */
@@ -1738,10 +1890,10 @@ export interface EventStoreServiceImplementation<CallContextExt = {}> {
   /**
    * AppendToStream over one long-lived call, for clients that append at high concurrency: a
    * unary call costs an HTTP/2 stream, headers and a handshake of its own per append, a message on
-   * an open stream costs a frame. Each request carries one AppendToStream request and an id the
-   * caller chooses; each response carries the same id and exactly what AppendToStream would have
+   * an open stream costs a frame. Each request carries AppendToStream requests, each with an id the
+   * caller chooses; each answer carries the same id and exactly what AppendToStream would have
    * answered (the result, or the status code and message of its error). Appends run concurrently
-   * and are answered in completion order, so a caller that needs two appends to one stream in
+   * and are answered in completion order, several to a response when they finish together, so a caller that needs two appends to one stream in
    * order waits for the first answer. When the server stops it answers what it has read and ends
    * the call; requests it did not answer were not read, and a retry (same event ids) is safe.
    */
@@ -1771,10 +1923,10 @@ export interface EventStoreClient<CallOptionsExt = {}> {
   /**
    * AppendToStream over one long-lived call, for clients that append at high concurrency: a
    * unary call costs an HTTP/2 stream, headers and a handshake of its own per append, a message on
-   * an open stream costs a frame. Each request carries one AppendToStream request and an id the
-   * caller chooses; each response carries the same id and exactly what AppendToStream would have
+   * an open stream costs a frame. Each request carries AppendToStream requests, each with an id the
+   * caller chooses; each answer carries the same id and exactly what AppendToStream would have
    * answered (the result, or the status code and message of its error). Appends run concurrently
-   * and are answered in completion order, so a caller that needs two appends to one stream in
+   * and are answered in completion order, several to a response when they finish together, so a caller that needs two appends to one stream in
    * order waits for the first answer. When the server stops it answers what it has read and ends
    * the call; requests it did not answer were not read, and a retry (same event ids) is safe.
    */
