@@ -56,12 +56,20 @@ export function grpcServerMetrics(registry: Registry) {
     help: 'gRPC request duration, by method.',
     labelNames: ['method'] as const,
   });
+  // Label children bound once per method and code: a request costs no label look-up.
+  const timers = new Map<string, { startTimer(): () => void }>();
+  const counts = new Map<string, { inc(): void }>();
   return {
     /** Starts timing one request of `method`; call the result with its status code when it ends. */
     start(method: string): (code: Status) => void {
-      const end = duration.startTimer({ method });
+      let timer = timers.get(method);
+      if (!timer) timers.set(method, (timer = duration.labels({ method })));
+      const end = timer.startTimer();
       return (code) => {
-        requests.inc({ method, code: Status[code] });
+        const key = `${method} ${code}`;
+        let count = counts.get(key);
+        if (!count) counts.set(key, (count = requests.labels({ method, code: Status[code] })));
+        count.inc();
         end();
       };
     },

@@ -91,6 +91,8 @@ export function eventStoreService(
     name: 'orderflow_eventstore_events_appended_total',
     help: 'Events written.',
   });
+  const appendsOk = appends.labels({ result: 'ok' });
+  const appendsDuplicate = appends.labels({ result: 'duplicate' });
   const conflicts = counter(registry, {
     name: 'orderflow_eventstore_version_conflicts_total',
     help: 'Appends refused because the stream was not at the expected version.',
@@ -121,7 +123,7 @@ export function eventStoreService(
           return result;
         },
       );
-      appends.inc({ result: r.duplicate ? 'duplicate' : 'ok' });
+      (r.duplicate ? appendsDuplicate : appendsOk).inc();
       appended.inc(r.recorded.length);
       return { nextExpectedVersion: r.nextExpectedVersion, duplicate: r.duplicate };
     } catch (err: unknown) {

@@ -148,3 +148,33 @@ test('when appends to existing streams arrive together, then those at their expe
     ].sort(),
   );
 });
+
+test('when events carry quotes, backslashes and non-ASCII text in data and metadata, then they are stored and read back unchanged', async () => {
+  const data = JSON.stringify({
+    note: 'a "quoted" \\ back\\slash, ümlaut, 日本, 😀, tab\t, {braces}',
+  });
+  const metadata = { correlation_id: 'c-"1"\\', producer: 'tëst, {x}', traceparent: '' };
+  const fresh = `order-${randomUUID()}`;
+  const existing = `order-${randomUUID()}`;
+  await store.append({ streamId: existing, expectedVersion: -1, events: [newEvent()] });
+  // One group on each one-statement path: a new stream and an existing one.
+  await Promise.all([
+    store.append({
+      streamId: fresh,
+      expectedVersion: -1,
+      events: [{ ...newEvent(), data, metadata }],
+    }),
+    store.append({
+      streamId: existing,
+      expectedVersion: 0,
+      events: [{ ...newEvent(), data, metadata }],
+    }),
+  ]);
+  for (const [streamId, version] of [
+    [fresh, 0],
+    [existing, 1],
+  ] as const) {
+    const r = await store.readStream(streamId, version, 1);
+    expect(r.events[0]).toMatchObject({ data, metadata, version });
+  }
+});

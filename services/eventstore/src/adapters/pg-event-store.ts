@@ -64,17 +64,15 @@ const toRecorded = (r: EventRow): RecordedEvent => ({
   createdAt: r.created_at.toISOString(),
 });
 
+/** One event to write: event id, stream id, version, event type, data, metadata. */
+type EventRowInput = [string, string, number, string, string, Record<string, string>];
+
 interface Writes {
   newStreams: string[];
   newVersions: number[];
   movedStreams: string[];
   movedVersions: number[];
-  ids: string[];
-  streams: string[];
-  versions: number[];
-  types: string[];
-  data: string[];
-  meta: string[];
+  events: EventRowInput[];
 }
 
 const emptyWrites = (): Writes => ({
@@ -82,22 +80,22 @@ const emptyWrites = (): Writes => ({
   newVersions: [],
   movedStreams: [],
   movedVersions: [],
-  ids: [],
-  streams: [],
-  versions: [],
-  types: [],
-  data: [],
-  meta: [],
+  events: [],
 });
 
 function addEvent(w: Writes, streamId: string, version: number, e: NewEvent): void {
-  w.ids.push(e.eventId);
-  w.streams.push(streamId);
-  w.versions.push(version);
-  w.types.push(e.eventType);
-  w.data.push(e.data);
-  w.meta.push(JSON.stringify(e.metadata));
+  w.events.push([e.eventId, streamId, version, e.eventType, e.data, e.metadata]);
 }
+
+/**
+ * The events of a group as one JSONB parameter (an array of `[id, stream, version, type, data,
+ * metadata]`), unpacked by `jsonb_array_elements`: `JSON.stringify` escapes it natively, where six
+ * array parameters had `pg` build and escape an array literal element by element (a tenth of the
+ * event store's CPU under load). Runs on PostgreSQL and CockroachDB alike.
+ */
+const EVENTS_FROM_JSON = `SELECT (e->>0)::UUID AS id, e->>1 AS stream, (e->>2)::INT8 AS version,
+                                 e->>3 AS type, e->>4 AS data, e->5 AS meta
+                            FROM jsonb_array_elements($1::JSONB) AS e`;
 
 /**
  * Every write of a group in one statement (one round trip): new stream heads, moved heads, the
@@ -116,19 +114,17 @@ async function writeAll(c: Pool | PoolClient, w: Writes): Promise<string> {
     });
   const r = await c.query<{ created_at: Date | null }>({
     name: 'eventstore-write-group',
-    text: `WITH new_streams AS (
-         INSERT INTO streams (stream_id, version) SELECT * FROM unnest($1::TEXT[], $2::INT8[])
+    text: `WITH input AS (${EVENTS_FROM_JSON}), new_streams AS (
+         INSERT INTO streams (stream_id, version) SELECT * FROM unnest($2::TEXT[], $3::INT8[])
        ), queued AS (
-         INSERT INTO outbox (event_id) SELECT unnest($3::UUID[])
+         INSERT INTO outbox (event_id) SELECT id FROM input
        ), ins AS (
          INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)
-         SELECT u.id, u.stream, u.version, u.type, u.data, u.meta::JSONB
-         FROM unnest($3::UUID[], $4::TEXT[], $5::INT8[], $6::TEXT[], $7::TEXT[], $8::TEXT[])
-           AS u(id, stream, version, type, data, meta)
+         SELECT id, stream, version, type, data, meta FROM input
          RETURNING created_at
        )
        SELECT (SELECT created_at FROM ins LIMIT 1) AS created_at`,
-    values: [w.newStreams, w.newVersions, w.ids, w.streams, w.versions, w.types, w.data, w.meta],
+    values: [JSON.stringify(w.events), w.newStreams, w.newVersions],
   });
   return (r.rows[0]?.created_at ?? new Date()).toISOString();
 }
@@ -286,39 +282,28 @@ export class PgEventStore {
           created_at: Date | null;
         }>({
           name: 'eventstore-move-group',
-          text: `WITH input AS (
-               SELECT * FROM unnest($1::TEXT[], $2::INT8[], $3::INT8[]) AS i(stream_id, expected, n)
+          text: `WITH u AS (${EVENTS_FROM_JSON}), input AS (
+               SELECT * FROM unnest($2::TEXT[], $3::INT8[], $4::INT8[]) AS i(stream_id, expected, n)
              ), moved AS (
                UPDATE streams s SET version = s.version + i.n
                FROM input i
                WHERE s.stream_id = i.stream_id AND (i.expected = -2 OR s.version = i.expected)
                RETURNING s.stream_id, s.version AS last
              ), ev AS (
-               SELECT u.id, u.stream, m.last - i.n + 1 + u.pos AS version, u.type, u.data, u.meta
-               FROM unnest($4::UUID[], $5::TEXT[], $6::INT8[], $7::TEXT[], $8::TEXT[], $9::TEXT[])
-                 AS u(id, stream, pos, type, data, meta)
+               SELECT u.id, u.stream, m.last - i.n + 1 + u.version AS version, u.type, u.data, u.meta
+               FROM u
                JOIN moved m ON m.stream_id = u.stream
                JOIN input i ON i.stream_id = u.stream
              ), queued AS (
                INSERT INTO outbox (event_id) SELECT id FROM ev
              ), ins AS (
                INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)
-               SELECT id, stream, version, type, data, meta::JSONB FROM ev
+               SELECT id, stream, version, type, data, meta FROM ev
                RETURNING created_at
              )
              SELECT m.stream_id, m.last, (SELECT created_at FROM ins LIMIT 1) AS created_at
              FROM moved m`,
-          values: [
-            input.streams,
-            input.expected,
-            input.counts,
-            w.ids,
-            w.streams,
-            w.versions,
-            w.types,
-            w.data,
-            w.meta,
-          ],
+          values: [JSON.stringify(w.events), input.streams, input.expected, input.counts],
         });
         return r.rows;
       });
