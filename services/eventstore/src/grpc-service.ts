@@ -191,8 +191,8 @@ export function eventStoreService(
       ctx: CallContext,
     ): AsyncGenerator<DeepPartial<AppendToStreamsResponse>, void, undefined> {
       const answers = new AsyncQueue<DeepPartial<AppendToStreamsResponse>>();
-      // Answers of one event-loop turn (a group commit resolves its appends together) go out
-      // together in one response.
+      // Answers resolved together (a group commit resolves its appends at once) go out together
+      // in one response.
       let ready: DeepPartial<StreamedAppendResult>[] = [];
       let inFlight = 0;
       let reading = true;
@@ -205,7 +205,9 @@ export function eventStoreService(
       };
       const answered = (result: DeepPartial<StreamedAppendResult>): void => {
         inFlight--;
-        if (ready.length === 0) setImmediate(flush);
+        // A microtask: the other appends of the group resolve in the same turn, at the same
+        // depth, so they are queued before it and leave in the same response.
+        if (ready.length === 0) queueMicrotask(flush);
         ready.push(result);
         const f = freed;
         freed = undefined;

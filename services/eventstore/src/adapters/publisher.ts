@@ -121,7 +121,11 @@ export class Publisher {
   /** Publishes just-committed events (in version order) without blocking the caller. */
   publishCommitted(events: RecordedEvent[]): void {
     if (this.inFlight.size >= this.opts.maxInFlight) return; // the relay picks these up
-    const p = this.publishAll(events, 'inline').finally(() => this.inFlight.delete(p));
+    // On the next turn of the event loop: the appends' answers, resolved in this turn, go out
+    // first, and a group's publishes do not add their CPU time to its appends' latency.
+    const p = new Promise<void>((resolve) => setImmediate(resolve))
+      .then(() => this.publishAll(events, 'inline'))
+      .finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
   }
 
