@@ -191,11 +191,16 @@ export class PgEventStore {
     });
   }
 
-  /** Appends that arrive in the same event-loop turn (one socket read) join one group. */
+  /**
+   * Appends started together (one streamed request, or callers resumed together) join one group:
+   * the drain runs once they are all queued, in a microtask rather than on the next turn of the
+   * event loop, which cost every group a turn of latency. Under load, appends that arrive while
+   * the groups in flight commit queue up and form the next group when one finishes.
+   */
   private scheduleDrain(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
-    setImmediate(() => {
+    queueMicrotask(() => {
       this.drainScheduled = false;
       this.drain();
     });
