@@ -79,24 +79,34 @@ export function peakRssMiB(pid: number): number | undefined {
 }
 
 /** CPU time (user + system) a process has used so far, in ms; undefined when it is gone. */
-export function cpuMs(pid: number): number | undefined {
+/**
+ * CPU ms used so far by a process (utime + stime, in clock ticks of 10 ms); with `reapedChildren`,
+ * plus what its children that exited and were waited for used (cutime + cstime).
+ */
+export function cpuMs(pid: number, reapedChildren = false): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8').trim();
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // utime + stime, in clock ticks of 10 ms
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks =
+      Number(f[11]) + Number(f[12]) + (reapedChildren ? Number(f[13]) + Number(f[14]) : 0);
+    return (ticks * 1000) / 100;
   } catch {
     return undefined;
   }
 }
 
-/** CPU ms used so far by every process whose command name is `comm` (e.g. all PostgreSQL backends). */
+/**
+ * CPU ms used so far by every process whose command name is `comm` (e.g. all PostgreSQL
+ * processes), counting the children they reaped: a backend that exits between two snapshots (a
+ * pool closing an idle connection) still counts, through its postmaster.
+ */
 export function cpuMsByName(comm: string): number {
   let total = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === comm)
-        total += cpuMs(Number(pid)) ?? 0;
+        total += cpuMs(Number(pid), true) ?? 0;
     } catch {
       /* gone */
     }

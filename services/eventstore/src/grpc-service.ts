@@ -236,10 +236,11 @@ export function eventStoreService(
             const next = await nextRequest(it);
             wake = undefined;
             if (next.done) break;
-            for (const a of next.value.appends) {
-              inFlight++;
-              void streamedAppend(a, ctx.signal).then(answered);
-            }
+            const appends = next.value.appends;
+            inFlight += appends.length;
+            store.together(() => {
+              for (const a of appends) void streamedAppend(a, ctx.signal).then(answered);
+            });
           }
         } catch {
           // The client cancelled or the call broke: nobody is left to answer.

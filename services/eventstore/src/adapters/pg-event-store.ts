@@ -166,6 +166,7 @@ export class PgEventStore {
   private readonly queue: Pending[] = [];
   private running = 0;
   private drainScheduled = false;
+  private holding = 0;
   /** Streams that a running group is writing. */
   private readonly writing = new Set<string>();
   private readonly groupCommit: GroupCommitOptions;
@@ -192,18 +193,31 @@ export class PgEventStore {
   }
 
   /**
-   * Appends started together (one streamed request, or callers resumed together) join one group:
-   * the drain runs once they are all queued, in a microtask rather than on the next turn of the
-   * event loop, which cost every group a turn of latency. Under load, appends that arrive while
-   * the groups in flight commit queue up and form the next group when one finishes.
+   * Appends that arrive in the same event-loop turn (one socket read) join one group. Under load,
+   * appends that arrive while the groups in flight commit queue up and form the next group.
    */
   private scheduleDrain(): void {
-    if (this.drainScheduled) return;
+    if (this.holding > 0 || this.drainScheduled) return;
     this.drainScheduled = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       this.drainScheduled = false;
       this.drain();
     });
+  }
+
+  /**
+   * Runs `start`, which starts appends known to belong together (one streamed request), and
+   * commits the ones it queued right away instead of on the next turn of the event loop (a turn
+   * of latency for every group). Appends it starts after an `await` join the next turn's group.
+   */
+  together<T>(start: () => T): T {
+    this.holding++;
+    try {
+      return start();
+    } finally {
+      this.holding--;
+      if (this.holding === 0 && this.queue.length > 0) this.drain();
+    }
   }
 
   private drain(): void {
