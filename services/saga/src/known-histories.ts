@@ -1,4 +1,5 @@
 import { metadataKeys } from '@orderflow/events';
+import { LRUCache } from 'lru-cache';
 import type { OrderHistory } from './adapters/order-stream';
 import type { RecordedOrderEvent } from './domain/workflow';
 
@@ -12,9 +13,11 @@ import type { RecordedOrderEvent } from './domain/workflow';
  * Pure in-memory state; the saga's correctness never depends on it.
  */
 export class KnownHistories {
-  private readonly histories = new Map<string, OrderHistory>();
+  private readonly histories: LRUCache<string, OrderHistory>;
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(capacity = 10_000) {
+    this.histories = new LRUCache({ max: capacity });
+  }
 
   /**
    * The history up to and including `e`, when the history before it is known (an order's first
@@ -49,12 +52,7 @@ export class KnownHistories {
   remember(orderId: string, history: OrderHistory): void {
     const known = this.histories.get(orderId);
     if (known && known.lastVersion >= history.lastVersion) return;
-    this.histories.delete(orderId); // re-inserted last: the Map's order is the eviction order
     this.histories.set(orderId, history);
-    if (this.histories.size > this.capacity) {
-      const oldest = this.histories.keys().next().value;
-      if (oldest !== undefined) this.histories.delete(oldest);
-    }
   }
 
   forget(orderId: string): void {

@@ -1,4 +1,5 @@
 import type { OrderItem } from '@orderflow/events';
+import { LRUCache } from 'lru-cache';
 import type { Pool } from '@orderflow/platform';
 import {
   project,
@@ -50,12 +51,14 @@ const ts = (v: string): string | null => (v ? v : null);
  * write miss, and the row is read as before.
  */
 export class PgOrders {
-  private readonly known = new Map<string, OrderView>();
+  private readonly known: LRUCache<string, OrderView>;
 
   constructor(
     private readonly pool: Pool,
-    private readonly capacity = 10_000,
-  ) {}
+    capacity = 10_000,
+  ) {
+    this.known = new LRUCache({ max: capacity });
+  }
 
   async get(orderId: string): Promise<OrderView | undefined> {
     const r = await this.pool.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE order_id = $1`, [
@@ -108,12 +111,7 @@ export class PgOrders {
   }
 
   private remember(v: OrderView): void {
-    this.known.delete(v.orderId); // re-inserted last: the Map's order is the eviction order
     this.known.set(v.orderId, v);
-    if (this.known.size > this.capacity) {
-      const oldest = this.known.keys().next().value;
-      if (oldest !== undefined) this.known.delete(oldest);
-    }
   }
 
   private async insert(v: OrderView): Promise<boolean> {
