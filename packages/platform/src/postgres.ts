@@ -57,13 +57,13 @@ export class RetriesExhaustedError extends Error {
 }
 
 /**
- * `withTransaction` for one statement that is its own transaction (no BEGIN and COMMIT round
- * trips): runs `fn` again on SQLSTATE 40001 with the same backoff, a bounded number of times.
+ * Runs `fn` again on SQLSTATE 40001 (what CockroachDB answers for contention) after a backoff
+ * with full jitter, a bounded number of times. Alone it serves one statement that is its own
+ * transaction (no BEGIN and COMMIT round trips); `withTransaction` runs each attempt in one.
  */
 export async function retrySerializable<T>(
   fn: () => Promise<T>,
-  onRetry?: RetryOptions['onRetry'] | (() => void),
-  opts: Omit<RetryOptions, 'onRetry'> = {},
+  opts: RetryOptions = {},
 ): Promise<T> {
   const maxAttempts = opts.maxAttempts ?? 8;
   const base = opts.baseDelayMs ?? 5;
@@ -75,28 +75,24 @@ export async function retrySerializable<T>(
     } catch (err: unknown) {
       if (!isRetryable(err)) throw err;
       if (attempt >= maxAttempts) throw new RetriesExhaustedError(attempt, err);
-      onRetry?.(attempt, err);
+      opts.onRetry?.(attempt, err);
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(cap, base * 2 ** attempt)));
     }
   }
 }
 
 /**
- * The one transaction helper (DESIGN §3): BEGIN, run `fn`, COMMIT; on SQLSTATE 40001 (what
- * CockroachDB answers for contention) it rolls back and runs `fn` again after a backoff with full
- * jitter, a bounded number of times. `fn` must be safe to run more than once: everything it does
- * is inside the transaction that is rolled back.
+ * The one transaction helper (DESIGN §3): BEGIN, run `fn`, COMMIT, retried by
+ * `retrySerializable`: on SQLSTATE 40001 it rolls back, gives the connection back, and runs `fn`
+ * again after the backoff. `fn` must be safe to run more than once: everything it does is inside
+ * the transaction that is rolled back.
  */
-export async function withTransaction<T>(
+export function withTransaction<T>(
   pool: pg.Pool,
   fn: (client: pg.PoolClient) => Promise<T>,
   opts: RetryOptions = {},
 ): Promise<T> {
-  const maxAttempts = opts.maxAttempts ?? 8;
-  const base = opts.baseDelayMs ?? 5;
-  const cap = opts.maxDelayMs ?? 500;
-  for (let attempt = 1; ; attempt++) {
-    opts.signal?.throwIfAborted();
+  return retrySerializable(async () => {
     const client = await pool.connect();
     let broken = false;
     try {
@@ -110,15 +106,11 @@ export async function withTransaction<T>(
       } catch {
         broken = true;
       }
-      if (!isRetryable(err)) throw err;
-      if (attempt >= maxAttempts) throw new RetriesExhaustedError(attempt, err);
-      opts.onRetry?.(attempt, err);
-      const delay = Math.random() * Math.min(cap, base * 2 ** attempt);
-      await new Promise((r) => setTimeout(r, delay));
+      throw err;
     } finally {
       client.release(broken);
     }
-  }
+  }, opts);
 }
 
 /**

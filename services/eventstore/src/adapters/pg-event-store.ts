@@ -385,7 +385,7 @@ export class PgEventStore {
 
   /** A one-statement transaction run again on SQLSTATE 40001, like withTransaction does. */
   private retrySerialization<T>(fn: () => Promise<T>): Promise<T> {
-    return retrySerializable(fn, this.hooks.onRetry);
+    return retrySerializable(fn, { onRetry: this.hooks.onRetry });
   }
 
   /** Locks, reads and checks every append of the group, then writes those that pass, in one transaction. */

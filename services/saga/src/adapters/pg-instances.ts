@@ -63,7 +63,7 @@ export class SagaInstances {
                  ON CONFLICT (order_id) DO NOTHING RETURNING order_id`,
           values: [orderId, state, deadline, lastVersion],
         }),
-      this.onRetry,
+      { onRetry: this.onRetry },
     );
     return r.rowCount === 1;
   }
@@ -96,7 +96,7 @@ export class SagaInstances {
              SELECT old.state, EXISTS (SELECT 1 FROM upd) AS applied FROM old`,
           values: [orderId, state, deadline, lastVersion],
         }),
-      this.onRetry,
+      { onRetry: this.onRetry },
     );
     const row = r.rows[0];
     return row
