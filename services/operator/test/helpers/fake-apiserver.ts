@@ -118,6 +118,45 @@ export class FakeApiServer {
       if (w.ns === ns) w.res.write(`${JSON.stringify({ type, object })}\n`);
   }
 
+  /**
+   * POST, GET and PUT of a namespaced object stored as sent (ConfigMaps, Leases). A PUT that
+   * carries a resourceVersion other than the stored one is a 409, as on a real API server.
+   */
+  private namedObject(
+    kind: string,
+    ns: string,
+    name: string | undefined,
+    method: string,
+    body: Obj | undefined,
+    send: (code: number, obj: unknown) => void,
+    status: (code: number, reason: string) => void,
+  ): void {
+    const stamped = (b: Obj): Obj => ({
+      ...b,
+      metadata: { ...b.metadata, namespace: ns, resourceVersion: String(++this.rv) },
+    });
+    if (method === 'POST' && body) {
+      const key = `${kind}/${ns}/${String(body.metadata['name'])}`;
+      if (this.objects.has(key)) return status(409, 'AlreadyExists');
+      const obj = stamped(body);
+      this.objects.set(key, obj);
+      return send(201, obj);
+    }
+    const key = `${kind}/${ns}/${name}`;
+    const obj = this.objects.get(key);
+    if (!obj) return status(404, 'NotFound');
+    if (method === 'GET') return send(200, obj);
+    if (method === 'PUT' && body) {
+      const version = body.metadata['resourceVersion'];
+      if (version !== undefined && version !== obj.metadata['resourceVersion'])
+        return status(409, 'Conflict');
+      const next = stamped(body);
+      this.objects.set(key, next);
+      return send(200, next);
+    }
+    return status(405, 'MethodNotAllowed');
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = req.method ?? 'GET';
@@ -181,32 +220,7 @@ export class FakeApiServer {
     }
 
     m = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/configmaps(?:\/([^/]+))?$/);
-    if (m) {
-      const [, ns = '', name] = m;
-      if (method === 'POST' && body) {
-        const n = String(body.metadata['name']);
-        if (this.objects.has(`configmaps/${ns}/${n}`)) return status(409, 'AlreadyExists');
-        const obj = {
-          ...body,
-          metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) },
-        };
-        this.objects.set(`configmaps/${ns}/${n}`, obj);
-        return send(201, obj);
-      }
-      const key = `configmaps/${ns}/${name}`;
-      const obj = this.objects.get(key);
-      if (!obj) return status(404, 'NotFound');
-      if (method === 'GET') return send(200, obj);
-      if (method === 'PUT' && body) {
-        const next = {
-          ...body,
-          metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) },
-        };
-        this.objects.set(key, next);
-        return send(200, next);
-      }
-      return status(405, 'MethodNotAllowed');
-    }
+    if (m) return this.namedObject('configmaps', m[1] ?? '', m[2], method, body, send, status);
 
     m = url.pathname.match(/^\/apis\/apps\/v1\/namespaces\/([^/]+)\/deployments\/([^/]+)\/scale$/);
     if (m) {
@@ -241,34 +255,7 @@ export class FakeApiServer {
     m = url.pathname.match(
       /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/,
     );
-    if (m) {
-      const [, ns = '', name] = m;
-      if (method === 'POST' && body) {
-        const n = String(body.metadata['name']);
-        if (this.objects.has(`leases/${ns}/${n}`)) return status(409, 'AlreadyExists');
-        const obj = {
-          ...body,
-          metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) },
-        };
-        this.objects.set(`leases/${ns}/${n}`, obj);
-        return send(201, obj);
-      }
-      const key = `leases/${ns}/${name}`;
-      const obj = this.objects.get(key);
-      if (!obj) return status(404, 'NotFound');
-      if (method === 'GET') return send(200, obj);
-      if (method === 'PUT' && body) {
-        if (body.metadata['resourceVersion'] !== obj.metadata['resourceVersion'])
-          return status(409, 'Conflict');
-        const next = {
-          ...body,
-          metadata: { ...body.metadata, namespace: ns, resourceVersion: String(++this.rv) },
-        };
-        this.objects.set(key, next);
-        return send(200, next);
-      }
-      return status(405, 'MethodNotAllowed');
-    }
+    if (m) return this.namedObject('leases', m[1] ?? '', m[2], method, body, send, status);
     return status(404, 'NotFound');
   }
 }
