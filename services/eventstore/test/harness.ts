@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger } from '@orderflow/platform';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createEventStoreClient, createLogger } from '@orderflow/platform';
+import type { EventStoreClient } from '@orderflow/proto';
 import { freshDatabase, startNats, type NatsServer } from '@orderflow/testkit';
 import { start, type EventStoreApp } from '../src/app';
 import { configSchema, type Config } from '../src/config';
@@ -58,6 +62,62 @@ export async function startStore(overrides: Record<string, string> = {}): Promis
     async stop() {
       await app.stop();
       await nats.stop();
+    },
+  };
+}
+
+export interface ServiceWithStore<A> {
+  app: A;
+  store: EventStoreApp;
+  /** An event store client for the test itself. */
+  client: EventStoreClient;
+  nats: NatsServer;
+  databaseUrl: string;
+  /** The runtime-config file the service watches (absent until a test writes it). */
+  runtimeFile: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A consuming service in-process on free ports against nats-server and the real event store, with
+ * its own fresh database and runtime-config file: the set-up the payment, restaurant and saga
+ * tests share. `start` gets the environment (the common variables, then `env`).
+ */
+export async function startServiceWithStore<A extends { stop(): Promise<void> }>(
+  service: string,
+  start: (env: Record<string, string>) => Promise<A>,
+  opts: { env?: Record<string, string>; storeEnv?: Record<string, string> } = {},
+): Promise<ServiceWithStore<A>> {
+  const nats = await startNats();
+  const store = await startEventStoreOn(nats.url, opts.storeEnv);
+  const dir = mkdtempSync(join(tmpdir(), `orderflow-${service}-`));
+  const runtimeFile = join(dir, 'runtime.json');
+  const databaseUrl = await freshDatabase(service);
+  const app = await start({
+    DATABASE_URL: databaseUrl,
+    NATS_URL: nats.url,
+    EVENTSTORE_ADDRESS: `127.0.0.1:${store.grpcPort}`,
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: '0',
+    LOG_LEVEL: 'silent',
+    CONSUMER_CONCURRENCY: '4',
+    RUNTIME_CONFIG_FILE: runtimeFile,
+    ...opts.env,
+  });
+  const es = createEventStoreClient(`127.0.0.1:${store.grpcPort}`);
+  return {
+    app,
+    store,
+    client: es.client,
+    nats,
+    databaseUrl,
+    runtimeFile,
+    async stop() {
+      es.close();
+      await app.stop();
+      await store.stop();
+      await nats.stop();
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }

@@ -1,65 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { orderStreamId } from '@orderflow/events';
-import { createEventStoreClient, createLogger, type Envelope } from '@orderflow/platform';
+import { createLogger, type Envelope } from '@orderflow/platform';
 import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
-import { freshDatabase, startNats, waitFor, type NatsServer } from '@orderflow/testkit';
-import type { EventStoreApp } from '../../eventstore/src/app';
-import { startEventStoreOn } from '../../eventstore/test/harness';
+import { waitFor } from '@orderflow/testkit';
+import { startServiceWithStore, type ServiceWithStore } from '../../eventstore/test/harness';
 import { start, type RestaurantApp } from '../src/app';
 import { configSchema } from '../src/config';
 
 export const repoCatalog = resolve(__dirname, '..', '..', '..', 'config', 'catalog.json');
 
-export interface RestaurantUnderTest {
-  app: RestaurantApp;
-  store: EventStoreApp;
-  client: EventStoreClient;
-  nats: NatsServer;
-  databaseUrl: string;
-  runtimeFile: string;
-  stop(): Promise<void>;
-}
+export type RestaurantUnderTest = ServiceWithStore<RestaurantApp>;
 
 /** nats-server, the real event store and the restaurant service (with the repository's catalog) in-process. */
-export async function startRestaurant(): Promise<RestaurantUnderTest> {
-  const nats = await startNats();
-  const store = await startEventStoreOn(nats.url);
-  const dir = mkdtempSync(join(tmpdir(), 'orderflow-restaurant-'));
-  const runtimeFile = join(dir, 'runtime.json');
-  const databaseUrl = await freshDatabase('restaurant');
-  const app = await start(
-    configSchema.parse({
-      DATABASE_URL: databaseUrl,
-      NATS_URL: nats.url,
-      EVENTSTORE_ADDRESS: `127.0.0.1:${store.grpcPort}`,
-      OPS_HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      CATALOG_FILE: repoCatalog,
-      RUNTIME_CONFIG_FILE: runtimeFile,
-      CONSUMER_CONCURRENCY: '4',
-    }),
-    createLogger('restaurant', 'silent'),
+export const startRestaurant = (): Promise<RestaurantUnderTest> =>
+  startServiceWithStore(
+    'restaurant',
+    (env) => start(configSchema.parse(env), createLogger('restaurant', 'silent')),
+    { env: { CATALOG_FILE: repoCatalog } },
   );
-  const es = createEventStoreClient(`127.0.0.1:${store.grpcPort}`);
-  return {
-    app,
-    store,
-    client: es.client,
-    nats,
-    databaseUrl,
-    runtimeFile,
-    async stop() {
-      es.close();
-      await app.stop();
-      await store.stop();
-      await nats.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Appends order-created and order-payment-debited (and any further events) as the order API and payment would. */
 export async function paidOrder(

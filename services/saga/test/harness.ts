@@ -1,7 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import {
   SCHEMA_VERSION,
@@ -11,70 +8,39 @@ import {
   type EventType,
   type OrderEvent,
 } from '@orderflow/events';
-import { createEventStoreClient, createLogger, jsManager } from '@orderflow/platform';
+import { createLogger, jsManager } from '@orderflow/platform';
 import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
-import { freshDatabase, startNats, waitFor, type NatsServer } from '@orderflow/testkit';
+import { waitFor } from '@orderflow/testkit';
 import pg from 'pg';
-import type { EventStoreApp } from '../../eventstore/src/app';
-import { startEventStoreOn } from '../../eventstore/test/harness';
+import { startServiceWithStore, type ServiceWithStore } from '../../eventstore/test/harness';
 import { start, type SagaApp } from '../src/app';
 import { configSchema } from '../src/config';
 
-export interface SagaUnderTest {
-  app: SagaApp;
-  store: EventStoreApp;
-  client: EventStoreClient;
-  nats: NatsServer;
+export interface SagaUnderTest extends ServiceWithStore<SagaApp> {
   nc: NatsConnection;
   db: pg.Pool;
-  runtimeFile: string;
-  stop(): Promise<void>;
 }
 
 /** nats-server, the real event store and the saga, in-process on free ports; the test plays payment and restaurant. */
 export async function startSaga(overrides: Record<string, string> = {}): Promise<SagaUnderTest> {
-  const nats = await startNats();
-  const store = await startEventStoreOn(nats.url, {
-    RELAY_INTERVAL_MS: '200',
-    RELAY_GRACE_MS: '500',
-  });
-  const dir = mkdtempSync(join(tmpdir(), 'orderflow-saga-'));
-  const runtimeFile = join(dir, 'runtime.json');
-  const databaseUrl = await freshDatabase('saga');
-  const app = await start(
-    configSchema.parse({
-      DATABASE_URL: databaseUrl,
-      NATS_URL: nats.url,
-      EVENTSTORE_ADDRESS: `127.0.0.1:${store.grpcPort}`,
-      OPS_HOST: '127.0.0.1',
-      OPS_PORT: '0',
-      LOG_LEVEL: 'silent',
-      CONSUMER_CONCURRENCY: '4',
-      TIMEOUT_SCAN_INTERVAL_MS: '100',
-      RUNTIME_CONFIG_FILE: runtimeFile,
-      ...overrides,
-    }),
-    createLogger('saga', 'silent'),
+  const base = await startServiceWithStore(
+    'saga',
+    (env) => start(configSchema.parse(env), createLogger('saga', 'silent')),
+    {
+      env: { TIMEOUT_SCAN_INTERVAL_MS: '100', ...overrides },
+      storeEnv: { RELAY_INTERVAL_MS: '200', RELAY_GRACE_MS: '500' },
+    },
   );
-  const es = createEventStoreClient(`127.0.0.1:${store.grpcPort}`);
-  const nc = await connect({ servers: nats.url });
-  const db = new pg.Pool({ connectionString: databaseUrl, max: 2 });
+  const nc = await connect({ servers: base.nats.url });
+  const db = new pg.Pool({ connectionString: base.databaseUrl, max: 2 });
   return {
-    app,
-    store,
-    client: es.client,
-    nats,
+    ...base,
     nc,
     db,
-    runtimeFile,
     async stop() {
-      es.close();
       await db.end();
       await nc.close();
-      await app.stop();
-      await store.stop();
-      await nats.stop();
-      rmSync(dir, { recursive: true, force: true });
+      await base.stop();
     },
   };
 }
