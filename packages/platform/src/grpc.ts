@@ -78,6 +78,23 @@ export function grpcServerMetrics(registry: Registry) {
 export type GrpcServerMetrics = ReturnType<typeof grpcServerMetrics>;
 
 /**
+ * The status a handler's error is answered with: a ServerError's own; CANCELLED for an abort;
+ * INTERNAL with a generic message for anything else, which `onUnexpected` hears of (never a
+ * stack trace to the caller). For the middleware and for handlers that answer per message.
+ */
+export function serverAnswerOf(
+  err: unknown,
+  method: string,
+  onUnexpected: (err: unknown, method: string) => void,
+): ServerError {
+  if (err instanceof ServerError) return err;
+  if (err instanceof Error && err.name === 'AbortError')
+    return new ServerError(Status.CANCELLED, 'cancelled');
+  onUnexpected(err, method);
+  return new ServerError(Status.INTERNAL, 'internal error');
+}
+
+/**
  * Server side: a SERVER span that continues the caller's trace, RED metrics per method, and
  * the last line of error mapping: anything that is not a ServerError leaves as INTERNAL with a
  * generic message, never a stack trace. Streaming calls get no span (one would last as long as
@@ -111,17 +128,10 @@ export function serverMiddleware(
         () => call.next(call.request, context),
       );
     } catch (err: unknown) {
-      if (err instanceof ServerError) {
-        code = err.code;
-        throw err;
-      }
-      if (err instanceof Error && err.name === 'AbortError') {
-        code = Status.CANCELLED;
-        throw err;
-      }
-      code = Status.INTERNAL;
-      onUnexpected(err, method);
-      throw new ServerError(Status.INTERNAL, 'internal error');
+      const answer = serverAnswerOf(err, method, onUnexpected);
+      code = answer.code;
+      // A ServerError or an abort leaves as it is; anything else as the generic INTERNAL.
+      throw answer.code === Status.INTERNAL ? answer : err;
     } finally {
       end(code);
     }

@@ -19,6 +19,7 @@ import {
   SpanKind,
   counter,
   extractTraceContext,
+  serverAnswerOf,
   withSpan,
   type GrpcServerMetrics,
   type Registry,
@@ -159,19 +160,9 @@ export function eventStoreService(
       );
       return { requestId: req.requestId, result };
     } catch (err: unknown) {
-      if (err instanceof ServerError) code = err.code;
-      else if (err instanceof Error && err.name === 'AbortError') code = Status.CANCELLED;
-      else {
-        code = Status.INTERNAL;
-        opts.onUnexpected(err, 'AppendToStreams');
-      }
-      const message =
-        err instanceof ServerError
-          ? err.details
-          : code === Status.CANCELLED
-            ? 'cancelled'
-            : 'internal error';
-      return { requestId: req.requestId, error: { code, message } };
+      const answer = serverAnswerOf(err, 'AppendToStreams', opts.onUnexpected);
+      code = answer.code;
+      return { requestId: req.requestId, error: { code, message: answer.details } };
     } finally {
       end(code);
     }
