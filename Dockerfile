@@ -5,7 +5,9 @@
 # (writes only to /tmp). The runtime tree is defined by scripts/build-runtime-tree.sh, which the
 # tests also use to run a service from the same files without a Docker engine.
 
-ARG NODE_IMAGE=node:24-bookworm-slim
+# Fully qualified so podman and docker resolve it alike. Where Docker Hub cannot be reached,
+# scripts/containers/node-base.sh builds a local stand-in under this same name (see docs/kubernetes.md).
+ARG NODE_IMAGE=docker.io/library/node:24-bookworm-slim
 
 # Workspace manifests only, so dependency layers stay cached while sources change.
 FROM ${NODE_IMAGE} AS manifests
@@ -18,7 +20,7 @@ WORKDIR /src
 COPY --from=manifests /manifests/ ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-RUN npx tsc -b tsconfig.build.json \
+RUN scripts/build-runtime-tree.sh --compile \
  && scripts/build-runtime-tree.sh /out --files
 
 FROM ${NODE_IMAGE} AS runtime

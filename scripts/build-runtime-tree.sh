@@ -7,15 +7,30 @@
 #   scripts/build-runtime-tree.sh <dir>              everything: manifests, npm ci --omit=dev, build, files
 #   scripts/build-runtime-tree.sh <dir> --manifests  package.json, package-lock.json and each workspace's package.json
 #   scripts/build-runtime-tree.sh <dir> --files      dist/ and migrations/ of every workspace (already built) and config/
+#   scripts/build-runtime-tree.sh --compile          compile the image's workspaces (tsc -b), nothing else
+#
+# The image's workspaces are listed by image_workspaces below; bench/ is a workspace of the
+# repository but not of the image (the build context leaves it out, see .dockerignore).
 set -euo pipefail
 
-dir=${1:?usage: scripts/build-runtime-tree.sh <dir> [--manifests|--files]}
-mode=${2:-all}
-case "$dir" in /*) ;; *) dir="$PWD/$dir" ;; esac
+if [ "${1:-}" = "--compile" ]; then
+  dir=""
+  mode=--compile
+else
+  dir=${1:?usage: scripts/build-runtime-tree.sh <dir> [--manifests|--files] | --compile}
+  mode=${2:-all}
+fi
+case "$dir" in /* | "") ;; *) dir="$PWD/$dir" ;; esac
 cd "$(dirname "$0")/.."
 
 workspaces() {
   find packages services tools -mindepth 2 -maxdepth 2 -name package.json -printf '%h\n' 2>/dev/null | sort
+}
+
+# What is compiled into the image: the services, their packages, and the CLI and dead-letter tool
+# (the chart's `helm test` pod runs the CLI). Not the test kit, the local runner or chaos.
+image_workspaces() {
+  workspaces | grep -Ev '^(packages/testkit|tools/runner|tools/chaos)$'
 }
 
 copy_manifests() {
@@ -31,7 +46,7 @@ copy_manifests() {
 copy_files() {
   mkdir -p "$dir"
   local ws
-  for ws in $(workspaces); do
+  for ws in $(image_workspaces); do
     mkdir -p "$dir/$ws"
     if [ -d "$ws/dist" ]; then
       rm -rf "$dir/$ws/dist"
@@ -53,14 +68,20 @@ copy_files() {
   fi
 }
 
+compile() {
+  # shellcheck disable=SC2046 # one argument per workspace
+  npx tsc -b $(image_workspaces)
+}
+
 case "$mode" in
   --manifests) copy_manifests ;;
+  --compile) compile ;;
   --files) copy_files ;;
   all)
     rm -rf "$dir"
     copy_manifests
     (cd "$dir" && npm ci --omit=dev --no-audit --no-fund --loglevel=error)
-    npx tsc -b tsconfig.build.json
+    compile
     copy_files
     ;;
   *) echo "build-runtime-tree: unknown mode $mode" >&2; exit 2 ;;
