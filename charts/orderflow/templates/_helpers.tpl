@@ -92,3 +92,20 @@ topologySpreadConstraints:
   {{- end }}
 {{- end }}
 {{- end -}}
+
+{{/* JetStream replicas of the order stream: the OrderFlow's eventBus.replicas, else the in-cluster NATS servers (at most 3), else 1. */}}
+{{- define "orderflow.streamReplicas" -}}
+{{- $bus := (.Values.orderflow.spec.eventBus | default dict) -}}
+{{- if $bus.replicas -}}
+{{- $bus.replicas -}}
+{{- else if .Values.nats.external.enabled -}}
+1
+{{- else -}}
+{{- min 3 (int .Values.nats.replicas) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the operator runs and owns the query workers' replica count. */}}
+{{- define "orderflow.operatorScalesWorkers" -}}
+{{- if and .Values.operator.enabled .Values.queryWorker.replicasManagedByOperator -}}true{{- end -}}
+{{- end -}}

@@ -113,12 +113,76 @@ export function withTransaction<T>(
   }, opts);
 }
 
+export interface WaitOptions {
+  /** Gives up (throws the last error) after this long; default 5 minutes. */
+  timeoutMs?: number;
+  /** First pause between attempts, doubled up to maxDelayMs. */
+  baseDelayMs?: number;
+  maxDelayMs?: number;
+}
+
+/**
+ * Waits until the database answers, with backoff: on Kubernetes a service's migrate init
+ * container often starts before the database, or before its init Job has created the database
+ * and the service's user. Every failure there (refused connection, unknown host, missing
+ * database, failed login) is worth waiting out; exiting instead would put the pod into the
+ * kubelet's crash-loop backoff, minutes long. Logs one line per attempt naming the host and
+ * database (never the password) and the reason.
+ */
+export async function waitForDatabase(
+  pool: pg.Pool,
+  logger?: Logger,
+  opts: WaitOptions = {},
+): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? 300_000;
+  const cap = opts.maxDelayMs ?? 5_000;
+  const until = Date.now() + timeoutMs;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await pool.query('SELECT 1');
+      if (attempt > 1) logger?.info({ attempts: attempt }, 'database is reachable');
+      return;
+    } catch (err: unknown) {
+      const delay = Math.min(cap, (opts.baseDelayMs ?? 500) * 2 ** (attempt - 1));
+      if (Date.now() + delay > until) throw err;
+      logger?.warn(
+        {
+          attempt,
+          retryInMs: delay,
+          ...whereTo(pool),
+          reason: err instanceof Error ? err.message : String(err),
+          code: sqlState(err),
+        },
+        'waiting for the database',
+      );
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+}
+
+/** Host and database of a pool, for log lines: never the user or the password. */
+function whereTo(pool: pg.Pool): { host?: string; database?: string } {
+  try {
+    const u = new URL(pool.options.connectionString ?? '');
+    return { host: u.host, database: u.pathname.replace(/^\//, '') };
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Runs the `*.sql` files of a folder in name order, once each, recording them in
  * `schema_migrations`. Every statement must be idempotent (`IF NOT EXISTS`), so two replicas
- * starting together do no harm, and must run on both PostgreSQL and CockroachDB.
+ * starting together do no harm, and must run on both PostgreSQL and CockroachDB. Waits for the
+ * database first (waitForDatabase).
  */
-export async function migrate(pool: pg.Pool, dir: string, logger?: Logger): Promise<string[]> {
+export async function migrate(
+  pool: pg.Pool,
+  dir: string,
+  logger?: Logger,
+  wait: WaitOptions = {},
+): Promise<string[]> {
+  await waitForDatabase(pool, logger, wait);
   await runIdempotentDdl(
     pool,
     'CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())',
@@ -202,10 +266,15 @@ export function withDatabase(url: string, database: string): string {
 }
 
 /** Runs a service's migrations on a short-lived pool: the `migrate` command and init containers. */
-export async function migrateDatabase(url: string, dir: string, logger?: Logger): Promise<void> {
+export async function migrateDatabase(
+  url: string,
+  dir: string,
+  logger?: Logger,
+  wait: WaitOptions = {},
+): Promise<void> {
   const pool = createPool(url, 2);
   try {
-    await migrate(pool, dir, logger);
+    await migrate(pool, dir, logger, wait);
   } finally {
     await pool.end();
   }

@@ -42,12 +42,13 @@ export async function start(
   const eventStore = new EventStoreGateway(config.EVENTSTORE_ADDRESS, config.EVENTSTORE_TIMEOUT_MS);
   readiness.add('database', () => readModel.ping()).add('eventstore', () => eventStore.check());
 
-  const http = buildHttp({
+  const { app: http, drain } = buildHttp({
     readModel,
     eventStore,
     registry,
     logger,
     bodyLimitBytes: config.BODY_LIMIT_BYTES,
+    keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT_MS,
   });
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (http.server.address() as AddressInfo).port;
@@ -61,8 +62,15 @@ export async function start(
     httpPort,
     opsPort: ops.port,
     async stop() {
+      // Readiness goes false first; for SHUTDOWN_DRAIN_MS every answer carries Connection: close
+      // (clients move to other replicas), then the listener closes, in-flight requests finish and
+      // idle connections are closed. On Kubernetes a preStop wait comes before all this.
       readiness.markStopping();
-      // Finishes in-flight requests; new ones get 503 while closing.
+      drain();
+      if (config.SHUTDOWN_DRAIN_MS > 0) {
+        logger.info({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'draining connections');
+        await new Promise((r) => setTimeout(r, config.SHUTDOWN_DRAIN_MS));
+      }
       await http.close();
       eventStore.close();
       await pool.end();

@@ -16,5 +16,13 @@ export const configSchema = z.object({
   EVENTSTORE_TIMEOUT_MS: env.int(5000, 10, 120_000),
   /** Largest accepted request body; a bigger one answers 413. */
   BODY_LIMIT_BYTES: env.int(65_536, 1024, 10 * 1024 * 1024),
+  /**
+   * After SIGTERM, keep answering for this long (readiness already false, every response with
+   * `Connection: close`) before closing: clients leave their kept-alive connections without a
+   * request ever meeting a closed socket. Set it above KEEP_ALIVE_TIMEOUT_MS (the chart does).
+   */
+  SHUTDOWN_DRAIN_MS: env.int(0, 0, 120_000),
+  /** How long an idle kept-alive connection stays open (announced in `Keep-Alive: timeout=`). */
+  KEEP_ALIVE_TIMEOUT_MS: env.int(5_000, 1_000, 600_000),
 });
 export type Config = z.infer<typeof configSchema>;

@@ -32,7 +32,15 @@ export interface HttpDeps {
   registry: Registry;
   logger: Logger;
   bodyLimitBytes: number;
+  keepAliveTimeoutMs?: number;
   newId?: () => string;
+}
+
+/** The HTTP server and the switch that starts its drain (SIGTERM). */
+export interface OrderHttp {
+  app: FastifyInstance;
+  /** From now on every response says `Connection: close`, so clients leave this instance. */
+  drain: () => void;
 }
 
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
@@ -85,7 +93,8 @@ function validationFailure(...lists: FieldError[][]): never {
 }
 
 /** The public HTTP API, without listening: `start` listens, tests may `inject`. */
-export function buildHttp(deps: HttpDeps): FastifyInstance {
+export function buildHttp(deps: HttpDeps): OrderHttp {
+  let draining = false;
   const { readModel, eventStore, registry, logger, bodyLimitBytes } = deps;
   const newId = deps.newId ?? randomUUID;
 
@@ -114,8 +123,14 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
     },
     // A client that trickles its request cannot hold a connection forever.
     requestTimeout: 30_000,
-    return503OnClosing: true,
+    keepAliveTimeout: deps.keepAliveTimeoutMs ?? 5_000,
+    // While closing, a request that still arrives on an open connection is answered, not 503'd:
+    // the drain (see start) has already told clients to go elsewhere.
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
+  });
+  app.addHook('onSend', async (_req, reply) => {
+    if (draining) reply.header('connection', 'close');
   });
   // JSON only: without this, fastify would hand a text/plain body to the handler.
   app.removeContentTypeParser(['text/plain']);
@@ -266,5 +281,10 @@ export function buildHttp(deps: HttpDeps): FastifyInstance {
   methodNotAllowed('/api/orders', ['GET', 'HEAD', 'POST']);
   methodNotAllowed('/api/orders/:id', ['GET', 'HEAD']);
 
-  return app;
+  return {
+    app,
+    drain: () => {
+      draining = true;
+    },
+  };
 }

@@ -1,0 +1,178 @@
+import type { V1Container, V1EnvVar, V1ObjectFieldSelector } from '@kubernetes/client-node';
+import type { Inventory, PodPlan } from './manifests';
+
+/** Thrown when a pod cannot start as a kubelet would refuse it (CreateContainerConfigError). */
+export class ContainerConfigError extends Error {
+  override name = 'ContainerConfigError';
+}
+
+/** What the kubelet knows about a pod when it builds a container's environment. */
+export interface PodFacts {
+  plan: PodPlan;
+  podIP: string;
+  serviceAccountName: string;
+}
+
+export function secretValue(inv: Inventory, name: string, key: string): string | undefined {
+  const s = inv.secrets.get(name);
+  if (!s) return undefined;
+  const str = s.stringData?.[key];
+  if (str !== undefined) return str;
+  const b64 = s.data?.[key];
+  return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+}
+
+export function configMapValue(inv: Inventory, name: string, key: string): string | undefined {
+  return inv.configMaps.get(name)?.data?.[key];
+}
+
+/** Every key of a Secret, decoded. */
+export function secretData(inv: Inventory, name: string): Record<string, string> | undefined {
+  const s = inv.secrets.get(name);
+  if (!s) return undefined;
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(s.data ?? {})) out[k] = Buffer.from(v, 'base64').toString();
+  for (const [k, v] of Object.entries(s.stringData ?? {})) out[k] = v;
+  return out;
+}
+
+function fieldValue(sel: V1ObjectFieldSelector, facts: PodFacts): string {
+  const path = sel.fieldPath;
+  const label = /^metadata\.labels\['(.+)'\]$/.exec(path);
+  if (label) return facts.plan.labels[label[1] ?? ''] ?? '';
+  const annotation = /^metadata\.annotations\['(.+)'\]$/.exec(path);
+  if (annotation) return facts.plan.annotations[annotation[1] ?? ''] ?? '';
+  switch (path) {
+    case 'metadata.name':
+      return facts.plan.name;
+    case 'metadata.namespace':
+      return facts.plan.namespace;
+    case 'metadata.uid':
+      return facts.plan.name;
+    case 'spec.nodeName':
+      return 'podman';
+    case 'spec.serviceAccountName':
+      return facts.serviceAccountName;
+    case 'status.podIP':
+    case 'status.podIPs':
+      return facts.podIP;
+    case 'status.hostIP':
+    case 'status.hostIPs':
+      return '127.0.0.1';
+    default:
+      throw new ContainerConfigError(`fieldRef ${path} is not supported by this kubelet`);
+  }
+}
+
+const QUANTITY = /^([0-9.]+)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
+const FACTOR: Record<string, number> = {
+  '': 1,
+  m: 0.001,
+  k: 1e3,
+  M: 1e6,
+  G: 1e9,
+  T: 1e12,
+  Ki: 1024,
+  Mi: 1024 ** 2,
+  Gi: 1024 ** 3,
+  Ti: 1024 ** 4,
+};
+
+/** A Kubernetes quantity ("500m", "256Mi", "2") as a number of base units. */
+export function quantity(q: string | number | undefined): number | undefined {
+  if (q === undefined) return undefined;
+  if (typeof q === 'number') return q;
+  const m = QUANTITY.exec(q.trim());
+  if (!m) throw new ContainerConfigError(`unreadable quantity ${q}`);
+  return Number(m[1]) * (FACTOR[m[2] ?? ''] ?? 1);
+}
+
+/**
+ * Kubernetes' `$(VAR)` expansion in env values, command and args: a reference to a variable
+ * defined earlier is replaced, `$$(VAR)` escapes it, an unknown reference stays as written.
+ */
+export function expand(text: string, vars: Map<string, string>): string {
+  return text.replace(/\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g, (match, name?: string) => {
+    if (match === '$$') return '$';
+    return name !== undefined && vars.has(name) ? (vars.get(name) ?? '') : match;
+  });
+}
+
+/**
+ * A container's environment as the kubelet builds it: `envFrom` first, then `env` in order,
+ * each `value` expanded against what came before, each `valueFrom` resolved from the rendered
+ * Secrets and ConfigMaps (a missing non-optional key is an error, as on a cluster), fieldRefs
+ * from the pod and resourceFieldRefs from the container's resources.
+ */
+export function resolveEnv(
+  c: V1Container,
+  inv: Inventory,
+  facts: PodFacts,
+): { vars: Map<string, string>; expandedFrom: Set<string> } {
+  const vars = new Map<string, string>();
+  const expandedFrom = new Set<string>();
+  for (const from of c.envFrom ?? []) {
+    const prefix = from.prefix ?? '';
+    if (from.secretRef) {
+      const data = secretData(inv, from.secretRef.name ?? '');
+      if (!data && !from.secretRef.optional)
+        throw new ContainerConfigError(`secret "${from.secretRef.name}" not found`);
+      for (const [k, v] of Object.entries(data ?? {})) vars.set(prefix + k, v);
+    }
+    if (from.configMapRef) {
+      const cm = inv.configMaps.get(from.configMapRef.name ?? '');
+      if (!cm && !from.configMapRef.optional)
+        throw new ContainerConfigError(`configmap "${from.configMapRef.name}" not found`);
+      for (const [k, v] of Object.entries(cm?.data ?? {})) vars.set(prefix + k, v);
+    }
+  }
+  for (const e of c.env ?? []) {
+    const v = envValue(e, c, inv, facts, vars, expandedFrom);
+    if (v !== undefined) vars.set(e.name, v);
+  }
+  return { vars, expandedFrom };
+}
+
+function envValue(
+  e: V1EnvVar,
+  c: V1Container,
+  inv: Inventory,
+  facts: PodFacts,
+  vars: Map<string, string>,
+  expandedFrom: Set<string>,
+): string | undefined {
+  if (e.value !== undefined) {
+    for (const m of e.value.matchAll(/\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g))
+      if (m[1] && vars.has(m[1])) expandedFrom.add(m[1]);
+    return expand(e.value, vars);
+  }
+  const from = e.valueFrom;
+  if (!from) return '';
+  if (from.secretKeyRef) {
+    const { name = '', key, optional } = from.secretKeyRef;
+    const v = secretValue(inv, name, key);
+    if (v === undefined && !optional)
+      throw new ContainerConfigError(
+        `${e.name}: ${inv.secrets.has(name) ? `key "${key}" not in` : 'no'} secret "${name}"`,
+      );
+    return v;
+  }
+  if (from.configMapKeyRef) {
+    const { name = '', key, optional } = from.configMapKeyRef;
+    const v = configMapValue(inv, name, key);
+    if (v === undefined && !optional)
+      throw new ContainerConfigError(
+        `${e.name}: ${inv.configMaps.has(name) ? `key "${key}" not in` : 'no'} configmap "${name}"`,
+      );
+    return v;
+  }
+  if (from.fieldRef) return fieldValue(from.fieldRef, facts);
+  if (from.resourceFieldRef) {
+    const { resource, divisor } = from.resourceFieldRef;
+    const [kind, res] = resource.split('.') as ['limits' | 'requests', 'cpu' | 'memory'];
+    const amount = quantity(c.resources?.[kind]?.[res]);
+    const div = quantity(divisor ?? (res === 'cpu' ? '1' : '1')) ?? 1;
+    return amount === undefined ? '0' : String(Math.ceil(amount / div));
+  }
+  throw new ContainerConfigError(`${e.name}: unsupported valueFrom`);
+}
