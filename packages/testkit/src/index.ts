@@ -2,3 +2,4 @@ export * from './nats';
 export * from './ports';
 export * from './postgres';
 export * from './shared';
+export * from './issuer';
