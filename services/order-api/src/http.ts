@@ -175,7 +175,11 @@ export async function buildHttp(deps: HttpDeps): Promise<FastifyInstance> {
     logger: false,
     bodyLimit: bodyLimitBytes,
     // Bounded request heads: a bigger one answers 431 before any handler runs.
-    http: { maxHeaderSize: limits.maxHeaderBytes },
+    // Node checks request timeouts on this interval (30 s by default, too coarse for the limit).
+    http: {
+      maxHeaderSize: limits.maxHeaderBytes,
+      connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+    },
     // Trust the nearest `trustProxyHops` proxies' X-Forwarded-For (proxy-addr's hop count).
     trustProxy: (_address: string, hop: number) => hop < limits.trustProxyHops,
     clientErrorHandler: clientErrorHandler(limits.maxHeaderBytes),
