@@ -27,7 +27,7 @@ export interface TokenRequest {
   staff?: boolean;
   /** Seconds until `exp`; negative for an expired token. */
   expiresIn?: number;
-  /** Claims to add or override (`iss`, `aud`, `scope`, ...). */
+  /** Claims to add or override (`iss`, `aud`, `scope`, ...); `undefined` removes one. */
   claims?: Record<string, unknown>;
   /** Sign with this key instead of the current one (for example a retired or unpublished one). */
   key?: IssuerKey;
@@ -100,17 +100,20 @@ export async function startIssuer(
   const sign = async (r: TokenRequest): Promise<string> => {
     const key = r.key ?? current;
     const now = Math.floor(Date.now() / 1000);
-    return new SignJWT({
+    // Claims set directly (no setters) so that `r.claims` can override or remove any of them.
+    const claims: Record<string, unknown> = {
+      iss: issuer,
+      aud: audience,
+      sub: r.customer,
       scope: r.staff ? `openid ${staffScope}` : 'openid',
+      iat: now,
+      exp: now + (r.expiresIn ?? ttl),
+      jti: randomUUID(),
       ...r.claims,
-    })
+    };
+    for (const [k, v] of Object.entries(claims)) if (v === undefined) delete claims[k];
+    return new SignJWT(claims)
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'JWT' })
-      .setIssuer(issuer)
-      .setAudience(audience)
-      .setSubject(r.customer)
-      .setIssuedAt(now)
-      .setJti(randomUUID())
-      .setExpirationTime(now + (r.expiresIn ?? ttl))
       .sign(key.privateKey);
   };
 
