@@ -146,7 +146,7 @@ interface Endpoints {
 function readEndpoints(cwd: string): Endpoints {
   try {
     const parsed = JSON.parse(readFileSync(join(cwd, '.run', 'endpoints.json'), 'utf8')) as unknown;
-    return typeof parsed === 'object' && parsed !== null ? (parsed as Endpoints) : {};
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
   } catch {
     return {};
   }
