@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
+  AUTH_CHOICE,
   CHART,
+  DEFAULT_ISSUER,
   NAMESPACE,
   RELEASE,
   SERVICES,
@@ -55,7 +57,7 @@ describe('helm lint and template', () => {
         CHART,
         '--namespace',
         NAMESPACE,
-        ...(v ? ['-f', join(CHART, v)] : []),
+        ...(v ? ['-f', join(CHART, v)] : AUTH_CHOICE),
       ]);
       expect(r.stderr + r.stdout).toContain('0 chart(s) failed');
       expect(r.status).toBe(0);
@@ -381,7 +383,7 @@ describe('workloads', () => {
   });
 
   test('when a service reads runtime tunables, then the optional <release>-runtime ConfigMap is mounted and RUNTIME_CONFIG_FILE points into it', () => {
-    for (const svc of ['payment', 'restaurant', 'order-query-worker', 'saga']) {
+    for (const svc of ['order-api', 'payment', 'restaurant', 'order-query-worker', 'saga']) {
       const pod = find<Workload>(objectsOf(undefined), 'Deployment', name(svc)).spec.template.spec;
       expect(pod.volumes).toContainEqual({
         name: 'runtime',
@@ -537,6 +539,86 @@ describe('CockroachDB and NATS', () => {
   );
 });
 
+describe('order API authentication and limits', () => {
+  const orderApiEnv = (objects: K8sObject[]): Record<string, string | undefined> =>
+    Object.fromEntries(
+      (
+        find<Workload>(objects, 'Deployment', name('order-api')).spec.template.spec.containers[0]
+          ?.env ?? []
+      ).map((e) => [e.name, e.value]),
+    );
+
+  test('when neither auth.issuer nor auth.mode=none is set, then rendering fails with one message saying what to set', () => {
+    const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE]);
+    expect(r.status).not.toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.includes('auth:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      'auth: choose how the order API authenticates: set auth.issuer (and auth.audience) to your OpenID Connect issuer, or auth.mode=none',
+    );
+    // helm lint renders in lint mode, where `fail` is reported (as INFO) rather than fatal.
+    const lint = helm(['lint', '--strict', CHART, '--namespace', NAMESPACE]);
+    expect(lint.stderr + lint.stdout).toContain('auth: choose how the order API authenticates');
+  });
+
+  test.each([
+    ['auth.mode=oidc without an issuer', ['--set', 'auth.mode=oidc'], 'auth.issuer is empty'],
+    [
+      'auth.mode=none with an issuer',
+      ['--set', 'auth.mode=none', '--set', 'auth.issuer=https://x.example'],
+      'remove one of them',
+    ],
+  ])('when %s, then rendering fails saying so', (_c, args, message) => {
+    const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, ...args]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+
+  test.each([
+    ['auth.mode=dev (the local issuer is not for clusters)', 'auth.mode=dev'],
+    ['an http issuer', 'auth.issuer=http://issuer.example.com'],
+    ['an HMAC algorithm', 'auth.algorithms={HS256}'],
+    ['the algorithm none', 'auth.algorithms={none}'],
+  ])('when the values ask for %s, then the schema refuses them', (_c, set) => {
+    expect(helm(['template', RELEASE, CHART, '--set', set]).status).not.toBe(0);
+  });
+
+  test('when an issuer is set, then the order API verifies its tokens with the documented claims, reaches it on 443, and the rate limit is on', () => {
+    expect(orderApiEnv(objectsOf(undefined))).toMatchObject({
+      AUTH_MODE: 'oidc',
+      AUTH_ISSUER: DEFAULT_ISSUER,
+      AUTH_AUDIENCE: 'orderflow',
+      AUTH_ALGORITHMS: 'RS256,PS256,ES256,EdDSA',
+      AUTH_CUSTOMER_CLAIM: 'sub',
+      AUTH_STAFF_CLAIM: 'scope',
+      AUTH_STAFF_VALUE: 'orders:staff',
+      RATE_LIMIT_MAX: '60',
+      RATE_LIMIT_WINDOW_MS: '60000',
+      HTTP_TRUST_PROXY_HOPS: '0',
+      CATALOG_FILE: '/app/config/catalog.json',
+    });
+    expect(orderApiEnv(objectsOf('ci/external-values.yaml'))).toMatchObject({
+      AUTH_JWKS_URL: 'https://id.example.com/oauth2/v1/keys',
+      AUTH_ALGORITHMS: 'ES256',
+      AUTH_CUSTOMER_CLAIM: 'customer_id',
+    });
+  });
+
+  test('when the dev values choose auth.mode none, then AUTH_MODE=none and no issuer egress', () => {
+    const objects = objectsOf('ci/dev-values.yaml');
+    const env = orderApiEnv(objects);
+    expect(env['AUTH_MODE']).toBe('none');
+    expect(env['AUTH_ISSUER']).toBeUndefined();
+    const policy = find<NetworkPolicy>(objects, 'NetworkPolicy', name('order-api'));
+    expect(JSON.stringify(policy.spec.egress)).not.toContain('0.0.0.0/0');
+  });
+
+  test('when the rate limit is switched off, then RATE_LIMIT_MAX is 0', () => {
+    const objects = render(undefined, ['--set', 'orderApi.rateLimit.enabled=false']);
+    expect(orderApiEnv(objects)['RATE_LIMIT_MAX']).toBe('0');
+  });
+});
+
 describe('NetworkPolicies', () => {
   type Flow = string;
   /** The egress flows of a pod, as `target:port`, read from the rendered policies that select it. */
@@ -580,7 +662,8 @@ describe('NetworkPolicies', () => {
     const dns = ['kube-dns:53'];
     const expected: Record<string, string[]> = {
       eventstore: ['cockroachdb:26257', 'nats:4222'],
-      'order-api': ['cockroachdb:26257', 'eventstore:50051'],
+      // The issuer's discovery document and JWKS (auth.issuer is set in "the defaults").
+      'order-api': ['cockroachdb:26257', 'eventstore:50051', 'ip:0.0.0.0/0:443'],
       payment: ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
       restaurant: ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
       'order-query-worker': ['cockroachdb:26257', 'nats:4222'],
@@ -681,8 +764,8 @@ describe('monitoring', () => {
 });
 
 describe('NOTES.txt', () => {
-  test('when the chart is installed, then the notes tell how to port-forward and place an order', () => {
-    // helm template does not render NOTES.txt: render a copy of it as an ordinary template.
+  /** helm template does not render NOTES.txt: render a copy of it as an ordinary template. */
+  function notes(args: string[]): string {
     const dir = mkdtempSync(join(tmpdir(), 'chart-notes-'));
     try {
       cpSync(CHART, join(dir, 'orderflow'), { recursive: true });
@@ -702,18 +785,35 @@ describe('NOTES.txt', () => {
         NAMESPACE,
         '--show-only',
         'templates/zz-notes.yaml',
+        ...args,
       ]);
       expect(r.stderr).toBe('');
-      const notes = (parseYaml(r.stdout) as { data: { notes: string } }).data.notes;
-      expect(notes).toContain(
-        `kubectl -n ${NAMESPACE} port-forward service/${RELEASE}-order-api 8080:8080`,
-      );
-      expect(notes).toContain('curl -si http://localhost:8080/api/orders');
-      expect(notes).toContain(
-        `-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","name":"Margherita","unitPrice":1250,"quantity":2}]}'`,
-      );
+      return (parseYaml(r.stdout) as { data: { notes: string } }).data.notes;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  test('when the chart is installed without authentication, then the notes warn and tell how to port-forward and place an order', () => {
+    const text = notes(['-f', join(CHART, 'ci', 'dev-values.yaml')]);
+    expect(text).toContain(
+      `kubectl -n ${NAMESPACE} port-forward service/${RELEASE}-order-api 8080:8080`,
+    );
+    expect(text).toContain('WARNING: auth.mode is none: the order API authenticates nobody');
+    expect(text).toContain('curl -si http://localhost:8080/api/orders');
+    expect(text).toContain(
+      `-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`,
+    );
+    expect(text).toContain('Each client may place 60 orders per 60 s');
+  });
+
+  test('when the chart is installed with an issuer, then the notes show the curl with a bearer token and no warning', () => {
+    const text = notes(AUTH_CHOICE);
+    expect(text).not.toContain('WARNING');
+    expect(text).toContain(`The order API wants bearer tokens from ${DEFAULT_ISSUER}`);
+    expect(text).toContain('-H "Authorization: Bearer $TOKEN"');
+    expect(text).toContain(
+      `-d '{"restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`,
+    );
   });
 });

@@ -58,6 +58,14 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
+/**
+ * The chart's defaults leave one choice open on purpose: how the order API authenticates (rendering
+ * fails until `auth.issuer` or `auth.mode=none` is set). "The defaults" below are the defaults plus
+ * this issuer; the failure itself is checked in chart.int.test.ts.
+ */
+export const DEFAULT_ISSUER = 'https://issuer.example.com/realms/orderflow';
+export const AUTH_CHOICE = ['--set', `auth.issuer=${DEFAULT_ISSUER}`];
+
 export function templateArgs(valuesFile?: string, extra: string[] = []): string[] {
   return [
     'template',
@@ -65,7 +73,7 @@ export function templateArgs(valuesFile?: string, extra: string[] = []): string[
     CHART,
     '--namespace',
     NAMESPACE,
-    ...(valuesFile ? ['-f', join(CHART, valuesFile)] : []),
+    ...(valuesFile ? ['-f', join(CHART, valuesFile)] : AUTH_CHOICE),
     ...extra,
   ];
 }
