@@ -3,3 +3,4 @@ export * from './ports';
 export * from './postgres';
 export * from './shared';
 export * from './issuer';
+export * from './fuzz';
