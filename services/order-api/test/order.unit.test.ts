@@ -63,6 +63,7 @@ describe('validatePlaceOrder', () => {
     ],
     ['unitPrice is 12.5', ['items[0].unitPrice'], body({ items: [{ ...item, unitPrice: 12.5 }] })],
     ['there are two unknown keys', ['a', 'b'], body({ a: 1, b: 2 })],
+    ['unknown keys are empty or not plain names', ['[""]', '["a b"]'], body({ '': 1, 'a b': 2 })],
     ['an item has no quantity', ['items[0].quantity'], body({ items: [{ code: 'margherita' }] })],
   ])('when %s, then the errors name %j', (_case, expected, input) => {
     expect(fields(input)).toEqual(expected);

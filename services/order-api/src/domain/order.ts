@@ -77,12 +77,17 @@ export interface PlaceOrder {
   amount: number;
 }
 
-/** `items[0].quantity` from zod's `['items', 0, 'quantity']`. */
+/**
+ * `items[0].quantity` from zod's `['items', 0, 'quantity']`. A key that is not a plain name (an
+ * empty one, one with spaces or dots) is quoted, `items[0][""]`, so every field names something.
+ */
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
+    else if (typeof p === 'string' && /^[A-Za-z_$][\w$-]*$/.test(p))
+      out += out === '' ? p : `.${p}`;
+    else out += `[${JSON.stringify(String(p))}]`;
   }
   return out;
 }
