@@ -60,7 +60,10 @@ export const configSchema = z
      * running without authentication is a choice to make explicitly.
      */
     AUTH_MODE: z.enum(['oidc', 'dev', 'none'], {
-      error: 'is required: oidc, dev or none (none turns authentication off)',
+      error: (iss) =>
+        iss.input === undefined
+          ? 'is required: oidc, dev or none (none turns authentication off)'
+          : 'must be oidc, dev or none',
     }),
     /** The OpenID Connect issuer (the `iss` of its tokens); https unless on this machine. */
     AUTH_ISSUER: z.string().optional(),
