@@ -52,7 +52,8 @@ test-int: deps ## Integration tests only
 test-e2e: deps build ## End-to-end tests only
 	npx jest --ci --selectProjects e2e
 
-up: deps build ## Run the whole system locally (embedded PostgreSQL and NATS)
-	node tools/runner/dist/main.js
+AUTH ?= none
+up: deps build ## Run the whole system locally (embedded PostgreSQL and NATS); AUTH=dev asks for bearer tokens from a local issuer
+	node tools/runner/dist/main.js --auth $(AUTH)
 
 -include mk/*.mk

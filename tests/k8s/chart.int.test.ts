@@ -4,11 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
+  AUTH_CHOICE,
   CHART,
+  DEFAULT_ISSUER,
   NAMESPACE,
   RELEASE,
   SERVICES,
   VALUE_SETS,
+  hasOperator,
   byKind,
   find,
   helm,
@@ -19,6 +22,7 @@ import {
   type Container,
   type K8sObject,
   type NetworkPolicy,
+  type PodSpec,
   type Workload,
 } from './helpers';
 
@@ -45,6 +49,25 @@ function podContainers(w: Workload): { c: Container; init: boolean }[] {
   ];
 }
 
+/** The egress flows of a pod, as `target:port`, read from the rendered policies that select it. */
+function egressOf(objects: K8sObject[], podLabels: Record<string, string>): string[] {
+  const flows: string[] = [];
+  for (const p of byKind<NetworkPolicy>(objects, 'NetworkPolicy')) {
+    if (!selects(p.spec.podSelector.matchLabels, podLabels)) continue;
+    for (const rule of p.spec.egress ?? []) {
+      const targets = (rule.to ?? [{ ipBlock: { cidr: '*' } }]).map(
+        (t) =>
+          t.podSelector?.matchLabels?.['app.kubernetes.io/name'] ??
+          t.podSelector?.matchLabels?.['k8s-app'] ??
+          (t.ipBlock ? `ip:${t.ipBlock.cidr}` : t.namespaceSelector ? 'namespace' : '?'),
+      );
+      for (const t of targets)
+        for (const port of rule.ports ?? [{ port: '*' }]) flows.push(`${t}:${String(port.port)}`);
+    }
+  }
+  return [...new Set(flows)].sort();
+}
+
 describe('helm lint and template', () => {
   test.each(VALUE_SETS.map((v) => [label(v), v]))(
     'when linting %s with --strict, then helm reports no error',
@@ -55,7 +78,7 @@ describe('helm lint and template', () => {
         CHART,
         '--namespace',
         NAMESPACE,
-        ...(v ? ['-f', join(CHART, v)] : []),
+        ...(v ? ['-f', join(CHART, v)] : AUTH_CHOICE),
       ]);
       expect(r.stderr + r.stdout).toContain('0 chart(s) failed');
       expect(r.status).toBe(0);
@@ -65,8 +88,12 @@ describe('helm lint and template', () => {
   test.each(VALUE_SETS.map((v) => [label(v)]))(
     'when rendering %s, then every orderflow service is a Deployment',
     (l) => {
-      const deployments = byKind(rendered.get(l) ?? [], 'Deployment').map((d) => d.metadata.name);
-      expect(deployments.sort()).toEqual(SERVICES.map(name).sort());
+      const objects = rendered.get(l) ?? [];
+      const deployments = byKind(objects, 'Deployment').map((d) => d.metadata.name);
+      const expected = SERVICES.filter((s) => s !== 'operator' || l !== 'ci/kube-values.yaml');
+      expect(deployments.sort()).toEqual(expected.map(name).sort());
+      // Only the kube value set leaves the operator out (the container run has no API server).
+      expect(hasOperator(objects)).toBe(l !== 'ci/kube-values.yaml');
     },
   );
 });
@@ -281,20 +308,88 @@ describe('workloads', () => {
     },
   );
 
-  test('when queryWorker.replicasManagedByOperator is set, then the query-worker Deployment leaves replicas to the operator', () => {
-    const managed = find<Workload>(
-      render(undefined, ['--set', 'queryWorker.replicasManagedByOperator=true']),
-      'Deployment',
-      name('order-query-worker'),
-    );
-    expect(managed.spec.replicas).toBeUndefined();
+  test("when the operator is enabled, then it owns the query workers' replica count and helm leaves it alone, unless told otherwise", () => {
+    const replicas = (objects: K8sObject[]): number | undefined =>
+      find<Workload>(objects, 'Deployment', name('order-query-worker')).spec.replicas;
+    // The defaults and the dev set run the operator: no replicas, so `helm upgrade` does not reset its scaling.
+    expect(replicas(objectsOf(undefined))).toBeUndefined();
+    expect(replicas(objectsOf('ci/dev-values.yaml'))).toBeUndefined();
     expect(
-      find<Workload>(objectsOf(undefined), 'Deployment', name('order-query-worker')).spec.replicas,
+      replicas(render(undefined, ['--set', 'queryWorker.replicasManagedByOperator=false'])),
     ).toBe(2);
+    expect(replicas(render(undefined, ['--set', 'operator.enabled=false']))).toBe(2);
+    expect(replicas(objectsOf('ci/kube-values.yaml'))).toBe(1);
+  });
+
+  test("when the chart renders the event store and the operator, then the stream follows the NATS replicas and the Lease is the release's own", () => {
+    const envOf = (objects: K8sObject[], svc: string, key: string): string | undefined =>
+      find<Workload>(objects, 'Deployment', name(svc)).spec.template.spec.containers[0]?.env?.find(
+        (e) => e.name === key,
+      )?.value;
+    expect(envOf(objectsOf(undefined), 'eventstore', 'NATS_STREAM_REPLICAS')).toBe('3');
+    expect(envOf(objectsOf('ci/dev-values.yaml'), 'eventstore', 'NATS_STREAM_REPLICAS')).toBe('1');
+    expect(envOf(objectsOf('ci/external-values.yaml'), 'eventstore', 'NATS_STREAM_REPLICAS')).toBe(
+      '3',
+    );
+    expect(envOf(objectsOf(undefined), 'operator', 'LEASE_NAME')).toBe(`${RELEASE}-operator`);
+    const other = render(undefined, [], 'other');
     expect(
-      find<Workload>(objectsOf('ci/dev-values.yaml'), 'Deployment', name('order-query-worker')).spec
-        .replicas,
-    ).toBe(1);
+      find<Workload>(
+        other,
+        'Deployment',
+        'other-operator',
+      ).spec.template.spec.containers[0]?.env?.find((e) => e.name === 'LEASE_NAME')?.value,
+    ).toBe('other-operator');
+  });
+
+  test('when the order API is deleted, then it waits in preStop and then drains for the configured seconds within its grace period', () => {
+    const pod = find<Workload>(objectsOf(undefined), 'Deployment', name('order-api')).spec.template
+      .spec;
+    const c = pod.containers[0]!;
+    expect(c.lifecycle?.preStop?.exec?.command).toEqual(['sleep', '5']);
+    expect(c.env?.find((e) => e.name === 'SHUTDOWN_DRAIN_MS')?.value).toBe('6000');
+    expect(5 + 6).toBeLessThan(pod.terminationGracePeriodSeconds ?? 30);
+    const none = find<Workload>(
+      render(undefined, ['--set', 'orderApi.drain.preStopSeconds=0']),
+      'Deployment',
+      name('order-api'),
+    ).spec.template.spec.containers[0]!;
+    expect(none.lifecycle).toBeUndefined();
+  });
+
+  test("when the rebuild Job is enabled, then it runs rebuild with the query worker's database and the event store address, and may reach both", () => {
+    expect(byKind(objectsOf(undefined), 'Job').map((j) => j.metadata.name)).not.toContain(
+      `${RELEASE}-order-query-worker-rebuild-1`,
+    );
+    const o = render(undefined, ['--set', 'queryWorker.rebuild.enabled=true']);
+    const job = find<Workload>(o, 'Job', `${RELEASE}-order-query-worker-rebuild-1`);
+    const c = job.spec.template.spec.containers[0]!;
+    expect(c.command).toEqual([
+      'node',
+      'services/order-query-worker/dist/main.js',
+      'rebuild',
+      '--truncate',
+    ]);
+    const env = new Map((c.env ?? []).map((e) => [e.name, e.value ?? 'from-secret']));
+    expect(env.get('EVENTSTORE_ADDRESS')).toBe(`${RELEASE}-eventstore:50051`);
+    expect(env.has('DATABASE_URL')).toBe(true);
+    expect(egressOf(o, job.spec.template.metadata.labels)).toEqual(
+      ['cockroachdb:26257', 'eventstore:50051', 'kube-dns:53'].sort(),
+    );
+  });
+
+  test('when helm test runs, then its pod places an order through the order API Service with the CLI, and may reach it', () => {
+    const o = objectsOf(undefined);
+    const pod = find<K8sObject & { spec: PodSpec }>(o, 'Pod', `${RELEASE}-test-order-flow`);
+    expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
+    expect(pod.spec.containers[0]?.command?.slice(0, 5)).toEqual([
+      'node',
+      'tools/cli/dist/main.js',
+      'place',
+      '--api',
+      `http://${RELEASE}-order-api:8080`,
+    ]);
+    expect(egressOf(o, pod.metadata.labels ?? {})).toEqual(['kube-dns:53', 'order-api:8080']);
   });
 
   test('when rendering the defaults, then services with SQL migrate in an init container and not again at start', () => {
@@ -381,7 +476,7 @@ describe('workloads', () => {
   });
 
   test('when a service reads runtime tunables, then the optional <release>-runtime ConfigMap is mounted and RUNTIME_CONFIG_FILE points into it', () => {
-    for (const svc of ['payment', 'restaurant', 'order-query-worker', 'saga']) {
+    for (const svc of ['order-api', 'payment', 'restaurant', 'order-query-worker', 'saga']) {
       const pod = find<Workload>(objectsOf(undefined), 'Deployment', name(svc)).spec.template.spec;
       expect(pod.volumes).toContainEqual({
         name: 'runtime',
@@ -537,26 +632,87 @@ describe('CockroachDB and NATS', () => {
   );
 });
 
+describe('order API authentication and limits', () => {
+  const orderApiEnv = (objects: K8sObject[]): Record<string, string | undefined> =>
+    Object.fromEntries(
+      (
+        find<Workload>(objects, 'Deployment', name('order-api')).spec.template.spec.containers[0]
+          ?.env ?? []
+      ).map((e) => [e.name, e.value]),
+    );
+
+  test('when neither auth.issuer nor auth.mode=none is set, then rendering fails with one message saying what to set', () => {
+    const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE]);
+    expect(r.status).not.toBe(0);
+    const lines = r.stderr.split('\n').filter((l) => l.includes('auth:'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toContain(
+      'auth: choose how the order API authenticates: set auth.issuer (and auth.audience) to your OpenID Connect issuer, or auth.mode=none',
+    );
+    // helm lint renders in lint mode, where `fail` is reported (as INFO) rather than fatal.
+    const lint = helm(['lint', '--strict', CHART, '--namespace', NAMESPACE]);
+    expect(lint.stderr + lint.stdout).toContain('auth: choose how the order API authenticates');
+  });
+
+  test.each([
+    ['auth.mode=oidc without an issuer', ['--set', 'auth.mode=oidc'], 'auth.issuer is empty'],
+    [
+      'auth.mode=none with an issuer',
+      ['--set', 'auth.mode=none', '--set', 'auth.issuer=https://x.example'],
+      'remove one of them',
+    ],
+  ])('when %s, then rendering fails saying so', (_c, args, message) => {
+    const r = helm(['template', RELEASE, CHART, '--namespace', NAMESPACE, ...args]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(message);
+  });
+
+  test.each([
+    ['auth.mode=dev (the local issuer is not for clusters)', 'auth.mode=dev'],
+    ['an http issuer', 'auth.issuer=http://issuer.example.com'],
+    ['an HMAC algorithm', 'auth.algorithms={HS256}'],
+    ['the algorithm none', 'auth.algorithms={none}'],
+  ])('when the values ask for %s, then the schema refuses them', (_c, set) => {
+    expect(helm(['template', RELEASE, CHART, '--set', set]).status).not.toBe(0);
+  });
+
+  test('when an issuer is set, then the order API verifies its tokens with the documented claims, reaches it on 443, and the rate limit is on', () => {
+    expect(orderApiEnv(objectsOf(undefined))).toMatchObject({
+      AUTH_MODE: 'oidc',
+      AUTH_ISSUER: DEFAULT_ISSUER,
+      AUTH_AUDIENCE: 'orderflow',
+      AUTH_ALGORITHMS: 'RS256,PS256,ES256,EdDSA',
+      AUTH_CUSTOMER_CLAIM: 'sub',
+      AUTH_STAFF_CLAIM: 'scope',
+      AUTH_STAFF_VALUE: 'orders:staff',
+      RATE_LIMIT_MAX: '60',
+      RATE_LIMIT_WINDOW_MS: '60000',
+      HTTP_TRUST_PROXY_HOPS: '0',
+      CATALOG_FILE: '/app/config/catalog.json',
+    });
+    expect(orderApiEnv(objectsOf('ci/external-values.yaml'))).toMatchObject({
+      AUTH_JWKS_URL: 'https://id.example.com/oauth2/v1/keys',
+      AUTH_ALGORITHMS: 'ES256',
+      AUTH_CUSTOMER_CLAIM: 'customer_id',
+    });
+  });
+
+  test('when the dev values choose auth.mode none, then AUTH_MODE=none and no issuer egress', () => {
+    const objects = objectsOf('ci/dev-values.yaml');
+    const env = orderApiEnv(objects);
+    expect(env['AUTH_MODE']).toBe('none');
+    expect(env['AUTH_ISSUER']).toBeUndefined();
+    const policy = find<NetworkPolicy>(objects, 'NetworkPolicy', name('order-api'));
+    expect(JSON.stringify(policy.spec.egress)).not.toContain('0.0.0.0/0');
+  });
+
+  test('when the rate limit is switched off, then RATE_LIMIT_MAX is 0', () => {
+    const objects = render(undefined, ['--set', 'orderApi.rateLimit.enabled=false']);
+    expect(orderApiEnv(objects)['RATE_LIMIT_MAX']).toBe('0');
+  });
+});
+
 describe('NetworkPolicies', () => {
-  type Flow = string;
-  /** The egress flows of a pod, as `target:port`, read from the rendered policies that select it. */
-  function egressOf(objects: K8sObject[], podLabels: Record<string, string>): Flow[] {
-    const flows: Flow[] = [];
-    for (const p of byKind<NetworkPolicy>(objects, 'NetworkPolicy')) {
-      if (!selects(p.spec.podSelector.matchLabels, podLabels)) continue;
-      for (const rule of p.spec.egress ?? []) {
-        const targets = (rule.to ?? [{ ipBlock: { cidr: '*' } }]).map(
-          (t) =>
-            t.podSelector?.matchLabels?.['app.kubernetes.io/name'] ??
-            t.podSelector?.matchLabels?.['k8s-app'] ??
-            (t.ipBlock ? `ip:${t.ipBlock.cidr}` : t.namespaceSelector ? 'namespace' : '?'),
-        );
-        for (const t of targets)
-          for (const port of rule.ports ?? [{ port: '*' }]) flows.push(`${t}:${String(port.port)}`);
-      }
-    }
-    return [...new Set(flows)].sort();
-  }
   const podLabels = (objects: K8sObject[], kind: string, n: string): Record<string, string> =>
     find<Workload>(objects, kind, n).spec.template.metadata.labels;
 
@@ -580,10 +736,12 @@ describe('NetworkPolicies', () => {
     const dns = ['kube-dns:53'];
     const expected: Record<string, string[]> = {
       eventstore: ['cockroachdb:26257', 'nats:4222'],
-      'order-api': ['cockroachdb:26257', 'eventstore:50051'],
+      // The issuer's discovery document and JWKS (auth.issuer is set in "the defaults").
+      'order-api': ['cockroachdb:26257', 'eventstore:50051', 'ip:0.0.0.0/0:443'],
       payment: ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
       restaurant: ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
-      'order-query-worker': ['cockroachdb:26257', 'nats:4222'],
+      // The event store for `rebuild` (the rebuild Job runs the same image and env).
+      'order-query-worker': ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
       saga: ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
       operator: ['ip:0.0.0.0/0:443', 'ip:0.0.0.0/0:6443', 'nats:4222'],
     };
@@ -607,7 +765,13 @@ describe('NetworkPolicies', () => {
     const from = (policy.spec.ingress ?? []).flatMap((r) =>
       (r.from ?? []).map((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name']),
     );
-    expect(from.sort()).toEqual(['order-api', 'payment', 'restaurant', 'saga']);
+    expect(from.sort()).toEqual([
+      'order-api',
+      'order-query-worker',
+      'payment',
+      'restaurant',
+      'saga',
+    ]);
     const crdb = find<NetworkPolicy>(o, 'NetworkPolicy', name('cockroachdb'));
     const dbClients = (crdb.spec.ingress ?? []).flatMap((r) =>
       (r.from ?? []).map((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name']),
@@ -681,8 +845,8 @@ describe('monitoring', () => {
 });
 
 describe('NOTES.txt', () => {
-  test('when the chart is installed, then the notes tell how to port-forward and place an order', () => {
-    // helm template does not render NOTES.txt: render a copy of it as an ordinary template.
+  /** helm template does not render NOTES.txt: render a copy of it as an ordinary template. */
+  function notes(args: string[]): string {
     const dir = mkdtempSync(join(tmpdir(), 'chart-notes-'));
     try {
       cpSync(CHART, join(dir, 'orderflow'), { recursive: true });
@@ -702,18 +866,35 @@ describe('NOTES.txt', () => {
         NAMESPACE,
         '--show-only',
         'templates/zz-notes.yaml',
+        ...args,
       ]);
       expect(r.stderr).toBe('');
-      const notes = (parseYaml(r.stdout) as { data: { notes: string } }).data.notes;
-      expect(notes).toContain(
-        `kubectl -n ${NAMESPACE} port-forward service/${RELEASE}-order-api 8080:8080`,
-      );
-      expect(notes).toContain('curl -si http://localhost:8080/api/orders');
-      expect(notes).toContain(
-        `-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","name":"Margherita","unitPrice":1250,"quantity":2}]}'`,
-      );
+      return (parseYaml(r.stdout) as { data: { notes: string } }).data.notes;
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  test('when the chart is installed without authentication, then the notes warn and tell how to port-forward and place an order', () => {
+    const text = notes(['-f', join(CHART, 'ci', 'dev-values.yaml')]);
+    expect(text).toContain(
+      `kubectl -n ${NAMESPACE} port-forward service/${RELEASE}-order-api 8080:8080`,
+    );
+    expect(text).toContain('WARNING: auth.mode is none: the order API authenticates nobody');
+    expect(text).toContain('curl -si http://localhost:8080/api/orders');
+    expect(text).toContain(
+      `-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`,
+    );
+    expect(text).toContain('Each client may place 60 orders per 60 s');
+  });
+
+  test('when the chart is installed with an issuer, then the notes show the curl with a bearer token and no warning', () => {
+    const text = notes(AUTH_CHOICE);
+    expect(text).not.toContain('WARNING');
+    expect(text).toContain(`The order API wants bearer tokens from ${DEFAULT_ISSUER}`);
+    expect(text).toContain('-H "Authorization: Bearer $TOKEN"');
+    expect(text).toContain(
+      `-d '{"restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`,
+    );
   });
 });

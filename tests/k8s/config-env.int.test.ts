@@ -6,6 +6,7 @@ import {
   ROOT,
   SERVICES,
   VALUE_SETS,
+  hasOperator,
   find,
   render,
   type Container,
@@ -72,6 +73,7 @@ describe.each(withConfig.map((s) => [s]))('%s', (svc) => {
       (k) => !schema.shape[k]?.safeParse(undefined).success,
     );
     for (const [set, objects] of rendered) {
+      if (svc === 'operator' && !hasOperator(objects)) continue;
       const pod = find<Workload>(objects, 'Deployment', `${RELEASE}-${svc}`).spec.template.spec;
       for (const c of [...pod.containers, ...(pod.initContainers ?? [])]) {
         const names = new Set((c.env ?? []).map((e) => e.name));
@@ -82,6 +84,7 @@ describe.each(withConfig.map((s) => [s]))('%s', (svc) => {
 
   test('when the chart builds its environment, then the service config schema accepts it', () => {
     for (const [set, objects] of rendered) {
+      if (svc === 'operator' && !hasOperator(objects)) continue;
       const c = find<Workload>(objects, 'Deployment', `${RELEASE}-${svc}`).spec.template.spec
         .containers[0];
       if (!c) throw new Error('no container');

@@ -58,6 +58,14 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
+/**
+ * The chart's defaults leave one choice open on purpose: how the order API authenticates (rendering
+ * fails until `auth.issuer` or `auth.mode=none` is set). "The defaults" below are the defaults plus
+ * this issuer; the failure itself is checked in chart.int.test.ts.
+ */
+export const DEFAULT_ISSUER = 'https://issuer.example.com/realms/orderflow';
+export const AUTH_CHOICE = ['--set', `auth.issuer=${DEFAULT_ISSUER}`];
+
 export function templateArgs(valuesFile?: string, extra: string[] = []): string[] {
   return [
     'template',
@@ -65,7 +73,7 @@ export function templateArgs(valuesFile?: string, extra: string[] = []): string[
     CHART,
     '--namespace',
     NAMESPACE,
-    ...(valuesFile ? ['-f', join(CHART, valuesFile)] : []),
+    ...(valuesFile ? ['-f', join(CHART, valuesFile)] : AUTH_CHOICE),
     ...extra,
   ];
 }
@@ -77,8 +85,10 @@ export function parseManifests(text: string): K8sObject[] {
 }
 
 /** `helm template` for a value set; throws with helm's message when rendering fails. */
-export function render(valuesFile?: string, extra: string[] = []): K8sObject[] {
-  const r = helm(templateArgs(valuesFile, extra));
+export function render(valuesFile?: string, extra: string[] = [], release = RELEASE): K8sObject[] {
+  const args = templateArgs(valuesFile, extra);
+  args[1] = release;
+  const r = helm(args);
   if (r.status !== 0)
     throw new Error(`helm template ${valuesFile ?? '(defaults)'} failed:\n${r.stderr}`);
   return parseManifests(r.stdout);
@@ -100,6 +110,7 @@ export interface Container {
   command?: string[];
   args?: string[];
   env?: EnvVar[];
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
   ports?: { name?: string; containerPort: number }[];
   startupProbe?: Probe;
   livenessProbe?: Probe;
@@ -130,6 +141,7 @@ export interface PodSpec {
   automountServiceAccountToken?: boolean;
   serviceAccountName?: string;
   topologySpreadConstraints?: unknown[];
+  terminationGracePeriodSeconds?: number;
 }
 export interface Workload extends K8sObject {
   spec: {
@@ -164,6 +176,11 @@ export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'Job'];
 
 export function isWorkload(o: K8sObject): o is Workload {
   return WORKLOAD_KINDS.includes(o.kind);
+}
+
+/** Whether a rendering installs the operator (ci/kube-values.yaml leaves it out: no API server there). */
+export function hasOperator(objects: K8sObject[]): boolean {
+  return objects.some((o) => o.kind === 'Deployment' && o.metadata.name === `${RELEASE}-operator`);
 }
 
 export function byKind<T extends K8sObject = K8sObject>(objects: K8sObject[], kind: string): T[] {

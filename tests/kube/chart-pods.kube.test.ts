@@ -12,6 +12,7 @@ import {
   buildImages,
   cluster as makeCluster,
   finalState,
+  orderApiMenu,
   placeOrder,
   type OrderView,
 } from './helpers';
@@ -45,7 +46,7 @@ const dbUrl = (user: string, password: string, db: string, host: string): string
 
 beforeAll(async () => {
   await buildImages();
-  k = makeCluster('kube-test');
+  k = makeCluster('kube-test', orderApiMenu());
   await k.check(IMAGE);
   await k.up();
   await k.waitReady(6 * 60_000);
@@ -56,9 +57,7 @@ afterAll(async () => {
   await k?.down();
 });
 
-const margherita = (quantity: number) => [
-  { code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity },
-];
+const margherita = (quantity: number) => [{ code: 'margherita', quantity }];
 
 describe('the chart, run in containers', () => {
   test('when the release is up, then every service runs from the image as the chart says: non-root, read-only, no capabilities, migrations done', async () => {
@@ -114,21 +113,23 @@ describe('the chart, run in containers', () => {
     });
   });
 
-  test('when an order is over credit, or for an unknown restaurant, then it ends Cancelled, the latter refunded', async () => {
+  test('when an order is over credit, or for a dish the restaurant no longer sells, then it ends Cancelled, the latter refunded', async () => {
     const customer = `kube-${randomUUID().slice(0, 8)}`;
     const big = await placeOrder(api, {
       customerId: customer,
       restaurantId: 'trattoria',
       items: margherita(100),
     });
-    const nowhere = await placeOrder(api, {
+    // On the order API's menu (tests/kube/fixtures/order-api-menu-values.yaml), not the restaurant's.
+    const gone = await placeOrder(api, {
       customerId: customer,
-      restaurantId: 'nowhere-bistro',
-      items: margherita(1),
+      restaurantId: 'trattoria',
+      items: [{ code: 'pineapple-pizza', quantity: 1 }],
     });
+    expect(gone.amount).toBe(900);
     const [declined, rejected] = await Promise.all([
       finalState(api, big.orderId),
-      finalState(api, nowhere.orderId),
+      finalState(api, gone.orderId),
     ]);
     expect({ status: declined.status, refunded: declined.refunded ?? false }).toEqual({
       status: 'Cancelled',

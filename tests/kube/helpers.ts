@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Cluster, ROOT, render, type RenderOptions } from '@orderflow/kubelet';
+import { stringify } from 'yaml';
+import { chaosApiCatalog, type CatalogFile } from '@orderflow/chaos';
+import { Cluster, KUBE_VALUES, ROOT, render, type RenderOptions } from '@orderflow/kubelet';
 
 /** The image `make image` builds; the chart's kube value set names it. */
 export const IMAGE = 'localhost/orderflow:dev';
@@ -34,6 +36,29 @@ export function script(args: string[], log: string): Promise<void> {
 export async function buildImages(): Promise<void> {
   await script(['scripts/containers/build-image.sh', '--tag', 'orderflow:dev'], 'image.log');
   await script(['scripts/containers/stand-ins.sh'], 'stand-ins.log');
+}
+
+/**
+ * The order API's menu for the order flow tests: the restaurant's catalog plus dishes the
+ * restaurant no longer sells (see tests/kube/fixtures/order-api-menu-values.yaml).
+ */
+export function orderApiMenu(): RenderOptions {
+  const catalog = JSON.parse(
+    readFileSync(join(ROOT, 'config', 'catalog.json'), 'utf8'),
+  ) as CatalogFile;
+  const configMap = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'order-api-menu', namespace: NAMESPACE },
+    data: { 'catalog.json': JSON.stringify(chaosApiCatalog(catalog), null, 2) },
+  };
+  return {
+    valuesFiles: [
+      KUBE_VALUES,
+      join(ROOT, 'tests', 'kube', 'fixtures', 'order-api-menu-values.yaml'),
+    ],
+    manifests: [stringify(configMap)],
+  };
 }
 
 /** A cluster of the rendered chart (kube value set and fixtures unless told otherwise). */

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
@@ -60,6 +60,20 @@ async function finalStatus(orderId: string): Promise<string> {
 
 beforeAll(async () => {
   runDir = mkdtempSync(join(tmpdir(), 'orderflow-obs-'));
+  // The order API's menu has closed-diner open, the restaurant's has it closed: as if it closed
+  // between the order and the decision, so the order is taken, paid, rejected and refunded.
+  const catalog = JSON.parse(readFileSync(join(ROOT, 'config', 'catalog.json'), 'utf8')) as {
+    restaurants: { id: string; open: boolean }[];
+  };
+  const apiCatalog = join(runDir, 'order-api-catalog.json');
+  writeFileSync(
+    apiCatalog,
+    JSON.stringify({
+      restaurants: catalog.restaurants.map((r) =>
+        r.id === 'closed-diner' ? { ...r, open: true } : r,
+      ),
+    }),
+  );
   otlp = await startOtlpReceiver();
   system = await startSystem({
     root: ROOT,
@@ -73,6 +87,7 @@ beforeAll(async () => {
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       OTEL_BSP_SCHEDULE_DELAY: '200',
     },
+    serviceEnv: { 'order-api': { CATALOG_FILE: apiCatalog } },
   });
   api = system.endpoints.api;
   prom = await startPrometheus(
@@ -80,14 +95,14 @@ beforeAll(async () => {
   );
 
   // Traffic: approvals, a declined payment (over the default credit), a restaurant rejection
-  // (closed restaurant: refund, then cancel), a bad request and a version conflict.
+  // (it closed after the order: refund, then cancel), a bad request and a version conflict.
   const run = Date.now();
   for (let i = 0; i < 6; i++)
     orders.approved.push(
       await place(`obs-${run}-${i % 3}`, 'trattoria', [item('margherita', 1250, 2)]),
     );
   orders.declined.push(
-    await place(`obs-${run}-poor`, 'trattoria', [item('margherita', 100_000, 2)]),
+    await place(`obs-${run}-poor`, 'trattoria', [item('margherita', 1250, 100)]),
   );
   orders.rejected.push(await place(`obs-${run}-closed`, 'closed-diner', [item('burger', 1100)]));
   expect(

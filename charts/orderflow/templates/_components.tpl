@@ -31,6 +31,9 @@ orderApi:
   dbUser: order_api
   owner: false
   eventstore: true
+  runtimeConfig: true
+  env:
+    CATALOG_FILE: /app/config/catalog.json
   ports:
     - {name: http, port: 8080, env: HTTP_PORT, appProtocol: http}
 payment:

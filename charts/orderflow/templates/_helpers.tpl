@@ -109,3 +109,56 @@ topologySpreadConstraints:
 {{- define "orderflow.operatorScalesWorkers" -}}
 {{- if and .Values.operator.enabled .Values.queryWorker.replicasManagedByOperator -}}true{{- end -}}
 {{- end -}}
+
+{{/*
+The order API's AUTH_MODE. Running it without authentication must be a choice: with neither
+auth.issuer nor auth.mode none the chart refuses to render, with one message saying what to set.
+*/}}
+{{- define "orderflow.auth.mode" -}}
+{{- $a := .Values.auth -}}
+{{- if eq $a.mode "none" -}}
+{{- if $a.issuer -}}
+{{- fail "auth: auth.mode is none but auth.issuer is set; remove one of them" -}}
+{{- end -}}
+none
+{{- else if $a.issuer -}}
+oidc
+{{- else if eq $a.mode "oidc" -}}
+{{- fail "auth: auth.mode is oidc but auth.issuer is empty; set auth.issuer to your OpenID Connect issuer (https://...)" -}}
+{{- else -}}
+{{- fail "auth: choose how the order API authenticates: set auth.issuer (and auth.audience) to your OpenID Connect issuer, or auth.mode=none to run it without authentication (anyone who reaches it may act as any customer)" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The order API's authentication and abuse limits as EnvVars (a YAML list). */}}
+{{- define "orderflow.orderApi.env" -}}
+{{- $a := .Values.auth -}}
+{{- $o := .Values.orderApi -}}
+{{- $mode := include "orderflow.auth.mode" . -}}
+- name: AUTH_MODE
+  value: {{ $mode }}
+{{- if eq $mode "oidc" }}
+- name: AUTH_ISSUER
+  value: {{ $a.issuer | quote }}
+{{- with $a.jwksUrl }}
+- name: AUTH_JWKS_URL
+  value: {{ . | quote }}
+{{- end }}
+- name: AUTH_AUDIENCE
+  value: {{ $a.audience | quote }}
+- name: AUTH_ALGORITHMS
+  value: {{ join "," $a.algorithms | quote }}
+- name: AUTH_CUSTOMER_CLAIM
+  value: {{ $a.customerClaim | quote }}
+- name: AUTH_STAFF_CLAIM
+  value: {{ $a.staffClaim | quote }}
+- name: AUTH_STAFF_VALUE
+  value: {{ $a.staffValue | quote }}
+{{- end }}
+- name: RATE_LIMIT_MAX
+  value: {{ ternary $o.rateLimit.max 0 $o.rateLimit.enabled | toString | quote }}
+- name: RATE_LIMIT_WINDOW_MS
+  value: {{ mul $o.rateLimit.windowSeconds 1000 | toString | quote }}
+- name: HTTP_TRUST_PROXY_HOPS
+  value: {{ $o.trustProxyHops | toString | quote }}
+{{- end -}}

@@ -15,3 +15,4 @@ export * from './tracing';
 export * from './appending';
 export * from './async-queue';
 export * from './streamed-appends';
+export * from './catalog-source';

@@ -20,6 +20,7 @@ import {
   natsCheck,
 } from '@orderflow/platform';
 import { EventStoreDefinition } from '@orderflow/proto';
+import { ServerEventStoreDefinition } from './wire';
 import { PgEventStore } from './adapters/pg-event-store';
 import { Publisher } from './adapters/publisher';
 import type { Config } from './config';
@@ -101,7 +102,7 @@ export async function start(
     serverMiddleware(grpcMetrics, onUnexpected),
   );
   server.add(
-    EventStoreDefinition,
+    ServerEventStoreDefinition,
     eventStoreService(store, registry, { grpcMetrics, onUnexpected, stopping: stopping.signal }),
   );
   server.add(HealthDefinition, HealthServiceImpl(healthState));

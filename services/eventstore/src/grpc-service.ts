@@ -27,6 +27,7 @@ import {
 import type { PgEventStore } from './adapters/pg-event-store';
 import type { RecordedEvent } from './domain/append';
 import { StoreError, type StoreErrorCode } from './domain/errors';
+import { UNSAFE_REQUEST_ID } from './wire';
 
 const statusOf: Record<StoreErrorCode, Status> = {
   'invalid-argument': Status.INVALID_ARGUMENT,
@@ -45,6 +46,9 @@ function toServerError(err: unknown): unknown {
     // Connection failures and admin shutdowns: the database is unavailable for now.
     if (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|57P0[1-3]|08\d\d\d)$/.test(code))
       return new ServerError(Status.UNAVAILABLE, 'database unavailable');
+    // Class 22 (data exception): a value validation let through that the database cannot store.
+    if (/^22[0-9A-Z]{3}$/.test(code))
+      return new ServerError(Status.INVALID_ARGUMENT, 'a value in the request cannot be stored');
   }
   if (
     err instanceof Error &&
@@ -154,6 +158,11 @@ export function eventStoreService(
           attributes: { 'rpc.system': 'grpc', 'rpc.method': APPEND_STREAMS_PATH },
         },
         () => {
+          if (UNSAFE_REQUEST_ID in req)
+            throw new ServerError(
+              Status.INVALID_ARGUMENT,
+              'request_id: must be at most 2^53 - 1 (this answer carries request_id 0)',
+            );
           if (!req.append) throw new ServerError(Status.INVALID_ARGUMENT, 'append: required');
           return appendOnce(req.append, signal);
         },

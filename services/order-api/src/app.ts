@@ -1,14 +1,18 @@
 import type { AddressInfo } from 'node:net';
+import { indexCatalog } from '@orderflow/menu';
 import {
   Readiness,
   createLogger,
   createMetricsRegistry,
   createPool,
+  loadCatalogFile,
   startOpsServer,
+  watchCatalog,
   type Logger,
 } from '@orderflow/platform';
 import { EventStoreGateway } from './adapters/event-store';
 import { PgReadModel } from './adapters/read-model';
+import { createAuthenticator } from './authenticate';
 import type { Config } from './config';
 import { buildHttp } from './http';
 
@@ -27,6 +31,26 @@ export async function start(
   config: Config,
   logger: Logger = createLogger('order-api', config.LOG_LEVEL),
 ): Promise<OrderApiApp> {
+  // The menus orders are priced from: the restaurant service's catalog file, replaced live by the
+  // runtime config's restaurant.catalog (docs/flow.md). A bad file stops the start naming the field.
+  const fileCatalog = await loadCatalogFile(config.CATALOG_FILE);
+  let menu = indexCatalog(fileCatalog);
+  logger.info(
+    { restaurants: fileCatalog.restaurants.length, source: config.CATALOG_FILE },
+    'catalog loaded',
+  );
+  const catalogWatch = watchCatalog({
+    fileCatalog,
+    catalogFile: config.CATALOG_FILE,
+    runtimeConfigFile: config.RUNTIME_CONFIG_FILE,
+    logger,
+    onChange: ({ catalog, source }) => {
+      menu = indexCatalog(catalog);
+      logger.info({ restaurants: catalog.restaurants.length, source }, 'catalog replaced');
+    },
+  });
+  const authenticate = createAuthenticator(config, logger);
+
   const registry = createMetricsRegistry('order-api');
   const readiness = new Readiness();
   const ops = await startOpsServer({
@@ -42,19 +66,37 @@ export async function start(
   const eventStore = new EventStoreGateway(config.EVENTSTORE_ADDRESS, config.EVENTSTORE_TIMEOUT_MS);
   readiness.add('database', () => readModel.ping()).add('eventstore', () => eventStore.check());
 
-  const { app: http, drain } = buildHttp({
+  const { app: http, drain } = await buildHttp({
     readModel,
     eventStore,
+    menu: () => menu,
+    authenticate,
     registry,
     logger,
-    bodyLimitBytes: config.BODY_LIMIT_BYTES,
-    keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT_MS,
+    limits: {
+      bodyLimitBytes: config.BODY_LIMIT_BYTES,
+      maxHeaderBytes: config.HTTP_MAX_HEADER_BYTES,
+      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+      trustProxyHops: config.HTTP_TRUST_PROXY_HOPS,
+      rateLimitMax: config.RATE_LIMIT_MAX,
+      rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
+      keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT_MS,
+    },
   });
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (http.server.address() as AddressInfo).port;
   readiness.started();
   logger.info(
-    { port: httpPort, host: config.HTTP_HOST, eventstore: config.EVENTSTORE_ADDRESS },
+    {
+      port: httpPort,
+      host: config.HTTP_HOST,
+      eventstore: config.EVENTSTORE_ADDRESS,
+      authMode: config.AUTH_MODE,
+      rateLimit:
+        config.RATE_LIMIT_MAX > 0
+          ? `${config.RATE_LIMIT_MAX}/${config.RATE_LIMIT_WINDOW_MS}ms`
+          : 'off',
+    },
     'order API listening',
   );
 
@@ -67,6 +109,7 @@ export async function start(
       // idle connections are closed. On Kubernetes a preStop wait comes before all this.
       readiness.markStopping();
       drain();
+      catalogWatch.close();
       if (config.SHUTDOWN_DRAIN_MS > 0) {
         logger.info({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'draining connections');
         await new Promise((r) => setTimeout(r, config.SHUTDOWN_DRAIN_MS));

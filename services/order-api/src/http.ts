@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
+import rateLimit from '@fastify/rate-limit';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { eventSchemas } from '@orderflow/events';
+import { priceOrder, type MenuIndex } from '@orderflow/menu';
 import {
   SpanKind,
   counter,
@@ -14,6 +17,14 @@ import {
 import { SpanStatusCode } from '@opentelemetry/api';
 import type { EventStoreGateway } from './adapters/event-store';
 import type { PgReadModel } from './adapters/read-model';
+import type { Authenticate } from './authenticate';
+import {
+  customerForList,
+  customerForPlacement,
+  mayRead,
+  type Access,
+  type Principal,
+} from './domain/auth';
 import {
   createdOrder,
   orderCreatedPayload,
@@ -22,17 +33,40 @@ import {
   validateIdempotencyKey,
   validatePlaceOrder,
   type FieldError,
+  type PlaceOrderRequest,
 } from './domain/order';
 import { ApiError, fail, problemOf, type ApiFailure } from './domain/problems';
 import { pendingView, toView, validateListQuery, validateOrderId } from './domain/query';
 
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the authentication hook of every /api route, before the body is read. */
+    principal: Principal | null;
+  }
+}
+
+export interface HttpLimits {
+  bodyLimitBytes: number;
+  maxHeaderBytes: number;
+  requestTimeoutMs: number;
+  /** X-Forwarded-For hops to trust for the client address (0: the peer address). */
+  trustProxyHops: number;
+  /** Orders per client per window; 0 turns the limit off. */
+  rateLimitMax: number;
+  rateLimitWindowMs: number;
+  /** How long an idle kept-alive connection stays open (default 5 s). */
+  keepAliveTimeoutMs?: number;
+}
+
 export interface HttpDeps {
   readModel: PgReadModel;
   eventStore: EventStoreGateway;
+  /** The menus in force now (the catalog file or the runtime config's, live). */
+  menu: () => MenuIndex;
+  authenticate: Authenticate;
   registry: Registry;
   logger: Logger;
-  bodyLimitBytes: number;
-  keepAliveTimeoutMs?: number;
+  limits: HttpLimits;
   newId?: () => string;
 }
 
@@ -92,10 +126,44 @@ function validationFailure(...lists: FieldError[][]): never {
   throw fail({ code: 'validation', errors: lists.flat() });
 }
 
+/** An access decision that refuses: 400 (nothing named) or 403 (someone else named). */
+function refuse(a: Extract<Access, { ok: false }>): never {
+  if (a.status === 403) throw fail({ code: 'forbidden', field: a.field, message: a.message });
+  validationFailure([{ field: a.field, message: a.message }]);
+}
+
+/**
+ * Errors Node's HTTP parser meets before fastify sees a request (a head over the size limit, a
+ * request not received in time, a malformed request), answered as problem details too.
+ */
+function clientErrorHandler(maxHeaderBytes: number) {
+  return (err: Error & { code?: string }, socket: Socket): void => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const failure: ApiFailure =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? { code: 'header-too-large', limitBytes: maxHeaderBytes }
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? { code: 'request-timeout' }
+          : {
+              code: 'validation',
+              errors: [{ field: 'request', message: 'is not a well-formed HTTP request' }],
+            };
+    const { problem } = problemOf(failure);
+    const body = JSON.stringify({ ...problem, instance: '/' });
+    if (socket.writable)
+      socket.write(
+        `HTTP/1.1 ${problem.status} ${problem.title}\r\nContent-Type: application/problem+json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+    socket.destroy();
+  };
+}
+
 /** The public HTTP API, without listening: `start` listens, tests may `inject`. */
-export function buildHttp(deps: HttpDeps): OrderHttp {
+export async function buildHttp(deps: HttpDeps): Promise<OrderHttp> {
   let draining = false;
-  const { readModel, eventStore, registry, logger, bodyLimitBytes } = deps;
+  const { readModel, eventStore, registry, logger, limits, authenticate } = deps;
+  const { bodyLimitBytes } = limits;
   const newId = deps.newId ?? randomUUID;
 
   const requests = counter(registry, {
@@ -116,14 +184,30 @@ export function buildHttp(deps: HttpDeps): OrderHttp {
   const app = Fastify({
     logger: false,
     bodyLimit: bodyLimitBytes,
+    // Bounded request heads: a bigger one answers 431 before any handler runs.
+    // Node checks request timeouts on this interval (30 s by default, too coarse for the limit).
+    http: {
+      maxHeaderSize: limits.maxHeaderBytes,
+      connectionsCheckingInterval: Math.min(1000, limits.requestTimeoutMs),
+    },
+    // Trust the nearest `trustProxyHops` proxies' X-Forwarded-For (proxy-addr's hop count).
+    trustProxy: (_address: string, hop: number) => hop < limits.trustProxyHops,
+    clientErrorHandler: clientErrorHandler(limits.maxHeaderBytes),
+    // A malformed path (bad percent-encoding, an over-long id) is a problem like any other.
+    frameworkErrors: (err, req, reply) => {
+      void sendProblem(req, reply, {
+        code: 'validation',
+        errors: [{ field: 'path', message: err.message.replace(/^'.*' /s, 'the path ') }],
+      });
+    },
     // A caller's request id is kept when sane, so it can follow the order as causation_id.
     genReqId: (req) => {
       const h = req.headers['x-request-id'];
       return typeof h === 'string' && /^[\x21-\x7e]{1,200}$/.test(h) ? h : randomUUID();
     },
     // A client that trickles its request cannot hold a connection forever.
-    requestTimeout: 30_000,
-    keepAliveTimeout: deps.keepAliveTimeoutMs ?? 5_000,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs ?? 5_000,
     // While closing, a request that still arrives on an open connection is answered, not 503'd:
     // the drain (see start) has already told clients to go elsewhere.
     return503OnClosing: false,
@@ -134,6 +218,32 @@ export function buildHttp(deps: HttpDeps): OrderHttp {
   });
   // JSON only: without this, fastify would hand a text/plain body to the handler.
   app.removeContentTypeParser(['text/plain']);
+  app.decorateRequest('principal', null);
+
+  /** Authentication of every /api route, before its body is read (and before the rate limit). */
+  const authenticated = async (req: FastifyRequest): Promise<void> => {
+    req.principal = await authenticate(req.headers.authorization);
+  };
+  const principalOf = (req: FastifyRequest): Principal => {
+    if (!req.principal) throw new Error('route without the authentication hook');
+    return req.principal;
+  };
+
+  // Per client: the authenticated customer, else the address (X-Forwarded-For behind trusted proxies).
+  await app.register(rateLimit, {
+    global: false,
+    hook: 'preParsing',
+    keyGenerator: (req) =>
+      req.principal?.kind === 'customer'
+        ? `customer:${req.principal.customerId}`
+        : `address:${req.ip}`,
+    errorResponseBuilder: (_req, ctx) =>
+      fail({
+        code: 'rate-limited',
+        limit: ctx.max,
+        retryAfterSeconds: Math.max(1, Math.ceil(ctx.ttl / 1000)),
+      }),
+  });
 
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-request-id', req.id);
@@ -224,31 +334,79 @@ export function buildHttp(deps: HttpDeps): OrderHttp {
     });
   };
 
+  /** A replayed request (same Idempotency-Key) answers the stored order, if it is the same order. */
+  const replay = async (
+    reply: FastifyReply,
+    orderId: string,
+    eventId: string,
+    customerId: string,
+    request: PlaceOrderRequest,
+    requestId: string,
+  ) => {
+    const stored = await eventStore.readOrderCreated(orderId);
+    if (!stored || stored.eventId !== eventId) return undefined;
+    if (!sameOrder(stored.payload, customerId, request))
+      throw fail({ code: 'idempotency-key-reused' });
+    reply.header('idempotent-replayed', 'true');
+    logger.info({ orderId, requestId }, 'idempotent replay of an order');
+    reply.code(201).header('location', `/api/orders/${orderId}`);
+    return createdOrder(stored.payload);
+  };
+
   app.post(
     '/api/orders',
+    {
+      onRequest: authenticated,
+      ...(limits.rateLimitMax > 0
+        ? {
+            config: {
+              rateLimit: { max: limits.rateLimitMax, timeWindow: limits.rateLimitWindowMs },
+            },
+          }
+        : {}),
+    },
     traced('/api/orders', async (req, reply, span) => {
       const key = validateIdempotencyKey(req.headers['idempotency-key']);
-      const order = validatePlaceOrder(req.body);
-      if (!key.ok || !order.ok)
-        validationFailure(key.ok ? [] : key.errors, order.ok ? [] : order.errors);
+      const request = validatePlaceOrder(req.body);
+      if (!key.ok || !request.ok)
+        validationFailure(key.ok ? [] : key.errors, request.ok ? [] : request.errors);
+      const who = customerForPlacement(principalOf(req), request.value.customerId);
+      if (!who.ok) refuse(who);
+      const { customerId } = who;
 
-      const { orderId, eventId } = orderIdentity(order.value.customerId, key.value, newId);
-      const payload = orderCreatedPayload(orderId, order.value);
+      const { orderId, eventId } = orderIdentity(customerId, key.value, newId);
+      span.setAttribute('orderflow.order_id', orderId);
+      // The menu sets the price; a price in the request is only what the client expects to pay.
+      const priced = priceOrder(deps.menu(), request.value.restaurantId, request.value.items);
+      if (!priced.ok) {
+        // A retry of an order taken before the menu changed still answers the order taken.
+        if (key.value !== undefined) {
+          const first = await replay(reply, orderId, eventId, customerId, request.value, req.id);
+          if (first) return first;
+        }
+        throw fail(
+          priced.kind === 'price-changed'
+            ? { code: 'price-changed', changes: priced.changes }
+            : { code: 'order-unavailable', problems: priced.problems },
+        );
+      }
+      const payload = orderCreatedPayload(orderId, {
+        customerId,
+        restaurantId: request.value.restaurantId,
+        items: priced.items,
+        amount: priced.amount,
+      });
       // A request the schema accepted always makes a valid event; checked anyway, it costs nothing.
       eventSchemas['order-created'].parse(payload);
-      span.setAttribute('orderflow.order_id', orderId);
 
       const { duplicate } = await eventStore.appendOrderCreated(eventId, payload, req.id);
       if (duplicate) {
-        const stored = await eventStore.readOrderCreated(orderId);
-        if (!stored || stored.eventId !== eventId) throw fail({ code: 'order-conflict', orderId });
-        if (!sameOrder(stored.payload, payload)) throw fail({ code: 'idempotency-key-reused' });
-        reply.header('idempotent-replayed', 'true');
-        logger.info({ orderId, requestId: req.id }, 'idempotent replay of an order');
-      } else {
-        ordersCreated.inc();
-        logger.info({ orderId, requestId: req.id, items: payload.items.length }, 'order created');
+        const first = await replay(reply, orderId, eventId, customerId, request.value, req.id);
+        if (!first) throw fail({ code: 'order-conflict', orderId });
+        return first;
       }
+      ordersCreated.inc();
+      logger.info({ orderId, requestId: req.id, items: payload.items.length }, 'order created');
       reply.code(201).header('location', `/api/orders/${orderId}`);
       return createdOrder(payload);
     }),
@@ -256,24 +414,46 @@ export function buildHttp(deps: HttpDeps): OrderHttp {
 
   app.get(
     '/api/orders',
+    { onRequest: authenticated },
     traced('/api/orders', async (req) => {
       const q = validateListQuery(req.query);
       if (!q.ok) validationFailure(q.errors);
-      const { records, nextCursor } = await readModel.list(q.value);
+      const whose = customerForList(principalOf(req), q.value.customerId);
+      if (!whose.ok) refuse(whose);
+      const { records, nextCursor } = await readModel.list({
+        ...q.value,
+        customerId: whose.customerId,
+      });
       return { items: records.map(toView), nextCursor };
     }),
   );
 
   app.get<{ Params: { id: string } }>(
     '/api/orders/:id',
+    { onRequest: authenticated },
     traced('/api/orders/:id', async (req: FastifyRequest<{ Params: { id: string } }>) => {
       const id = validateOrderId(req.params.id);
       if (!id.ok) validationFailure(id.errors);
+      const principal = principalOf(req);
+      const readable = (customerId: string): void => {
+        if (!mayRead(principal, customerId))
+          throw fail({
+            code: 'forbidden',
+            field: 'id',
+            message: "is another customer's order; only staff may read it",
+          });
+      };
       const record = await readModel.get(id.value);
-      if (record) return toView(record);
+      if (record) {
+        readable(record.customerId);
+        return toView(record);
+      }
       // Read-your-writes: right after a POST the projection may lag; the event store knows the order.
       const created = await eventStore.readOrderCreated(id.value);
-      if (created) return pendingView(created.payload, created.createdAt);
+      if (created) {
+        readable(created.payload.customerId);
+        return pendingView(created.payload, created.createdAt);
+      }
       throw fail({ code: 'order-not-found', orderId: id.value });
     }),
   );

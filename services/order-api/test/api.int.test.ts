@@ -11,7 +11,8 @@ import type { EventStoreClient } from '@orderflow/proto';
 import { freePort, waitFor } from '@orderflow/testkit';
 import { start } from '../src/app';
 import { configSchema } from '../src/config';
-import { startApi, upsertOrder, type ApiUnderTest } from './harness';
+import { writeFileSync } from 'node:fs';
+import { repoCatalog, startApi, upsertOrder, type ApiUnderTest } from './harness';
 
 let sut: ApiUnderTest;
 let store: { client: EventStoreClient; close(): void };
@@ -28,6 +29,12 @@ afterAll(async () => {
   await sut.stop();
   await stopTelemetry();
 });
+
+/** validOrder()'s items as the menu prices and names them. */
+const pricedItems = [
+  { code: 'margherita', name: 'Pizza Margherita', unitPrice: 1250, quantity: 2 },
+  { code: 'tiramisu', name: 'Tiramisù', unitPrice: 650, quantity: 1 },
+];
 
 const validOrder = (over: Record<string, unknown> = {}) => ({
   customerId: 'c1',
@@ -73,7 +80,7 @@ async function streamOf(orderId: string) {
 }
 
 describe('POST /api/orders', () => {
-  test('when a valid order is posted, then it answers 201 with Location and appends order-created with the computed amount', async () => {
+  test('when a valid order with the menu prices is posted, then it answers 201 with Location and appends order-created priced from the menu', async () => {
     const res = await post(validOrder(), { 'x-request-id': 'req-abc-1' });
     expect(res.status).toBe(201);
     const body = (await res.json()) as {
@@ -90,7 +97,7 @@ describe('POST /api/orders', () => {
       amount: 3150,
       customerId: 'c1',
       restaurantId: 'trattoria',
-      items: validOrder().items,
+      items: pricedItems,
     });
     expect(res.headers.get('location')).toBe(`/api/orders/${body.orderId}`);
 
@@ -102,7 +109,7 @@ describe('POST /api/orders', () => {
       orderId: body.orderId,
       customerId: 'c1',
       restaurantId: 'trattoria',
-      items: validOrder().items,
+      items: pricedItems,
       amount: 3150,
     });
     expect(event?.metadata).toMatchObject({
@@ -180,6 +187,141 @@ describe('POST /api/orders', () => {
     });
     expect(res.status).toBe(415);
     expect(fieldsOf(await problem(res))).toEqual(['Content-Type']);
+  });
+});
+
+describe('prices from the menu', () => {
+  const order = (items: unknown[], restaurantId = 'trattoria') => ({
+    customerId: 'c-menu',
+    restaurantId,
+    items,
+  });
+
+  test('when no price is sent, then the order is charged the menu price and carries the menu names', async () => {
+    const res = await post(
+      order([
+        { code: 'margherita', quantity: 2 },
+        { code: 'tiramisu', quantity: 1 },
+      ]),
+    );
+    expect(res.status).toBe(201);
+    const body = (await res.json()) as { orderId: string; amount: number; items: unknown[] };
+    expect(body).toMatchObject({ amount: 3150, items: pricedItems });
+    const [event] = (await streamOf(body.orderId)).events;
+    expect(JSON.parse(event!.data)).toMatchObject({ amount: 3150, items: pricedItems });
+  });
+
+  test('when an expected price differs from the menu, then it answers 409 price-changed with both prices and appends nothing', async () => {
+    const before = await sut.eventCount();
+    const res = await post(
+      order([
+        { code: 'tiramisu', quantity: 1 },
+        { code: 'margherita', name: 'Margherita', unitPrice: 1, quantity: 2 },
+      ]),
+    );
+    expect(res.status).toBe(409);
+    const p = (await problem(res)) as Awaited<ReturnType<typeof problem>> & { items?: unknown };
+    expect(p.type).toMatch(/\/price-changed$/);
+    expect(fieldsOf(p)).toEqual(['items[1].unitPrice']);
+    expect(p.detail).toContain('margherita costs 1250 cents on the menu, not 1');
+    expect(p.items).toEqual([
+      {
+        field: 'items[1].unitPrice',
+        code: 'margherita',
+        name: 'Pizza Margherita',
+        expectedUnitPrice: 1,
+        menuUnitPrice: 1250,
+      },
+    ]);
+    expect(await sut.eventCount()).toBe(before);
+  });
+
+  test.each<[string, unknown, string[], string]>([
+    [
+      'the restaurant is unknown',
+      order([{ code: 'margherita', quantity: 1 }], 'nowhere'),
+      ['restaurantId'],
+      'unknown restaurant nowhere',
+    ],
+    [
+      'the restaurant is closed',
+      order([{ code: 'burger', quantity: 1 }], 'closed-diner'),
+      ['restaurantId'],
+      'restaurant closed-diner is closed',
+    ],
+    [
+      'item codes are unknown',
+      order([
+        { code: 'calzone', quantity: 1 },
+        { code: 'margherita', quantity: 1 },
+        { code: 'salmon-nigiri', quantity: 1 },
+      ]),
+      ['items[0].code', 'items[2].code'],
+      'unknown item code calzone at trattoria',
+    ],
+  ])(
+    'when %s, then it answers 422 naming the field and appends nothing',
+    async (_c, body, fields, text) => {
+      const before = await sut.eventCount();
+      const res = await post(body);
+      expect(res.status).toBe(422);
+      const p = await problem(res);
+      expect(p.type).toMatch(/\/order-unavailable$/);
+      expect(fieldsOf(p)).toEqual(fields);
+      expect(p.detail).toContain(text);
+      expect(await sut.eventCount()).toBe(before);
+    },
+  );
+
+  test('when the runtime config changes the menu, then new orders are priced from it at once and a retry of an earlier order still answers that order', async () => {
+    const key = `key-${randomUUID()}`;
+    const first = await post(order([{ code: 'tiramisu', quantity: 1 }]), {
+      'idempotency-key': key,
+    });
+    expect(first.status).toBe(201);
+    const firstBody = (await first.json()) as { orderId: string; amount: number };
+    expect(firstBody.amount).toBe(650);
+
+    writeFileSync(
+      sut.runtimeFile,
+      JSON.stringify({
+        restaurant: {
+          catalog: {
+            restaurants: [
+              {
+                id: 'trattoria',
+                name: 'Trattoria',
+                open: true,
+                menu: [{ code: 'tiramisu', name: 'Tiramisù', priceCents: 700 }],
+              },
+            ],
+          },
+        },
+      }),
+    );
+    try {
+      await waitFor('the runtime menu', async () => {
+        const r = await post(order([{ code: 'tiramisu', quantity: 1 }]));
+        return r.status === 201 && ((await r.json()) as { amount: number }).amount === 700;
+      });
+      // The retry is priced at the new menu (a price change) but is the order already taken.
+      const retry = await post(order([{ code: 'tiramisu', quantity: 1, unitPrice: 650 }]), {
+        'idempotency-key': key,
+      });
+      expect(retry.status).toBe(201);
+      expect(retry.headers.get('idempotent-replayed')).toBe('true');
+      expect(await retry.json()).toEqual(firstBody);
+      // The runtime catalog replaced the file's: sushi-bar is gone.
+      expect((await post(order([{ code: 'miso-soup', quantity: 1 }], 'sushi-bar'))).status).toBe(
+        422,
+      );
+    } finally {
+      writeFileSync(sut.runtimeFile, '{}');
+      await waitFor('the file menu again', async () => {
+        const r = await post(order([{ code: 'tiramisu', quantity: 1 }]));
+        return r.status === 201 && ((await r.json()) as { amount: number }).amount === 650;
+      });
+    }
   });
 });
 
@@ -385,6 +527,8 @@ describe('event store down', () => {
         DATABASE_URL: sut.store.databaseUrl,
         EVENTSTORE_ADDRESS: `127.0.0.1:${await freePort()}`,
         EVENTSTORE_TIMEOUT_MS: '1000',
+        CATALOG_FILE: repoCatalog,
+        AUTH_MODE: 'none',
         HTTP_HOST: '127.0.0.1',
         HTTP_PORT: '0',
         OPS_HOST: '127.0.0.1',

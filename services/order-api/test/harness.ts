@@ -1,5 +1,8 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
-import { createLogger } from '@orderflow/platform';
+import { createLogger, type Logger } from '@orderflow/platform';
 import { freshDatabase } from '@orderflow/testkit';
 import { startStore, type StoreUnderTest } from '../../eventstore/test/harness';
 import { start, type OrderApiApp } from '../src/app';
@@ -23,21 +26,39 @@ export const ORDERS_TABLE = `CREATE TABLE IF NOT EXISTS orders (
   updated_at TIMESTAMPTZ NOT NULL
 )`;
 
+/** The repository's catalog: `trattoria` (margherita 1250, tiramisu 650), `sushi-bar`, `closed-diner`. */
+export const repoCatalog = resolve(__dirname, '..', '..', '..', 'config', 'catalog.json');
+
 export interface ApiUnderTest {
   app: OrderApiApp;
   store: StoreUnderTest;
   /** The query database, to play the order-query-worker. */
   query: pg.Pool;
+  /** The event store's database, to count what was appended. */
+  events: pg.Pool;
   baseUrl: string;
+  /** The runtime-config file the API watches (absent until a test writes it). */
+  runtimeFile: string;
+  /** Events stored so far, over every stream. */
+  eventCount(): Promise<number>;
   stop(): Promise<void>;
 }
 
-/** The real event store and the order API in-process on port 0, over a fresh query database. */
-export async function startApi(overrides: Record<string, string> = {}): Promise<ApiUnderTest> {
+/**
+ * The real event store and the order API in-process on port 0, over a fresh query database, with
+ * the repository's catalog. Without overrides it runs with AUTH_MODE=none and no rate limit.
+ */
+export async function startApi(
+  overrides: Record<string, string> = {},
+  logger: Logger = createLogger('order-api', 'silent'),
+): Promise<ApiUnderTest> {
   const store = await startStore();
   const queryUrl = await freshDatabase('query');
   const query = new pg.Pool({ connectionString: queryUrl, max: 2 });
+  const events = new pg.Pool({ connectionString: store.databaseUrl, max: 2 });
   await query.query(ORDERS_TABLE);
+  const runtimeDir = mkdtempSync(join(tmpdir(), 'order-api-runtime-'));
+  const runtimeFile = join(runtimeDir, 'runtime.json');
   const app = await start(
     configSchema.parse({
       DATABASE_URL: queryUrl,
@@ -48,19 +69,31 @@ export async function startApi(overrides: Record<string, string> = {}): Promise<
       OPS_HOST: '127.0.0.1',
       OPS_PORT: '0',
       LOG_LEVEL: 'silent',
+      CATALOG_FILE: repoCatalog,
+      RUNTIME_CONFIG_FILE: runtimeFile,
+      AUTH_MODE: 'none',
+      RATE_LIMIT_MAX: '0',
       ...overrides,
     }),
-    createLogger('order-api', 'silent'),
+    logger,
   );
   return {
     app,
     store,
     query,
+    events,
+    runtimeFile,
     baseUrl: `http://127.0.0.1:${app.httpPort}`,
+    async eventCount() {
+      const r = await events.query<{ n: string }>('SELECT count(*) AS n FROM events');
+      return Number(r.rows[0]?.n ?? 0);
+    },
     async stop() {
       await app.stop();
       await query.end();
+      await events.end();
       await store.stop();
+      rmSync(runtimeDir, { recursive: true, force: true });
     },
   };
 }

@@ -20,7 +20,8 @@ import {
   migrate,
   startOpsServer,
   subjects,
-  watchRuntimeConfig,
+  loadCatalogFile,
+  watchCatalog,
   type Envelope,
   type Logger,
   type Outcome,
@@ -29,11 +30,9 @@ import {
   validateOrderEnvelope,
   startEventConsumer,
 } from '@orderflow/platform';
-import { loadCatalogFile } from './adapters/catalog-file';
 import { PRODUCER, appendOne, metadataCausedBy } from './adapters/event-store';
 import { PgRestaurants } from './adapters/pg-restaurants';
 import type { Config } from './config';
-import { parseCatalog, type Catalog } from './domain/catalog';
 import { assess, decide, decisionEvent, decisionEventId, type StreamEvent } from './domain/decide';
 
 export const migrationsDir = join(__dirname, '..', 'migrations');
@@ -98,33 +97,29 @@ export async function start(
 
   // Catalog writes from the runtime config run one after another; a bad one keeps the previous catalog.
   let catalogChain: Promise<void> = Promise.resolve();
-  let runtimeCatalog = false;
   // Deliveries before a failing message is dead-lettered: the operator's runtime config may change it.
   let maxDeliver = config.CONSUMER_MAX_DELIVER;
-  const runtime = watchRuntimeConfig(config.RUNTIME_CONFIG_FILE, logger, (cfg) => {
-    maxDeliver = cfg.consumers?.[CONSUMER]?.maxDeliver ?? config.CONSUMER_MAX_DELIVER;
-    const raw = cfg.restaurant?.catalog;
-    if (raw === undefined && !runtimeCatalog) return;
-    catalogChain = catalogChain.then(async () => {
-      try {
-        const catalog: Catalog =
-          raw === undefined ? fileCatalog : parseCatalog(raw, 'runtime config restaurant.catalog');
-        await repo.replaceCatalog(catalog);
-        runtimeCatalog = raw !== undefined;
-        logger.info(
-          {
-            restaurants: catalog.restaurants.length,
-            source: runtimeCatalog ? 'runtime config' : config.CATALOG_FILE,
-          },
-          'catalog replaced',
-        );
-      } catch (err: unknown) {
-        logger.error(
-          { err: err instanceof Error ? err.message : String(err) },
-          'runtime catalog rejected; keeping the previous one',
-        );
-      }
-    });
+  const runtime = watchCatalog({
+    fileCatalog,
+    catalogFile: config.CATALOG_FILE,
+    runtimeConfigFile: config.RUNTIME_CONFIG_FILE,
+    logger,
+    onRuntime: (cfg) => {
+      maxDeliver = cfg.consumers?.[CONSUMER]?.maxDeliver ?? config.CONSUMER_MAX_DELIVER;
+    },
+    onChange: ({ catalog, source }) => {
+      catalogChain = catalogChain.then(async () => {
+        try {
+          await repo.replaceCatalog(catalog);
+          logger.info({ restaurants: catalog.restaurants.length, source }, 'catalog replaced');
+        } catch (err: unknown) {
+          logger.error(
+            { err: err instanceof Error ? err.message : String(err) },
+            'catalog could not be written; keeping the previous one',
+          );
+        }
+      });
+    },
   });
 
   const eventStore = createEventStoreClient(config.EVENTSTORE_ADDRESS);

@@ -1,5 +1,4 @@
 // The restaurant service as a library, for in-process use in tests.
 export { CONSUMER, migrationsDir, runMigrations, start, validateEvent } from './app';
 export { configSchema } from './config';
-export * from './domain/catalog';
 export * from './domain/decide';

@@ -4,8 +4,11 @@ import { runMigrations, start } from './app';
 import { configSchema } from './config';
 
 const HELP = `orderflow restaurant service: consumes order-payment-debited from JetStream (durable consumer
-"restaurant"), approves or rejects the order against its catalog, and appends the decision to the
-event store.
+"restaurant"), approves or rejects the order against its catalog as it is now (the restaurant exists
+and is open, knows every item code, and charges the price the order API priced the order at: a menu
+changed in between rejects the order, and the saga refunds it), and appends the decision to the
+event store. The catalog is CATALOG_FILE, replaced live by the runtime config's restaurant.catalog;
+the order API reads the same two to price orders.
 
 usage: node services/restaurant/dist/main.js [migrate]
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { OrderEvent } from '@orderflow/events';
-import { CatalogError, parseCatalog, type Restaurant } from '../src/domain/catalog';
+import { CatalogError, parseCatalog, type Restaurant } from '@orderflow/menu';
 import { assess, decide, decisionEventId, type StreamEvent } from '../src/domain/decide';
 
 const trattoria: Restaurant = {
@@ -13,10 +13,11 @@ const trattoria: Restaurant = {
     { code: 'tiramisu', name: 'Tiramisù', priceCents: 650 },
   ],
 };
+const menuPrice: Record<string, number> = { margherita: 1250, tiramisu: 650 };
 const order = (codes: string[], restaurantId = 'trattoria') => ({
   orderId: 'o1',
   restaurantId,
-  items: codes.map((code) => ({ code })),
+  items: codes.map((code) => ({ code, unitPrice: menuPrice[code] ?? 100 })),
 });
 
 describe('decide', () => {
@@ -37,6 +38,13 @@ describe('decide', () => {
       decision: 'rejected',
       reason: 'unknown item code calzone',
     });
+  });
+
+  test('when the menu price changed since the order was priced, then it is rejected naming both prices', () => {
+    const o = order(['tiramisu', 'margherita']);
+    expect(
+      decide({ ...o, items: [o.items[0]!, { code: 'margherita', unitPrice: 1100 }] }, trattoria),
+    ).toEqual({ decision: 'rejected', reason: 'price of margherita changed from 1100 to 1250' });
   });
 });
 

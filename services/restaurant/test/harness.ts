@@ -20,23 +20,41 @@ export const startRestaurant = (): Promise<RestaurantUnderTest> =>
     { env: { CATALOG_FILE: repoCatalog } },
   );
 
-/** Appends order-created and order-payment-debited (and any further events) as the order API and payment would. */
+/** The repository catalog's prices, which the order API would have put in order-created. */
+export const MENU_PRICES: Readonly<Record<string, number>> = {
+  margherita: 1250,
+  tiramisu: 650,
+  burger: 1100,
+};
+
+/**
+ * Appends order-created and order-payment-debited (and any further events) as the order API and
+ * payment would, each item priced as in `prices` (the menu's prices by default; 100 for a code the
+ * menu does not know).
+ */
 export async function paidOrder(
   client: EventStoreClient,
   restaurantId: string,
   codes: string[],
   more: (orderId: string) => { eventType: string; data: unknown }[] = () => [],
+  prices: Readonly<Record<string, number>> = MENU_PRICES,
 ): Promise<string> {
   const orderId = randomUUID();
-  const items = codes.map((code) => ({ code, name: code, unitPrice: 100, quantity: 1 }));
+  const items = codes.map((code) => ({
+    code,
+    name: code,
+    unitPrice: prices[code] ?? 100,
+    quantity: 1,
+  }));
+  const amount = items.reduce((sum, i) => sum + i.unitPrice, 0);
   const events = [
     {
       eventType: 'order-created',
-      data: { orderId, customerId: 'c1', restaurantId, items, amount: 100 * codes.length },
+      data: { orderId, customerId: 'c1', restaurantId, items, amount },
     },
     {
       eventType: 'order-payment-debited',
-      data: { orderId, customerId: 'c1', amount: 100 * codes.length, paymentId: randomUUID() },
+      data: { orderId, customerId: 'c1', amount, paymentId: randomUUID() },
     },
     ...more(orderId),
   ];

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { waitFor } from '@orderflow/testkit';
 import { decisionEventId } from '../src/domain/decide';
 import {
+  MENU_PRICES,
   paidOrder,
   readStream,
   startRestaurant,
@@ -44,7 +45,7 @@ test('when a paid order is for trattoria’s menu, then order-approved is append
   expect(await readStream(sut.client, orderId)).toHaveLength(3);
 });
 
-test('when an item code is unknown or the restaurant is closed or unknown, then order-rejected carries the reason', async () => {
+test('when an item code is unknown, the restaurant is closed or unknown, or a price is not the menu’s, then order-rejected carries the reason', async () => {
   const cases = [
     {
       restaurantId: 'trattoria',
@@ -57,9 +58,15 @@ test('when an item code is unknown or the restaurant is closed or unknown, then 
       reason: 'restaurant closed-diner is closed',
     },
     { restaurantId: 'nowhere', codes: ['burger'], reason: 'unknown restaurant nowhere' },
+    {
+      restaurantId: 'trattoria',
+      codes: ['tiramisu', 'margherita'],
+      prices: { ...MENU_PRICES, margherita: 1 },
+      reason: 'price of margherita changed from 1 to 1250',
+    },
   ];
   for (const c of cases) {
-    const orderId = await paidOrder(sut.client, c.restaurantId, c.codes);
+    const orderId = await paidOrder(sut.client, c.restaurantId, c.codes, undefined, c.prices);
     const events = await waitForEvent(sut.client, orderId, 'order-rejected');
     expect(JSON.parse(events[2]!.data)).toEqual({
       orderId,

@@ -1,11 +1,17 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pg from 'pg';
 import { freePort, waitFor } from '@orderflow/testkit';
 import { startSystem, type RunningSystem } from '@orderflow/runner';
 import { check, type CheckResult } from './checker';
-import { placeOrder, planOrders, type AcceptedOrder, type PlannedOrder } from './workload';
+import {
+  chaosApiCatalog,
+  placeOrder,
+  planOrders,
+  type AcceptedOrder,
+  type PlannedOrder,
+} from './workload';
 
 export interface ChaosOptions {
   orders: number;
@@ -91,6 +97,18 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
   log(`seed ${seed}: ${opts.orders} orders at ${opts.rate}/s, ${opts.concurrency} clients`);
   const runDir = mkdtempSync(join(tmpdir(), 'orderflow-chaos-'));
   const started = Date.now();
+  const root = resolve(opts.root ?? process.cwd());
+  const apiCatalog = join(runDir, 'order-api-catalog.json');
+  writeFileSync(
+    apiCatalog,
+    JSON.stringify(
+      chaosApiCatalog(
+        JSON.parse(readFileSync(join(root, 'config', 'catalog.json'), 'utf8')) as Parameters<
+          typeof chaosApiCatalog
+        >[0],
+      ),
+    ),
+  );
   const system = await startSystem({
     root: opts.root,
     runDir,
@@ -103,7 +121,11 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
       RELAY_INTERVAL_MS: '500',
       RELAY_GRACE_MS: '1000',
     },
-    serviceEnv: { saga: { PAYMENT_TIMEOUT_MS: '20000', RESTAURANT_TIMEOUT_MS: '25000' } },
+    serviceEnv: {
+      saga: { PAYMENT_TIMEOUT_MS: '20000', RESTAURANT_TIMEOUT_MS: '25000' },
+      // The workload comes from one address: no per-client limit; a menu the restaurant lacks parts of.
+      'order-api': { RATE_LIMIT_MAX: '0', CATALOG_FILE: apiCatalog },
+    },
     onEvent: (name, message) => log(`${name}: ${message}`),
   });
   const redeliveries = new CounterWatch(system, 'orderflow_consumer_redeliveries_total');

@@ -9,7 +9,48 @@ export interface PlannedOrder {
   body: {
     customerId: string;
     restaurantId: string;
-    items: { code: string; name: string; unitPrice: number; quantity: number }[];
+    /** Priced by the order API from its menu; `unitPrice`, where given, is the price expected. */
+    items: { code: string; quantity: number; unitPrice?: number }[];
+  };
+}
+
+export interface CatalogFile {
+  restaurants: {
+    id: string;
+    name: string;
+    open: boolean;
+    menu: { code: string; name: string; priceCents: number }[];
+  }[];
+}
+
+/**
+ * The order API's menu in a chaos run: the restaurant's catalog plus what the restaurant no longer
+ * sells, as if the menu changed between the order and the decision: a `pineapple-pizza` at
+ * trattoria, a whole `nowhere-bistro`, and tiramisu at 700 where the restaurant now asks 650. The
+ * order API takes those orders (priced from its menu), the restaurant rejects them, the saga
+ * refunds them: the "rejected after payment" part of the workload.
+ */
+export function chaosApiCatalog(restaurantCatalog: CatalogFile): CatalogFile {
+  return {
+    restaurants: [
+      ...restaurantCatalog.restaurants.map((r) =>
+        r.id !== 'trattoria'
+          ? r
+          : {
+              ...r,
+              menu: [
+                ...r.menu.map((i) => (i.code === 'tiramisu' ? { ...i, priceCents: 700 } : i)),
+                { code: 'pineapple-pizza', name: 'Pineapple pizza', priceCents: 900 },
+              ],
+            },
+      ),
+      {
+        id: 'nowhere-bistro',
+        name: 'Nowhere Bistro',
+        open: true,
+        menu: [{ code: 'margherita', name: 'Margherita', priceCents: 900 }],
+      },
+    ],
   };
 }
 
@@ -20,10 +61,11 @@ export interface AcceptedOrder extends PlannedOrder {
 }
 
 /**
- * A mix of orders: most approve (small orders at `trattoria` spread over many customers, far
- * below the default credit), some are declined (one large order by a fresh customer, over the
- * 1000.00 default credit), some are rejected after payment (an unknown item code or an unknown
- * restaurant) and so refunded.
+ * A mix of orders: most approve (small margherita orders at `trattoria` spread over many
+ * customers, far below the default credit; half carry the menu price as their expected price),
+ * some are declined (one large order by a fresh customer, over the 1000.00 default credit), some
+ * are rejected after payment (an item or restaurant the restaurant no longer has, or a price it
+ * changed: see `chaosApiCatalog`) and so refunded.
  */
 export function planOrders(
   count: number,
@@ -42,10 +84,9 @@ export function planOrders(
           customerId: `chaos-${runId}-c${i % 97}`,
           restaurantId: 'trattoria',
           items: [
-            { code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 1 + (i % 2) },
-            ...(i % 3 === 0
-              ? [{ code: 'tiramisu', name: 'Tiramisu', unitPrice: 650, quantity: 1 }]
-              : []),
+            i % 2 === 0
+              ? { code: 'margherita', quantity: 1 }
+              : { code: 'margherita', unitPrice: 1250, quantity: 2 },
           ],
         },
       });
@@ -56,22 +97,20 @@ export function planOrders(
         body: {
           customerId: `chaos-${runId}-big${i}`,
           restaurantId: 'trattoria',
-          items: [{ code: 'margherita', name: 'Margherita', unitPrice: 1250, quantity: 100 }],
+          items: [{ code: 'margherita', unitPrice: 1250, quantity: 100 }],
         },
       });
     } else {
-      const unknownRestaurant = i % 2 === 0;
+      const variant = i % 3;
       out.push({
         intent: 'reject',
         idempotencyKey: key,
         body: {
           customerId: `chaos-${runId}-r${i % 31}`,
-          restaurantId: unknownRestaurant ? 'nowhere-bistro' : 'trattoria',
+          restaurantId: variant === 0 ? 'nowhere-bistro' : 'trattoria',
           items: [
             {
-              code: unknownRestaurant ? 'margherita' : 'pineapple-pizza',
-              name: 'Pizza',
-              unitPrice: 900,
+              code: ['margherita', 'pineapple-pizza', 'tiramisu'][variant] ?? 'tiramisu',
               quantity: 1,
             },
           ],

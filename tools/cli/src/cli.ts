@@ -29,29 +29,46 @@ export const HELP = `orders: command-line client of the orderflow order API
 usage: npm run orders -- <command> [options]
 
 commands:
-  place --customer <id> --restaurant <id> --item <code:name:unitPriceCents:quantity> [--item ...]
+  place --customer <id> --restaurant <id> --item <code:quantity> [--item ...]
         [--idempotency-key <key>] [--wait] [--timeout <s>]
-                              place an order; --wait then watches it to a final state
-  get <orderId>               show one order
-  list --customer <id> [--limit <n>] [--cursor <c>]
+                              place an order; the menu sets the price; --wait then watches
+                              it to a final state
+  get <orderId> [--customer <id>]
+                              show one order
+  list [--customer <id>] [--limit <n>] [--cursor <c>]
                               a customer's orders, newest first
-  watch <orderId> [--timeout <s>] [--interval <ms>]
+  watch <orderId> [--customer <id>] [--timeout <s>] [--interval <ms>]
                               print each status change until Approved or Cancelled
                               (exit 0), or until the timeout (exit 1; default 30 s)
+  token --customer <id> [--staff]
+                              print a bearer token of the local development issuer
+                              (make up AUTH=dev), e.g. for curl
+
+items: --item code:quantity (priced from the menu), or code:unitPriceCents:quantity and the
+older code:name:unitPriceCents:quantity, where the price is the one you expect to pay: when the
+menu says otherwise the API answers 409 and nothing is ordered.
+
+authentication: --token <jwt>, else $ORDERFLOW_TOKEN; else, when .run/endpoints.json says the
+local runner issues development tokens (make up AUTH=dev), the CLI gets one from it for
+--customer (for get and watch without --customer: a staff token, which may read any order).
+With a token, --customer may be left out of place and list (the token names the customer).
 
 options:
   --api <url>     the order API (default: $ORDERFLOW_API, else .run/endpoints.json's api,
                   else ${DEFAULT_API})
+  --token <jwt>   bearer token (default: $ORDERFLOW_TOKEN, else a development token, else none)
   --json          print JSON instead of text
   -h, --help      this help
 
 examples:
   npm run orders -- place --customer c1 --restaurant trattoria \\
-      --item margherita:Margherita:1250:2 --item tiramisu:Tiramisu:650:1 --wait
+      --item margherita:2 --item tiramisu:1 --wait
   npm run orders -- get 3b0f8a52-3c1e-4c57-9a4e-1f0c2d9e8b71
   npm run orders -- list --customer c1 --limit 5
   npm run orders -- watch 3b0f8a52-3c1e-4c57-9a4e-1f0c2d9e8b71 --timeout 60
-  ORDERFLOW_API=http://localhost:8080 npm run orders -- list --customer c1 --json
+  TOKEN=$(npm run -s orders -- token --customer c1)
+  curl -s 127.0.0.1:8080/api/orders -H "authorization: Bearer $TOKEN"
+  ORDERFLOW_API=http://localhost:8080 ORDERFLOW_TOKEN=<jwt> npm run orders -- list --json
 
 exit codes: 0 done, 1 the API said no (or a watch timed out), 2 bad usage.
 `;
@@ -75,6 +92,14 @@ interface OrderItem {
   name: string;
   unitPrice: number;
   quantity: number;
+}
+
+/** An item as the CLI sends it: a code and a quantity, perhaps the expected price (and a name). */
+export interface RequestedItem {
+  code: string;
+  quantity: number;
+  unitPrice?: number;
+  name?: string;
 }
 
 interface Order {
@@ -104,44 +129,94 @@ const options = {
   cursor: { type: 'string' },
   timeout: { type: 'string' },
   interval: { type: 'string' },
+  token: { type: 'string' },
+  staff: { type: 'boolean', default: false },
 } as const;
 
 type Values = ReturnType<
   typeof parseArgs<{ options: typeof options; allowPositionals: true }>
 >['values'];
 
-/** `--api`, else `ORDERFLOW_API`, else the local runner's `.run/endpoints.json`, else the default. */
-export function resolveApi(flag: string | undefined, io: Pick<Io, 'env' | 'cwd'>): string {
-  const fromEnv = io.env['ORDERFLOW_API'];
-  const chosen = flag ?? (fromEnv || undefined) ?? endpointsApi(io.cwd) ?? DEFAULT_API;
-  return chosen.replace(/\/+$/, '');
+/** What the local runner wrote to `.run/endpoints.json` (only the parts the CLI reads). */
+interface Endpoints {
+  api?: string;
+  auth?: { mode?: string; tokenUrl?: string };
 }
 
-function endpointsApi(cwd: string): string | undefined {
+function readEndpoints(cwd: string): Endpoints {
   try {
-    const parsed = JSON.parse(readFileSync(join(cwd, '.run', 'endpoints.json'), 'utf8')) as {
-      api?: unknown;
-    };
-    return typeof parsed.api === 'string' && parsed.api ? parsed.api : undefined;
+    const parsed = JSON.parse(readFileSync(join(cwd, '.run', 'endpoints.json'), 'utf8')) as unknown;
+    return typeof parsed === 'object' && parsed !== null ? parsed : {};
   } catch {
-    return undefined;
+    return {};
   }
 }
 
-/** `code:name:unitPriceCents:quantity`; the name may itself contain colons. */
-export function parseItem(spec: string): OrderItem {
+/** `--api`, else `ORDERFLOW_API`, else the local runner's `.run/endpoints.json`, else the default. */
+export function resolveApi(flag: string | undefined, io: Pick<Io, 'env' | 'cwd'>): string {
+  const fromEnv = io.env['ORDERFLOW_API'];
+  const fromFile = readEndpoints(io.cwd).api;
+  const chosen =
+    flag ??
+    (fromEnv || undefined) ??
+    (typeof fromFile === 'string' && fromFile ? fromFile : undefined) ??
+    DEFAULT_API;
+  return chosen.replace(/\/+$/, '');
+}
+
+/** The local runner's development token endpoint, when `make up AUTH=dev` wrote one. */
+export function devTokenUrl(cwd: string): string | undefined {
+  const auth = readEndpoints(cwd).auth;
+  return auth?.mode === 'dev' && typeof auth.tokenUrl === 'string' ? auth.tokenUrl : undefined;
+}
+
+/** A token of the local development issuer for `customer` (staff: may read every order). */
+async function devToken(tokenUrl: string, customer: string, staff: boolean): Promise<string> {
+  let res: Response;
+  try {
+    res = await fetch(tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ customer, staff }),
+      signal: AbortSignal.timeout(5_000),
+    });
+  } catch (err: unknown) {
+    throw new ApiFailure(
+      `cannot reach the development issuer at ${tokenUrl} (is make up AUTH=dev running?): ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
+  const body = (await res.json().catch(() => ({}))) as {
+    access_token?: unknown;
+    error_description?: unknown;
+  };
+  if (!res.ok || typeof body.access_token !== 'string')
+    throw new ApiFailure(
+      `the development issuer refused a token: ${typeof body.error_description === 'string' ? body.error_description : res.status}`,
+    );
+  return body.access_token;
+}
+
+/**
+ * `--item`: `code:quantity`; `code:unitPriceCents:quantity`; or the older
+ * `code:name:unitPriceCents:quantity`, where the name may itself contain colons. A price is the
+ * one the caller expects: the menu sets the price.
+ */
+export function parseItem(spec: string): RequestedItem {
   const parts = spec.split(':');
-  if (parts.length < 4)
-    throw new UsageError(`--item "${spec}" must be code:name:unitPriceCents:quantity`);
+  const usage = `--item "${spec}" must be code:quantity (or code:unitPriceCents:quantity)`;
+  if (parts.length < 2) throw new UsageError(usage);
   const code = parts[0] ?? '';
   const quantity = parts[parts.length - 1] ?? '';
-  const unitPrice = parts[parts.length - 2] ?? '';
-  const name = parts.slice(1, -2).join(':');
-  if (!/^\d+$/.test(unitPrice))
-    throw new UsageError(`--item "${spec}": unitPrice must be integer cents (1250 for 12.50)`);
+  if (!code) throw new UsageError(usage);
   if (!/^\d+$/.test(quantity))
     throw new UsageError(`--item "${spec}": quantity must be a whole number`);
-  return { code, name, unitPrice: Number(unitPrice), quantity: Number(quantity) };
+  if (parts.length === 2) return { code, quantity: Number(quantity) };
+  const unitPrice = parts[parts.length - 2] ?? '';
+  if (!/^\d+$/.test(unitPrice))
+    throw new UsageError(`--item "${spec}": unitPrice must be integer cents (1250 for 12.50)`);
+  const item: RequestedItem = { code, unitPrice: Number(unitPrice), quantity: Number(quantity) };
+  const name = parts.slice(1, -2).join(':');
+  return name ? { code, name, unitPrice: item.unitPrice, quantity: item.quantity } : item;
 }
 
 export const formatCents = (cents: number): string => {
@@ -164,7 +239,10 @@ interface Answer {
 }
 
 class Client {
-  constructor(private readonly base: string) {}
+  constructor(
+    private readonly base: string,
+    private readonly token: () => Promise<string | undefined>,
+  ) {}
 
   async call(
     method: string,
@@ -172,6 +250,7 @@ class Client {
     body?: unknown,
     headers: Record<string, string> = {},
   ): Promise<Answer> {
+    const token = await this.token();
     let res: Response;
     try {
       res = await fetch(`${this.base}${path}`, {
@@ -179,6 +258,7 @@ class Client {
         headers: {
           accept: 'application/json',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
           ...headers,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -217,7 +297,11 @@ class Client {
   ): Promise<T> {
     const a = await this.call(method, path, body, headers);
     if (ok.includes(a.status)) return a.body as T;
-    throw new ApiFailure(describeProblem(a.status, a.body));
+    const hint =
+      a.status === 401
+        ? '\nthe API wants a bearer token: --token or ORDERFLOW_TOKEN (with make up AUTH=dev the CLI gets one itself)'
+        : '';
+    throw new ApiFailure(describeProblem(a.status, a.body) + hint);
   }
 }
 
@@ -297,17 +381,33 @@ async function dispatch(
   values: Values,
   io: Io,
 ): Promise<number> {
-  const client = new Client(resolveApi(values.api, io));
+  // The bearer token, fetched once and only when a request is made.
+  let token: Promise<string | undefined> | undefined;
+  const explicit = values.token ?? (io.env['ORDERFLOW_TOKEN'] || undefined);
+  const tokenUrl = devTokenUrl(io.cwd);
+  const bearer = (): Promise<string | undefined> => {
+    token ??=
+      explicit !== undefined
+        ? Promise.resolve(explicit)
+        : tokenUrl === undefined
+          ? Promise.resolve(undefined)
+          : values.customer !== undefined
+            ? devToken(tokenUrl, values.customer, values.staff)
+            : devToken(tokenUrl, 'orders-cli', true);
+    return token;
+  };
+  const client = new Client(resolveApi(values.api, io), bearer);
   const print = (value: unknown, text: string): void =>
     io.stdout(values.json ? `${JSON.stringify(value, null, 2)}\n` : text);
   switch (command) {
     case 'place': {
-      if (!values.customer) throw new UsageError('place needs --customer');
+      if (!values.customer && explicit === undefined)
+        throw new UsageError('place needs --customer (or a token that names the customer)');
       if (!values.restaurant) throw new UsageError('place needs --restaurant');
       if (!values.item || values.item.length === 0)
-        throw new UsageError('place needs at least one --item code:name:unitPriceCents:quantity');
+        throw new UsageError('place needs at least one --item code:quantity');
       const body = {
-        customerId: values.customer,
+        ...(values.customer ? { customerId: values.customer } : {}),
         restaurantId: values.restaurant,
         items: values.item.map(parseItem),
       };
@@ -337,8 +437,9 @@ async function dispatch(
       return 0;
     }
     case 'list': {
-      if (!values.customer) throw new UsageError('list needs --customer');
-      const q = new URLSearchParams({ customerId: values.customer });
+      if (!values.customer && explicit === undefined)
+        throw new UsageError('list needs --customer (or a token that names the customer)');
+      const q = new URLSearchParams(values.customer ? { customerId: values.customer } : {});
       if (values.limit !== undefined) q.set('limit', values.limit);
       if (values.cursor !== undefined) q.set('cursor', values.cursor);
       const page = await client.expect<{ items: Order[]; nextCursor: string | null }>(
@@ -353,7 +454,9 @@ async function dispatch(
       const more = page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '';
       print(
         page,
-        rows.length ? `${rows.join('\n')}\n${more}` : `no orders for ${values.customer}\n`,
+        rows.length
+          ? `${rows.join('\n')}\n${more}`
+          : `no orders for ${values.customer ?? 'this customer'}\n`,
       );
       return 0;
     }
@@ -361,6 +464,15 @@ async function dispatch(
       const id = args[0];
       if (!id) throw new UsageError('watch needs an order id');
       return watch(client, id, values, io);
+    }
+    case 'token': {
+      if (!values.customer) throw new UsageError('token needs --customer');
+      if (tokenUrl === undefined)
+        throw new UsageError(
+          'token works with the local development issuer only: run make up AUTH=dev (it writes .run/endpoints.json)',
+        );
+      io.stdout(`${await devToken(tokenUrl, values.customer, values.staff)}\n`);
+      return 0;
     }
     case undefined:
       throw new UsageError('no command given');

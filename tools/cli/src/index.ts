@@ -3,9 +3,11 @@ export {
   HELP,
   defaultIo,
   describeProblem,
+  devTokenUrl,
   formatCents,
   parseItem,
   resolveApi,
   run,
   type Io,
+  type RequestedItem,
 } from './cli';

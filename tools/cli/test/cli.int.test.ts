@@ -1,6 +1,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { startIssuer, type DevIssuer } from '@orderflow/testkit';
 import { startApi, upsertOrder, type ApiUnderTest } from '../../../services/order-api/test/harness';
 import { run, type Io } from '../src/cli';
 
@@ -139,9 +140,9 @@ describe('orders CLI against the real order API', () => {
         '--customer',
         'cli-c3',
         '--restaurant',
-        'r',
+        'trattoria',
         '--item',
-        'a:A:100:1',
+        'tiramisu:1',
         '--json',
       ],
       placed.io,
@@ -162,6 +163,54 @@ describe('orders CLI against the real order API', () => {
     );
     expect(code).toBe(1);
     expect(c.err()).toMatch(/^400 items\[0\]\.quantity: must be an integer from 1 to 100$/m);
+  });
+
+  test('when items carry no price, then the menu prices them; when an expected price is not the menu’s, then it prints the 409 and exits 1', async () => {
+    const placed = capture();
+    expect(
+      await run(
+        [
+          'place',
+          ...api(),
+          '--customer',
+          'cli-c4',
+          '--restaurant',
+          'trattoria',
+          '--item',
+          'margherita:2',
+          '--item',
+          'tiramisu:650:1',
+          '--json',
+        ],
+        placed.io,
+      ),
+    ).toBe(0);
+    expect(JSON.parse(placed.out())).toMatchObject({
+      amount: 3150,
+      items: [
+        { code: 'margherita', name: 'Pizza Margherita', unitPrice: 1250, quantity: 2 },
+        { code: 'tiramisu', unitPrice: 650, quantity: 1 },
+      ],
+    });
+    const refused = capture();
+    expect(
+      await run(
+        [
+          'place',
+          ...api(),
+          '--customer',
+          'cli-c4',
+          '--restaurant',
+          'trattoria',
+          '--item',
+          'margherita:1:1',
+        ],
+        refused.io,
+      ),
+    ).toBe(1);
+    expect(refused.err()).toMatch(
+      /^409 items\[0\]\.unitPrice: margherita costs 1250 cents on the menu, not 1$/m,
+    );
   });
 
   test('when the usage is wrong, then it explains and exits 2', async () => {
@@ -191,5 +240,103 @@ describe('orders CLI against the real order API', () => {
       JSON.stringify({ api: sut.baseUrl, services: {} }),
     );
     expect(await run(['list', '--customer', 'nobody'], viaFile.io)).toBe(0);
+  });
+});
+
+describe('orders CLI against an API that wants tokens (AUTH_MODE=dev)', () => {
+  let issuer: DevIssuer;
+  let dev: ApiUnderTest;
+  beforeAll(async () => {
+    issuer = await startIssuer();
+    dev = await startApi({ AUTH_MODE: 'dev', AUTH_ISSUER: issuer.issuer });
+  });
+  afterAll(async () => {
+    await dev.stop();
+    await issuer.stop();
+  });
+
+  /** An Io whose working folder holds the .run/endpoints.json that `make up AUTH=dev` writes. */
+  const devIo = (): Captured => {
+    const c = capture();
+    mkdirSync(join(c.io.cwd, '.run'));
+    writeFileSync(
+      join(c.io.cwd, '.run', 'endpoints.json'),
+      JSON.stringify({
+        api: dev.baseUrl,
+        auth: { mode: 'dev', issuer: issuer.issuer, tokenUrl: issuer.tokenUrl },
+      }),
+    );
+    return c;
+  };
+
+  test('when the runner issues development tokens, then place, get and list get one transparently', async () => {
+    const placed = devIo();
+    expect(
+      await run(
+        [
+          'place',
+          '--customer',
+          'dev-c1',
+          '--restaurant',
+          'trattoria',
+          '--item',
+          'tiramisu:2',
+          '--json',
+        ],
+        placed.io,
+      ),
+    ).toBe(0);
+    const order = JSON.parse(placed.out()) as {
+      orderId: string;
+      customerId: string;
+      amount: number;
+    };
+    expect(order).toMatchObject({ customerId: 'dev-c1', amount: 1300 });
+
+    const got = devIo();
+    expect(await run(['get', order.orderId], got.io)).toBe(0);
+    expect(got.out()).toContain(`order       ${order.orderId}`);
+    const listed = devIo();
+    expect(await run(['list', '--customer', 'dev-c1'], listed.io)).toBe(0);
+  });
+
+  test('when `token` is asked for, then it prints a token the API accepts for that customer only', async () => {
+    const t = devIo();
+    expect(await run(['token', '--customer', 'dev-c2'], t.io)).toBe(0);
+    const token = t.out().trim();
+    expect(token).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+$/);
+    const mine = await fetch(`${dev.baseUrl}/api/orders`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(mine.status).toBe(200);
+    const others = await fetch(`${dev.baseUrl}/api/orders?customerId=dev-c1`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(others.status).toBe(403);
+  });
+
+  test('when no token can be had, then the 401 is printed with a hint and it exits 1; `token` without the dev issuer is a usage error', async () => {
+    const c = capture();
+    expect(
+      await run(
+        [
+          'place',
+          '--api',
+          dev.baseUrl,
+          '--customer',
+          'x',
+          '--restaurant',
+          'trattoria',
+          '--item',
+          'tiramisu:1',
+        ],
+        c.io,
+      ),
+    ).toBe(1);
+    expect(c.err()).toMatch(/^401 Authorization: a bearer token is required$/m);
+    expect(c.err()).toContain('ORDERFLOW_TOKEN');
+    const t = capture();
+    expect(await run(['token', '--customer', 'x'], t.io)).toBe(2);
+    expect(t.err()).toContain('make up AUTH=dev');
   });
 });

@@ -1,6 +1,17 @@
 import { describeProblem, formatCents, parseItem, resolveApi } from '../src/cli';
 
 describe('orders CLI helpers', () => {
+  test('when an item spec is code:quantity, then no price is sent (the menu prices it)', () => {
+    expect(parseItem('margherita:2')).toEqual({ code: 'margherita', quantity: 2 });
+    expect(parseItem('margherita:1250:2')).toEqual({
+      code: 'margherita',
+      unitPrice: 1250,
+      quantity: 2,
+    });
+    expect(() => parseItem('margherita')).toThrow(/code:quantity/);
+    expect(() => parseItem('margherita:two')).toThrow(/whole number/);
+  });
+
   test('when an item spec has a name with colons, then code, price and quantity still come from the ends', () => {
     expect(parseItem('m:Pizza: the classic:1250:2')).toEqual({
       code: 'm',
@@ -8,7 +19,7 @@ describe('orders CLI helpers', () => {
       unitPrice: 1250,
       quantity: 2,
     });
-    expect(() => parseItem('m:Margherita:2')).toThrow(/code:name:unitPriceCents:quantity/);
+    expect(() => parseItem('m:Margherita:2')).toThrow(/integer cents/);
     expect(() => parseItem('m:Margherita:12.50:2')).toThrow(/integer cents/);
   });
 

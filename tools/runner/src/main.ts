@@ -14,8 +14,16 @@ options:
   --query-workers <n>   order query worker replicas (default 2)
   --postgres-url <url>  use this PostgreSQL (admin URL) instead of starting one (env ORDERFLOW_POSTGRES_URL)
   --nats-url <url>      use this NATS instead of starting one (env ORDERFLOW_NATS_URL)
+  --auth <none|dev>     how the order API authenticates (default none, env ORDERFLOW_AUTH; make up AUTH=dev):
+                          none  no token needed; anyone who can reach 127.0.0.1 may act as any customer
+                          dev   a local OpenID Connect issuer (generated key, JWKS) on 127.0.0.1; the
+                                order API wants its bearer tokens; the CLI gets them by itself and
+                                \`npm run -s orders -- token --customer c1\` prints one for curl
   --ephemeral           keep no data between runs
-  -h, --help            this text`;
+  -h, --help            this text
+
+Everything listens on 127.0.0.1 only. The order API prices orders from config/catalog.json and limits
+each client to RATE_LIMIT_MAX (60) orders a minute.`;
 
 const { values } = parseArgs({
   options: {
@@ -24,6 +32,7 @@ const { values } = parseArgs({
     'query-workers': { type: 'string', default: '2' },
     'postgres-url': { type: 'string', default: process.env['ORDERFLOW_POSTGRES_URL'] },
     'nats-url': { type: 'string', default: process.env['ORDERFLOW_NATS_URL'] },
+    auth: { type: 'string', default: process.env['ORDERFLOW_AUTH'] || 'none' },
     ephemeral: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -43,6 +52,35 @@ const num = (name: string, v: string, min: number, max: number): number => {
 
 const log = (msg: string): void => void process.stdout.write(`[runner] ${msg}\n`);
 
+if (values.auth !== 'none' && values.auth !== 'dev') {
+  process.stderr.write(`--auth must be none or dev, got "${values.auth}"\n`);
+  process.exit(2);
+}
+const authMode: 'none' | 'dev' = values.auth;
+
+/** How to place an order, for the banner: without a token, or with one from the dev issuer. */
+function tryLines(api: string): string[] {
+  const body = `'{"restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`;
+  if (authMode === 'dev')
+    return [
+      'auth: dev (bearer tokens from the local issuer; the CLI fetches them itself)',
+      '',
+      'try:  npm run orders -- place --customer c1 --restaurant trattoria --item margherita:2 --wait',
+      '      TOKEN=$(npm run -s orders -- token --customer c1)',
+      `      curl -s -XPOST ${api}/api/orders -H 'content-type: application/json' -H "authorization: Bearer $TOKEN" \\`,
+      `        -d ${body}`,
+      `      curl -s ${api}/api/orders -H "authorization: Bearer $TOKEN"`,
+    ];
+  return [
+    'auth: none (no token needed: anyone who can reach 127.0.0.1 may act as any customer;',
+    '      make up AUTH=dev runs a local issuer and asks for bearer tokens)',
+    '',
+    `try:  curl -s -XPOST ${api}/api/orders -H 'content-type: application/json' \\`,
+    `        -d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`,
+    '      npm run orders -- place --customer c1 --restaurant trattoria --item margherita:2 --wait',
+  ];
+}
+
 async function main(): Promise<void> {
   log('starting PostgreSQL, nats-server and the services ...');
   const system = await startSystem({
@@ -52,6 +90,7 @@ async function main(): Promise<void> {
     postgresUrl: values['postgres-url'],
     natsUrl: values['nats-url'],
     persistent: !values.ephemeral,
+    auth: authMode,
     onEvent: (name, message) => log(`${name}: ${message}`),
   });
   const rows = Object.entries(system.endpoints.services).map(
@@ -65,11 +104,12 @@ async function main(): Promise<void> {
       `  nats                   ${system.endpoints.nats}`,
       '  health, readiness and metrics (/healthz /readyz /metrics):',
       ...rows,
+      ...(system.endpoints.auth.mode === 'dev'
+        ? [`  dev issuer             ${system.endpoints.auth.issuer} (JWKS, token endpoint)`]
+        : []),
       '  logs: .run/logs/   endpoints: .run/endpoints.json',
       '',
-      `try:  curl -s -XPOST ${system.endpoints.api}/api/orders -H 'content-type: application/json' \\`,
-      `        -d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","name":"Margherita","unitPrice":1250,"quantity":2}]}'`,
-      '      npm run orders -- place --customer c1 --restaurant trattoria --item margherita:Margherita:1250:2 --wait',
+      ...tryLines(system.endpoints.api),
       'Ctrl-C stops everything.',
     ].join('\n'),
   );

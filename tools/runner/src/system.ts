@@ -3,9 +3,11 @@ import { join, resolve } from 'node:path';
 import { ensureDatabase, withDatabase } from '@orderflow/platform';
 import {
   freePort,
+  startIssuer,
   startNats,
   startPostgres,
   waitFor,
+  type DevIssuer,
   type NatsServer,
   type PostgresServer,
 } from '@orderflow/testkit';
@@ -53,7 +55,17 @@ export interface SystemOptions {
   onEvent?: (name: string, message: string) => void;
   /** Services to start (default: all that are built). */
   only?: ServiceName[];
+  /**
+   * `none` (default): the order API runs with AUTH_MODE=none. `dev`: a local OpenID Connect issuer
+   * (generated key, JWKS, token endpoint) on 127.0.0.1, the order API verifying its tokens, and its
+   * token endpoint in endpoints.json for the CLI.
+   */
+  auth?: 'none' | 'dev';
 }
+
+/** How the order API authenticates, as endpoints.json tells the CLI. */
+export type AuthEndpoint =
+  { mode: 'none' } | { mode: 'dev'; issuer: string; tokenUrl: string; audience: string };
 
 export interface Endpoint {
   http: string;
@@ -61,8 +73,16 @@ export interface Endpoint {
 }
 
 export interface RunningSystem {
-  endpoints: { services: Record<string, Endpoint>; postgres: string; nats: string; api: string };
+  endpoints: {
+    services: Record<string, Endpoint>;
+    postgres: string;
+    nats: string;
+    api: string;
+    auth: AuthEndpoint;
+  };
   processes: Supervised[];
+  /** The development issuer with `auth: 'dev'`. */
+  issuer?: DevIssuer;
   postgres?: PostgresServer;
   nats?: NatsServer;
   databaseUrl(service: ServiceName): string;
@@ -105,6 +125,14 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       cleanup.push(() => nats!.stop());
     }
     const natsUrl = opts.natsUrl ?? nats!.url;
+    let issuer: DevIssuer | undefined;
+    if (opts.auth === 'dev') {
+      issuer = await startIssuer();
+      cleanup.push(() => issuer!.stop());
+    }
+    const auth: AuthEndpoint = issuer
+      ? { mode: 'dev', issuer: issuer.issuer, tokenUrl: issuer.tokenUrl, audience: issuer.audience }
+      : { mode: 'none' };
     for (const db of new Set(Object.values(DATABASES))) await ensureDatabase(adminUrl, db);
     const databaseUrl = (s: ServiceName): string =>
       withDatabase(adminUrl, DATABASES[s] ?? 'postgres');
@@ -125,8 +153,20 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       postgres: adminUrl,
       nats: natsUrl,
       api: `http://127.0.0.1:${apiPort}`,
+      auth,
     };
     const processes: Supervised[] = [];
+    // Defaults per service that the caller's env and serviceEnv may override.
+    const catalogFile = join(root, 'config', 'catalog.json');
+    const serviceDefaults: Partial<Record<ServiceName, Record<string, string>>> = {
+      restaurant: { CATALOG_FILE: catalogFile },
+      // The order API prices orders from the restaurant's catalog.
+      'order-api': {
+        CATALOG_FILE: catalogFile,
+        AUTH_MODE: auth.mode,
+        ...(auth.mode === 'dev' ? { AUTH_ISSUER: auth.issuer, AUTH_AUDIENCE: auth.audience } : {}),
+      },
+    };
     const spawnService = async (
       service: ServiceName,
       name: string,
@@ -141,6 +181,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         EVENTSTORE_ADDRESS: eventstoreAddress,
         DATABASE_URL: databaseUrl(service),
         OTEL_SERVICE_NAME: service,
+        ...serviceDefaults[service],
         ...opts.env,
         ...opts.serviceEnv?.[service],
         ...extra,
@@ -181,10 +222,6 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         } else if (service === 'order-query-worker') {
           for (let i = 1; i <= (opts.queryWorkers ?? 2); i++)
             urls.push(spawnService(service, `${service}-${i}`));
-        } else if (service === 'restaurant') {
-          urls.push(
-            spawnService(service, service, { CATALOG_FILE: join(root, 'config', 'catalog.json') }),
-          );
         } else {
           urls.push(spawnService(service, service));
         }
@@ -199,6 +236,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       processes,
       postgres,
       nats,
+      issuer,
       databaseUrl,
       async stop() {
         // Reverse dependency order: the API first, the event store last.

@@ -32,7 +32,10 @@ export const limits = {
 } as const;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-const STREAM_ID = /^[^\s]+$/;
+// No white space, and no control characters (PostgreSQL text cannot hold NUL).
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+const STREAM_ID = /^[^\s\u0000-\u001f\u007f]+$/;
+const NUL = '\u0000';
 
 /**
  * Checks an append request before any I/O. Every problem names the field (`events[2].data`).
@@ -43,7 +46,7 @@ export function validateAppend(cmd: AppendCommand): AppendCommand {
   if (cmd.streamId.length > limits.maxStreamIdLength)
     throw invalidArgument('stream_id', `must be at most ${limits.maxStreamIdLength} characters`);
   if (!STREAM_ID.test(cmd.streamId))
-    throw invalidArgument('stream_id', 'must not contain white space');
+    throw invalidArgument('stream_id', 'must not contain white space or control characters');
   if (!Number.isSafeInteger(cmd.expectedVersion) || cmd.expectedVersion < ExpectedVersion.Any)
     throw invalidArgument('expected_version', 'must be -1 (no stream), -2 (any) or a version >= 0');
   if (cmd.events.length === 0) throw invalidArgument('events', 'must hold at least one event');
@@ -80,9 +83,12 @@ export function validateAppend(cmd: AppendCommand): AppendCommand {
         `${f}.metadata`,
         `must hold at most ${limits.maxMetadataEntries} entries`,
       );
-    for (const [k, v] of entries)
+    for (const [k, v] of entries) {
       if (Buffer.byteLength(v, 'utf8') > limits.maxMetadataValueBytes)
         throw invalidArgument(`${f}.metadata.${k}`, 'must be at most 8 KiB');
+      if (k.includes(NUL) || v.includes(NUL))
+        throw invalidArgument(`${f}.metadata`, 'keys and values must not contain NUL characters');
+    }
   });
   return { ...cmd, events: cmd.events.map((e) => ({ ...e, eventId: e.eventId.toLowerCase() })) };
 }
@@ -99,6 +105,10 @@ export function validateRead(
   maxCount: number,
 ): { fromVersion: number; maxCount: number } {
   if (!streamId) throw invalidArgument('stream_id', 'must not be empty');
+  if (streamId.length > limits.maxStreamIdLength)
+    throw invalidArgument('stream_id', `must be at most ${limits.maxStreamIdLength} characters`);
+  if (!STREAM_ID.test(streamId))
+    throw invalidArgument('stream_id', 'must not contain white space or control characters');
   if (!Number.isSafeInteger(fromVersion) || fromVersion < 0)
     throw invalidArgument('from_version', 'must be >= 0');
   if (!Number.isInteger(maxCount) || maxCount < 0 || maxCount > limits.maxReadCount)

@@ -1,9 +1,11 @@
 import { z } from 'zod';
 import { deterministicEventId, type EventOf, type OrderItem } from '@orderflow/events';
+import type { RequestedItem } from '@orderflow/menu';
 
 /**
- * The order API's pure core: validating a place-order request, computing its amount, deriving
- * its ids, and deciding whether an idempotent replay matches the first request. No I/O, no clock.
+ * The order API's pure core: validating a place-order request, deriving its ids, and deciding
+ * whether an idempotent replay matches the first request. Pricing is `priceOrder` from
+ * @orderflow/menu; who may order is domain/auth.ts. No I/O, no clock.
  */
 
 export interface FieldError {
@@ -35,8 +37,10 @@ const integer = (min: number, max: number, what: string) =>
 // Limits match the `order-created` payload in @orderflow/events, so a valid request always makes a valid event.
 const itemSchema = z.strictObject({
   code: requiredString('code', 100),
-  name: requiredString('name', 200),
-  unitPrice: integer(0, Number.MAX_SAFE_INTEGER, 'number of cents >= 0'),
+  /** Accepted so that older clients keep working; the menu's name is what is stored. */
+  name: requiredString('name', 200).optional(),
+  /** The price the client expects to pay; the menu sets the price (a different one answers 409). */
+  unitPrice: integer(0, Number.MAX_SAFE_INTEGER, 'number of cents >= 0').optional(),
   quantity: integer(1, 100, 'from 1 to 100'),
 });
 
@@ -45,7 +49,8 @@ export const MAX_ITEMS = 50;
 /** The body of `POST /api/orders`: the one place that defines it. Unknown keys are rejected. */
 export const placeOrderBodySchema = z.strictObject(
   {
-    customerId: requiredString('customerId', MAX_ID),
+    /** With a token it defaults to the token's customer and may not name another (403). */
+    customerId: requiredString('customerId', MAX_ID).optional(),
     restaurantId: requiredString('restaurantId', MAX_ID),
     items: z
       .array(itemSchema, {
@@ -57,6 +62,14 @@ export const placeOrderBodySchema = z.strictObject(
   { error: 'must be a JSON object' },
 );
 
+/** A well-formed request, not yet priced nor checked against the caller's identity. */
+export interface PlaceOrderRequest {
+  customerId?: string | undefined;
+  restaurantId: string;
+  items: RequestedItem[];
+}
+
+/** An order priced from the menu, for the authenticated customer: what `order-created` records. */
 export interface PlaceOrder {
   customerId: string;
   restaurantId: string;
@@ -64,12 +77,17 @@ export interface PlaceOrder {
   amount: number;
 }
 
-/** `items[0].quantity` from zod's `['items', 0, 'quantity']`. */
+/**
+ * `items[0].quantity` from zod's `['items', 0, 'quantity']`. A key that is not a plain name (an
+ * empty one, one with spaces or dots) is quoted, `items[0][""]`, so every field names something.
+ */
 export function fieldPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const p of path) {
     if (typeof p === 'number') out += `[${p}]`;
-    else out += out === '' ? String(p) : `.${String(p)}`;
+    else if (typeof p === 'string' && /^[A-Za-z_$][\w$-]*$/.test(p))
+      out += out === '' ? p : `.${p}`;
+    else out += `[${JSON.stringify(String(p))}]`;
   }
   return out;
 }
@@ -88,37 +106,19 @@ export function fieldErrors(error: z.ZodError, root = 'body'): FieldError[] {
   return errors;
 }
 
-/** The order's total in cents, or undefined when it would not be a safe integer. */
-export function computeAmount(
-  items: readonly Pick<OrderItem, 'unitPrice' | 'quantity'>[],
-): number | undefined {
-  let total = 0;
-  for (const item of items) {
-    const line = item.unitPrice * item.quantity;
-    if (!Number.isSafeInteger(line)) return undefined;
-    total += line;
-    if (!Number.isSafeInteger(total)) return undefined;
-  }
-  return total;
-}
-
-/** Validates a parsed JSON body and computes the amount. */
-export function validatePlaceOrder(body: unknown): Validated<PlaceOrder> {
+/** Validates the shape of a parsed JSON body (prices and identity are checked afterwards). */
+export function validatePlaceOrder(body: unknown): Validated<PlaceOrderRequest> {
   const parsed = placeOrderBodySchema.safeParse(body);
   if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error) };
-  const amount = computeAmount(parsed.data.items);
-  if (amount === undefined) {
-    return {
-      ok: false,
-      errors: [
-        {
-          field: 'items',
-          message: 'the order total exceeds the largest amount that can be represented',
-        },
-      ],
-    };
-  }
-  return { ok: true, value: { ...parsed.data, amount } };
+  const { customerId, restaurantId, items } = parsed.data;
+  return {
+    ok: true,
+    value: {
+      customerId,
+      restaurantId,
+      items: items.map((i) => ({ code: i.code, quantity: i.quantity, unitPrice: i.unitPrice })),
+    },
+  };
 }
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
@@ -181,22 +181,27 @@ export function orderCreatedPayload(orderId: string, order: PlaceOrder): OrderCr
   };
 }
 
-/** True when a replayed request asks for exactly the order that was stored the first time. */
-export function sameOrder(stored: OrderCreated, requested: OrderCreated): boolean {
+/**
+ * True when a replayed request asks for the order that was stored the first time: the same
+ * customer, restaurant, item codes and quantities, and no expected price other than the price it
+ * was charged. (Prices come from the menu, which may have changed since; the stored order stands.)
+ */
+export function sameOrder(
+  stored: OrderCreated,
+  customerId: string,
+  requested: PlaceOrderRequest,
+): boolean {
   return (
-    stored.orderId === requested.orderId &&
-    stored.customerId === requested.customerId &&
+    stored.customerId === customerId &&
     stored.restaurantId === requested.restaurantId &&
-    stored.amount === requested.amount &&
     stored.items.length === requested.items.length &&
     stored.items.every((s, i) => {
       const r = requested.items[i];
       return (
         r !== undefined &&
         s.code === r.code &&
-        s.name === r.name &&
-        s.unitPrice === r.unitPrice &&
-        s.quantity === r.quantity
+        s.quantity === r.quantity &&
+        (r.unitPrice === undefined || r.unitPrice === s.unitPrice)
       );
     })
   );

@@ -1,3 +1,4 @@
+import { describeUnavailable, type PriceChange, type Unavailable } from '@orderflow/menu';
 import type { FieldError } from './order';
 
 /**
@@ -14,7 +15,22 @@ export type ApiFailure =
   | { code: 'method-not-allowed'; method: string; allow: readonly string[] }
   | { code: 'idempotency-key-reused' }
   | { code: 'order-conflict'; orderId: string }
-  | { code: 'unavailable'; dependency: 'event store' | 'read model'; retryAfterSeconds: number }
+  /** An unknown restaurant or item code, or a closed restaurant: nothing to order. */
+  | { code: 'order-unavailable'; problems: Unavailable[] }
+  /** A price the client expects is not the menu's. */
+  | { code: 'price-changed'; changes: PriceChange[] }
+  /** No bearer token, or one that does not verify; `error` is RFC 6750's error code. */
+  | { code: 'unauthenticated'; error?: 'invalid_token' | 'invalid_request'; description?: string }
+  /** Authenticated, but not allowed to act as or read that customer. */
+  | { code: 'forbidden'; field: string; message: string }
+  | { code: 'rate-limited'; limit: number; retryAfterSeconds: number }
+  | { code: 'request-timeout' }
+  | { code: 'header-too-large'; limitBytes: number }
+  | {
+      code: 'unavailable';
+      dependency: 'event store' | 'read model' | 'identity provider';
+      retryAfterSeconds: number;
+    }
   | { code: 'internal' };
 
 export class ApiError extends Error {
@@ -32,6 +48,8 @@ export interface Problem {
   status: number;
   detail: string;
   errors?: FieldError[];
+  /** Extension members of the problem type (RFC 9457 §3.2), e.g. both prices of a price change. */
+  [extension: string]: unknown;
 }
 
 export interface ProblemAnswer {
@@ -44,6 +62,14 @@ const TYPE_BASE = 'https://orderflow.dev/problems/';
 const describe = (errors: FieldError[]): string =>
   errors.map((e) => `${e.field}: ${e.message}`).join('; ');
 
+/** RFC 6750 §3: the challenge of a 401; error_description is one of our fixed texts, never token data. */
+function challenge(f: Extract<ApiFailure, { code: 'unauthenticated' }>): string {
+  const parts = ['Bearer realm="orderflow"'];
+  if (f.error) parts.push(`error="${f.error}"`);
+  if (f.description) parts.push(`error_description="${f.description.replace(/["\\]/g, "'")}"`);
+  return parts.join(', ');
+}
+
 export function problemOf(f: ApiFailure): ProblemAnswer {
   const answer = (
     status: number,
@@ -52,8 +78,16 @@ export function problemOf(f: ApiFailure): ProblemAnswer {
     detail: string,
     errors?: FieldError[],
     headers: Record<string, string> = {},
+    extensions: Record<string, unknown> = {},
   ) => ({
-    problem: { type: TYPE_BASE + slug, title, status, detail, ...(errors ? { errors } : {}) },
+    problem: {
+      type: TYPE_BASE + slug,
+      title,
+      status,
+      detail,
+      ...(errors ? { errors } : {}),
+      ...extensions,
+    },
     headers,
   });
   switch (f.code) {
@@ -110,6 +144,71 @@ export function problemOf(f: ApiFailure): ProblemAnswer {
         'order-conflict',
         'Order already exists',
         `order ${f.orderId} already exists`,
+      );
+    case 'order-unavailable': {
+      const errors = f.problems.map((p) => ({ field: p.field, message: describeUnavailable(p) }));
+      return answer(422, 'order-unavailable', 'Order cannot be taken', describe(errors), errors);
+    }
+    case 'price-changed': {
+      const errors = f.changes.map((c) => ({
+        field: c.field,
+        message: `${c.code} costs ${c.menuUnitPrice} cents on the menu, not ${c.expectedUnitPrice}`,
+      }));
+      return answer(
+        409,
+        'price-changed',
+        'Price changed',
+        `${describe(errors)}; nothing was ordered: order again with the menu prices, or without unitPrice`,
+        errors,
+        {},
+        {
+          items: f.changes.map((c) => ({
+            field: c.field,
+            code: c.code,
+            name: c.name,
+            expectedUnitPrice: c.expectedUnitPrice,
+            menuUnitPrice: c.menuUnitPrice,
+          })),
+        },
+      );
+    }
+    case 'unauthenticated':
+      return answer(
+        401,
+        'unauthenticated',
+        'Authentication required',
+        f.description ?? 'send a bearer token: Authorization: Bearer <token>',
+        [{ field: 'Authorization', message: f.description ?? 'a bearer token is required' }],
+        { 'www-authenticate': challenge(f) },
+      );
+    case 'forbidden':
+      return answer(403, 'forbidden', 'Forbidden', `${f.field} ${f.message}`, [
+        { field: f.field, message: f.message },
+      ]);
+    case 'rate-limited':
+      return answer(
+        429,
+        'rate-limited',
+        'Too many requests',
+        `more than ${f.limit} orders in the window; retry after ${f.retryAfterSeconds} s`,
+        undefined,
+        { 'retry-after': String(f.retryAfterSeconds) },
+      );
+    case 'request-timeout':
+      return answer(
+        408,
+        'request-timeout',
+        'Request timeout',
+        'the request took too long to send',
+        [{ field: 'request', message: 'was not received in time' }],
+      );
+    case 'header-too-large':
+      return answer(
+        431,
+        'header-too-large',
+        'Request header fields too large',
+        `the request line and headers are larger than ${f.limitBytes} bytes`,
+        [{ field: 'headers', message: `must be at most ${f.limitBytes} bytes in total` }],
       );
     case 'unavailable':
       return answer(

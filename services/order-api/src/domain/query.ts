@@ -111,19 +111,20 @@ export interface ListQuery {
   cursor: Cursor | undefined;
 }
 
+/** A list query as asked: `customerId` may be left out by an authenticated caller (its own). */
+export type ListRequest = Omit<ListQuery, 'customerId'> & { customerId: string | undefined };
+
 const single = (name: string) => (v: unknown) =>
   Array.isArray(v) ? `${name} must be given once` : undefined;
 
 const listQuerySchema = z.object({
   customerId: z
     .string({
-      error: (iss) =>
-        iss.input === undefined
-          ? 'is required'
-          : (single('customerId')(iss.input) ?? 'must be a string'),
+      error: (iss) => single('customerId')(iss.input) ?? 'must be a string',
     })
     .min(1, { error: 'must be 1 to 200 characters' })
-    .max(200, { error: 'must be 1 to 200 characters' }),
+    .max(200, { error: 'must be 1 to 200 characters' })
+    .optional(),
   limit: z
     .string({ error: (iss) => single('limit')(iss.input) ?? 'must be an integer from 1 to 100' })
     .regex(/^\d{1,3}$/, { error: 'must be an integer from 1 to 100' })
@@ -137,8 +138,11 @@ const listQuerySchema = z.object({
 
 export const DEFAULT_LIMIT = 20;
 
-/** Validates `GET /api/orders?customerId=&limit=&cursor=` (query values arrive as strings). */
-export function validateListQuery(query: unknown): Validated<ListQuery> {
+/**
+ * Validates `GET /api/orders?customerId=&limit=&cursor=` (query values arrive as strings); whose
+ * orders the caller may list is decided afterwards (`customerForList`).
+ */
+export function validateListQuery(query: unknown): Validated<ListRequest> {
   const parsed = listQuerySchema.safeParse(query ?? {});
   if (!parsed.success) return { ok: false, errors: fieldErrors(parsed.error, 'query') };
   let cursor: Cursor | undefined;

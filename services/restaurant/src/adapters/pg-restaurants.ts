@@ -1,5 +1,5 @@
 import { withTransaction, type Pool, type RetryOptions } from '@orderflow/platform';
-import type { Catalog, Restaurant } from '../domain/catalog';
+import type { Catalog, Restaurant } from '@orderflow/menu';
 import type { Decision } from '../domain/decide';
 
 export type RecordedDecision = Decision | { decision: 'skipped'; reason: string };

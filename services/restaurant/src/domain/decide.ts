@@ -1,5 +1,5 @@
 import { deterministicEventId, type EventOf, type OrderEvent } from '@orderflow/events';
-import type { Restaurant } from './catalog';
+import type { Restaurant } from '@orderflow/menu';
 
 /**
  * The restaurant's rules, pure: whether to approve an order, and what to do given the order's
@@ -9,20 +9,32 @@ import type { Restaurant } from './catalog';
 export interface OrderToDecide {
   orderId: string;
   restaurantId: string;
-  items: { code: string }[];
+  items: { code: string; unitPrice: number }[];
 }
 
 export type Decision = { decision: 'approved' } | { decision: 'rejected'; reason: string };
 
-/** Approved when the restaurant exists, is open and knows every item code. */
+/**
+ * Approved when the restaurant exists, is open, knows every item code and still charges the price
+ * the order was priced at. The order API priced the order from the same menu, so a rejection here
+ * means the menu changed between the order and this decision (and the saga refunds the order).
+ */
 export function decide(order: OrderToDecide, restaurant: Restaurant | undefined): Decision {
   if (!restaurant)
     return { decision: 'rejected', reason: `unknown restaurant ${order.restaurantId}` };
   if (!restaurant.open)
     return { decision: 'rejected', reason: `restaurant ${restaurant.id} is closed` };
-  const known = new Set(restaurant.menu.map((i) => i.code));
-  const unknown = order.items.find((i) => !known.has(i.code));
-  if (unknown) return { decision: 'rejected', reason: `unknown item code ${unknown.code}` };
+  const menu = new Map(restaurant.menu.map((i) => [i.code, i.priceCents]));
+  for (const item of order.items) {
+    const price = menu.get(item.code);
+    if (price === undefined)
+      return { decision: 'rejected', reason: `unknown item code ${item.code}` };
+    if (price !== item.unitPrice)
+      return {
+        decision: 'rejected',
+        reason: `price of ${item.code} changed from ${item.unitPrice} to ${price}`,
+      };
+  }
   return { decision: 'approved' };
 }
 

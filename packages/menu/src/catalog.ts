@@ -1,6 +1,10 @@
 import { z } from 'zod';
 
-/** The restaurants and menus the service knows: the `CATALOG_FILE` and the runtime `restaurant.catalog`. */
+/**
+ * The restaurants and menus: the one schema of `CATALOG_FILE` (config/catalog.json) and of the
+ * runtime config's `restaurant.catalog`. The restaurant service decides against it and the order
+ * API prices orders from it; both read the same file and the same runtime config.
+ */
 const id = z.string().min(1).max(200);
 export const catalogSchema = z.object({
   restaurants: z
@@ -55,4 +59,32 @@ export function parseCatalog(raw: unknown, source: string): Catalog {
   if (r.success) return r.data;
   const problems = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
   throw new CatalogError(`invalid catalog ${source}: ${problems.join('; ')}`);
+}
+
+export type MenuItem = Restaurant['menu'][number];
+
+/** A catalog looked up by restaurant id and item code. */
+export interface MenuIndex {
+  restaurant(id: string): IndexedRestaurant | undefined;
+}
+
+export interface IndexedRestaurant {
+  id: string;
+  name: string;
+  open: boolean;
+  item(code: string): MenuItem | undefined;
+}
+
+export function indexCatalog(catalog: Catalog): MenuIndex {
+  const restaurants = new Map<string, IndexedRestaurant>();
+  for (const r of catalog.restaurants) {
+    const items = new Map(r.menu.map((i) => [i.code, i]));
+    restaurants.set(r.id, {
+      id: r.id,
+      name: r.name,
+      open: r.open,
+      item: (code) => items.get(code),
+    });
+  }
+  return { restaurant: (id) => restaurants.get(id) };
 }
