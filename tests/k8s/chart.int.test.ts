@@ -379,17 +379,43 @@ describe('workloads', () => {
   });
 
   test('when helm test runs, then its pod places an order through the order API Service with the CLI, and may reach it', () => {
-    const o = objectsOf(undefined);
-    const pod = find<K8sObject & { spec: PodSpec }>(o, 'Pod', `${RELEASE}-test-order-flow`);
+    const testPod = (objects: K8sObject[]) =>
+      find<K8sObject & { spec: PodSpec }>(objects, 'Pod', `${RELEASE}-test-order-flow`);
+    const dev = objectsOf('ci/dev-values.yaml');
+    const pod = testPod(dev);
     expect(pod.metadata.annotations?.['helm.sh/hook']).toBe('test');
-    expect(pod.spec.containers[0]?.command?.slice(0, 5)).toEqual([
+    expect(pod.spec.containers[0]?.command).toEqual([
       'node',
       'tools/cli/dist/main.js',
       'place',
       '--api',
       `http://${RELEASE}-order-api:8080`,
+      '--customer',
+      'helm-test',
+      '--restaurant',
+      'trattoria',
+      '--item',
+      'margherita:1',
+      '--wait',
+      '--timeout',
+      '120',
     ]);
-    expect(egressOf(o, pod.metadata.labels ?? {})).toEqual(['kube-dns:53', 'order-api:8080']);
+    expect(egressOf(dev, pod.metadata.labels ?? {})).toEqual(['kube-dns:53', 'order-api:8080']);
+    // With an issuer, it orders as the customer of a token from tests.tokenSecret...
+    const withToken = testPod(
+      render(undefined, ['--set', 'tests.tokenSecret.name=helm-test-token']),
+    ).spec.containers[0]!;
+    expect(withToken.command).not.toContain('--customer');
+    expect(withToken.env).toEqual([
+      {
+        name: 'ORDERFLOW_TOKEN',
+        valueFrom: { secretKeyRef: { name: 'helm-test-token', key: 'token' } },
+      },
+    ]);
+    // ...and without one it fails saying what to set, rather than passing without testing.
+    expect(testPod(objectsOf(undefined)).spec.containers[0]?.command?.join(' ')).toMatch(
+      /process.exit\(1\)/,
+    );
   });
 
   test('when rendering the defaults, then services with SQL migrate in an init container and not again at start', () => {

@@ -282,3 +282,58 @@ describe('mk/k8s.mk', () => {
     expect(dryRun('tools')).toContain('scripts/fetch-helm.sh');
   });
 });
+
+describe('the dev loop on a laptop', () => {
+  /** A quantity ("100m", "128Mi", "1Gi", "2") in cores or bytes. */
+  const quantity = (q: string | number | undefined): number => {
+    if (q === undefined) return 0;
+    const m = /^([0-9.]+)(m|Ki|Mi|Gi)?$/.exec(String(q));
+    if (!m) throw new Error(`unreadable quantity ${q}`);
+    const unit = { m: 1e-3, Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3 }[m[2] ?? ''] ?? 1;
+    return Number(m[1]) * unit;
+  };
+
+  test('when the dev values render, then one replica of everything requests at most 1.5 CPU and 3 GiB in all', () => {
+    const objects = render('ci/dev-values.yaml', ['--set', 'image.tag=dev']).filter(
+      (o): o is Workload => o.kind === 'Deployment' || o.kind === 'StatefulSet',
+    );
+    expect(objects.filter((w) => (w.spec.replicas ?? 1) !== 1).map((w) => w.metadata.name)).toEqual(
+      [],
+    );
+    let cpu = 0;
+    let memory = 0;
+    for (const w of objects)
+      for (const c of w.spec.template.spec.containers) {
+        cpu += quantity(c.resources?.requests?.['cpu']);
+        memory += quantity(c.resources?.requests?.['memory']);
+      }
+    expect(cpu).toBeLessThanOrEqual(1.5);
+    expect(memory).toBeLessThanOrEqual(3 * 1024 ** 3);
+    // And not the token requests of an idle cluster: enough that the scheduler places it honestly.
+    expect(cpu).toBeGreaterThanOrEqual(1);
+  });
+
+  test('when skaffold deploys, then its status check waits out a first CockroachDB start instead of failing fast', () => {
+    const s = parseYaml(read('skaffold.yaml')) as {
+      deploy: {
+        statusCheck?: boolean;
+        statusCheckDeadlineSeconds?: number;
+        tolerateFailuresUntilDeadline?: boolean;
+      };
+    };
+    expect(s.deploy.statusCheck).toBe(true);
+    expect(s.deploy.tolerateFailuresUntilDeadline).toBe(true);
+    expect(s.deploy.statusCheckDeadlineSeconds).toBeGreaterThanOrEqual(600);
+  });
+
+  test('when Tilt deploys to a fresh cluster, then the namespace it renders into is created', () => {
+    const src = read('Tiltfile');
+    const ns = /blob\('([^']+)'\)/.exec(src)?.[1]?.replace(/\\n/g, '\n') ?? '';
+    expect(parseYaml(ns)).toEqual({
+      apiVersion: 'v1',
+      kind: 'Namespace',
+      metadata: { name: 'orderflow' },
+    });
+    expect(src).toMatch(/helm\('charts\/orderflow', 'orderflow', 'orderflow'/);
+  });
+});

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Cluster, ROOT, StaticCheckError, parseManifests, render } from '@orderflow/kubelet';
 import type { V1StatefulSet } from '@kubernetes/client-node';
-import { IMAGE, LOG_DIR, NAMESPACE, RELEASE, buildImages, script } from './helpers';
+import { IMAGE, NAMESPACE, RELEASE, buildImages, script } from './helpers';
 
 /**
  * `make kube-test` must fail when the Kubernetes path is broken. Each case breaks one thing on
@@ -55,7 +55,9 @@ test('when an address names a Service port that does not exist, then the check f
 
 test('when an address names a Service that does not exist, then the check fails', async () => {
   const problems = await problemsOf(['payment.env.NATS_URL=nats://of-natz:4222']);
+  // The migrate init container gets the same environment as the service.
   expect(problems).toEqual([
+    'Deployment/of-payment/migrate: NATS_URL=nats://of-natz:4222 names of-natz, which is no Service',
     'Deployment/of-payment/payment: NATS_URL=nats://of-natz:4222 names of-natz, which is no Service',
   ]);
 });
@@ -111,5 +113,4 @@ test('when a source file does not compile, then the image build fails with the c
   } finally {
     rmSync(context, { recursive: true, force: true });
   }
-  void LOG_DIR;
 });
