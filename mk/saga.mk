@@ -1,8 +1,7 @@
-# Dead letters of the JetStream consumers (tools/deadletters). NATS_URL and NATS_STREAM apply.
+# Dead letters of the JetStream consumers (tools/deadletters). Against the system `make up` runs
+# (the tool reads .run/endpoints.json, or $ORDERFLOW_RUN_DIR/endpoints.json), unless NATS_URL
+# names another NATS. NATS_STREAM applies.
 .PHONY: deadletters redrive
-
-# Against the system `make up` runs, unless NATS_URL says otherwise.
-deadletters redrive: export NATS_URL := $(or $(NATS_URL),$(shell node -p "try{require('./.run/endpoints.json').nats}catch{''}" 2>/dev/null))
 
 tools/deadletters/dist/main.js: $(wildcard tools/deadletters/src/*.ts)
 	npx tsc -b tools/deadletters

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jsManager } from '@orderflow/platform';
 import {
@@ -15,7 +17,8 @@ usage:
   node tools/deadletters/dist/main.js redrive <dlq-sequence>
 
 options:
-  --nats <urls>       NATS servers, comma-separated (default: $NATS_URL or nats://127.0.0.1:4222)
+  --nats <urls>       NATS servers, comma-separated (default: $NATS_URL, else the \`nats\` of the
+                      system \`make up\` runs: .run/endpoints.json, or $ORDERFLOW_RUN_DIR/endpoints.json)
   --stream <name>     the order stream (default: $NATS_STREAM or ORDERS); dead letters live in <name>_DLQ
   --consumer <name>   list only this consumer's dead letters (payment, restaurant, order-query, saga)
   --json              one JSON object per line instead of a table
@@ -29,12 +32,30 @@ export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
   env: Record<string, string | undefined>;
+  /** Where `.run/endpoints.json` is looked for (the repository root under `make`). */
+  cwd?: string;
+}
+
+/** The NATS URL of the system `make up` runs, from its endpoints.json; undefined when none runs. */
+export function runningSystemNats(
+  env: Record<string, string | undefined>,
+  cwd: string,
+): string | undefined {
+  const runDir = env['ORDERFLOW_RUN_DIR'] ?? join(cwd, '.run');
+  try {
+    const e = JSON.parse(readFileSync(join(runDir, 'endpoints.json'), 'utf8')) as {
+      nats?: unknown;
+    };
+    return typeof e.nats === 'string' && e.nats.length > 0 ? e.nats : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Args {
   command: string | undefined;
   positional: string[];
-  nats: string;
+  nats: string | undefined;
   stream: string;
   consumer: string | undefined;
   json: boolean;
@@ -45,11 +66,15 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
-export function parseArgs(argv: readonly string[], env: Record<string, string | undefined>): Args {
+export function parseArgs(
+  argv: readonly string[],
+  env: Record<string, string | undefined>,
+  cwd = process.cwd(),
+): Args {
   const args: Args = {
     command: undefined,
     positional: [],
-    nats: env['NATS_URL'] ?? 'nats://127.0.0.1:4222',
+    nats: env['NATS_URL'] || runningSystemNats(env, cwd),
     stream: env['NATS_STREAM'] ?? 'ORDERS',
     consumer: undefined,
     json: false,
@@ -107,7 +132,7 @@ const table = (rows: DeadLetter[]): string[] => {
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   let args: Args;
   try {
-    args = parseArgs(argv, io.env);
+    args = parseArgs(argv, io.env, io.cwd);
   } catch (err: unknown) {
     io.err(`${err instanceof Error ? err.message : String(err)}; see --help`);
     return 2;
@@ -128,6 +153,12 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
       io.err("redrive needs the dead letter's sequence (a positive integer); see `list`");
       return 2;
     }
+  }
+  if (!args.nats) {
+    io.err(
+      'no NATS to ask: start the system with `make up` (it writes .run/endpoints.json), or pass --nats <url> (or NATS_URL)',
+    );
+    return 2;
   }
   const dlq = dlqStreamName(args.stream);
   const nc = await connect({

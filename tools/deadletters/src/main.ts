@@ -5,6 +5,7 @@ run(process.argv.slice(2), {
   out: (l) => process.stdout.write(`${l}\n`),
   err: (l) => process.stderr.write(`${l}\n`),
   env: process.env,
+  cwd: process.cwd(),
 }).then(
   (code) => process.exit(code),
   (err: unknown) => {
