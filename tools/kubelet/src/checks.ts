@@ -1,4 +1,9 @@
-import type { V1Container, V1PodTemplateSpec, V1Probe } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1PodTemplateSpec,
+  V1Probe,
+  V1ServicePort,
+} from '@kubernetes/client-node';
 import { containerPort } from './probes';
 import { selects, type Inventory } from './manifests';
 
@@ -64,19 +69,23 @@ function envAudit(where: string, c: V1Container, envNames: Map<string, Set<strin
   const known = envNames.get(service);
   if (!known)
     return [`${where}/${c.name}: runs services/${service}, which the image does not have`];
-  const referenced = new Set<string>();
+  const referenced = referencedNames(c);
+  return (c.env ?? [])
+    .filter((e) => !known.has(e.name) && !referenced.has(e.name))
+    .filter((e) => !RUNTIME_PREFIXES.some((p) => e.name.startsWith(p)))
+    .map(
+      (e) =>
+        `${where}/${c.name}: sets ${e.name}, which ${service} does not read (it reads ${[...known].sort().join(', ')})`,
+    );
+}
+
+/** Variables other values use through `$(NAME)`: set to be expanded, not read. */
+function referencedNames(c: V1Container): Set<string> {
+  const names = new Set<string>();
   for (const e of c.env ?? [])
     for (const m of (e.value ?? '').matchAll(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g))
-      if (m[1]) referenced.add(m[1]);
-  const problems: string[] = [];
-  for (const e of c.env ?? []) {
-    if (known.has(e.name) || referenced.has(e.name)) continue;
-    if (RUNTIME_PREFIXES.some((p) => e.name.startsWith(p))) continue;
-    problems.push(
-      `${where}/${c.name}: sets ${e.name}, which ${service} does not read (it reads ${[...known].sort().join(', ')})`,
-    );
-  }
-  return problems;
+      if (m[1]) names.add(m[1]);
+  return names;
 }
 
 /** host:port pairs in an env value: bare `host:port`, or in URLs (userinfo and paths allowed). */
@@ -102,26 +111,19 @@ export function serviceHost(
   inv: Inventory,
   clusterDomain: string,
 ): { inCluster: boolean; service?: string } {
-  let h = host;
-  let qualified = false;
-  for (const suffix of [`.svc.${clusterDomain}`, '.svc']) {
-    if (h.endsWith(suffix)) {
-      h = h.slice(0, -suffix.length);
-      qualified = true;
-      break;
-    }
-  }
-  const labels = h.split('.');
+  if (host === 'localhost') return { inCluster: false };
+  const suffix = [`.svc.${clusterDomain}`, '.svc'].find((x) => host.endsWith(x));
+  const qualified = suffix !== undefined;
+  const labels = (suffix ? host.slice(0, -suffix.length) : host).split('.');
   const [a, b, c] = labels;
-  if (h === 'localhost') return { inCluster: false };
   if (labels.length === 1) return { inCluster: true, service: a };
-  if (labels.length === 2 && b !== undefined) {
-    if (b === inv.namespace) return { inCluster: true, service: a };
-    if (inv.services.has(b)) return { inCluster: true, service: b };
-    return qualified ? { inCluster: true, service: a } : { inCluster: false };
-  }
   if (labels.length === 3 && c === inv.namespace) return { inCluster: true, service: b };
-  return { inCluster: qualified, service: qualified ? labels[labels.length - 2] : undefined };
+  if (labels.length !== 2 || b === undefined)
+    return { inCluster: qualified, service: qualified ? labels[labels.length - 2] : undefined };
+  // Two labels: `svc.ns`, or a StatefulSet pod's `pod.svc`.
+  if (b === inv.namespace) return { inCluster: true, service: a };
+  if (inv.services.has(b)) return { inCluster: true, service: b };
+  return qualified ? { inCluster: true, service: a } : { inCluster: false };
 }
 
 function wiring(where: string, c: V1Container, inv: Inventory, clusterDomain: string): string[] {
@@ -166,23 +168,27 @@ function serviceChecks(inv: Inventory): string[] {
     const selector = svc.spec?.selector;
     if (!selector) continue;
     const selected = podTemplates.filter(([, , t]) => selects(selector, t.metadata?.labels ?? {}));
-    if (selected.length === 0) {
+    if (selected.length === 0)
       problems.push(`Service/${name}: its selector selects no workload of the release`);
-      continue;
-    }
-    for (const p of svc.spec?.ports ?? []) {
-      const target = p.targetPort ?? p.port;
-      if (typeof target === 'number') continue;
-      for (const [kind, wname, t] of selected) {
-        const declared = (t.spec?.containers ?? []).some(
-          (c) => containerPort(c, target) !== undefined,
-        );
-        if (!declared)
-          problems.push(
-            `Service/${name}: port ${p.port} targets "${target}", which ${kind}/${wname} does not declare`,
-          );
-      }
-    }
+    for (const p of svc.spec?.ports ?? []) problems.push(...targetCheck(name, p, selected));
   }
   return problems;
+}
+
+/** A named targetPort must be a port every selected workload declares. */
+function targetCheck(
+  service: string,
+  p: V1ServicePort,
+  selected: [string, string, V1PodTemplateSpec][],
+): string[] {
+  const target = p.targetPort ?? p.port;
+  if (typeof target === 'number') return [];
+  return selected
+    .filter(
+      ([, , t]) => !(t.spec?.containers ?? []).some((c) => containerPort(c, target) !== undefined),
+    )
+    .map(
+      ([kind, wname]) =>
+        `Service/${service}: port ${p.port} targets "${target}", which ${kind}/${wname} does not declare`,
+    );
 }

@@ -1,7 +1,7 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { promises as dns } from 'node:dns';
 import { join, resolve } from 'node:path';
-import type { V1Deployment, V1Service, V1StatefulSet } from '@kubernetes/client-node';
+import type { V1Container, V1Deployment, V1Service, V1StatefulSet } from '@kubernetes/client-node';
 import { staticChecks } from './checks';
 import {
   barePod,
@@ -320,26 +320,12 @@ export class Cluster {
         port: p.port,
         target: p.targetPort ?? p.port,
       }));
-      const endpoints = [];
-      for (const pod of this.runners.values()) {
-        if (!selects(svc.spec?.selector, pod.plan.labels) || !pod.ip) continue;
-        const running = pod.phase === 'Running';
-        if (!(pod.ready || (svc.spec?.publishNotReadyAddresses && running))) continue;
-        const targets: Record<string, number> = {};
-        for (const p of ports) {
-          for (const c of pod.plan.spec.containers) {
-            const n = containerPort(c, p.target);
-            if (
-              n !== undefined &&
-              (typeof p.target === 'number' || c.ports?.some((cp) => cp.name === p.target))
-            ) {
-              targets[p.name] = n;
-              break;
-            }
-          }
-        }
-        endpoints.push({ pod: pod.name, ip: pod.ip, targets });
-      }
+      const endpoints = this.pods()
+        .filter((pod) => pod.ip && selects(svc.spec?.selector, pod.plan.labels))
+        .filter(
+          (pod) => pod.ready || (svc.spec?.publishNotReadyAddresses && pod.phase === 'Running'),
+        )
+        .map((pod) => ({ pod: pod.name, ip: pod.ip, targets: targetsOf(pod, ports) }));
       const file = join(this.runDir, 'endpoints', `${name}.json`);
       writeFileSync(`${file}.tmp`, JSON.stringify({ service: name, ports, endpoints }));
       renameSync(`${file}.tmp`, file);
@@ -491,4 +477,20 @@ function restarted(d: V1Deployment): V1Deployment {
     'kubectl.kubernetes.io/restartedAt': new Date().toISOString(),
   };
   return copy;
+}
+
+/** A pod's port number for each Service port: the container port its targetPort names (or the number). */
+function targetsOf(
+  pod: PodRunner,
+  ports: { name: string; target: number | string }[],
+): Record<string, number> {
+  const targets: Record<string, number> = {};
+  for (const p of ports) {
+    const declares = (c: V1Container): boolean =>
+      typeof p.target === 'number' || (c.ports ?? []).some((cp) => cp.name === p.target);
+    const c = pod.plan.spec.containers.find(declares);
+    const n = c && containerPort(c, p.target);
+    if (n !== undefined) targets[p.name] = n;
+  }
+  return targets;
 }

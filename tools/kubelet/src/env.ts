@@ -1,4 +1,10 @@
-import type { V1Container, V1EnvVar, V1ObjectFieldSelector } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1EnvFromSource,
+  V1EnvVar,
+  V1ObjectFieldSelector,
+  V1ResourceFieldSelector,
+} from '@kubernetes/client-node';
 import type { Inventory, PodPlan } from './manifests';
 
 /** Thrown when a pod cannot start as a kubelet would refuse it (CreateContainerConfigError). */
@@ -36,32 +42,29 @@ export function secretData(inv: Inventory, name: string): Record<string, string>
   return out;
 }
 
+/** The pod fields a fieldRef may name, as this kubelet knows them. */
+const POD_FIELDS: Record<string, (f: PodFacts) => string> = {
+  'metadata.name': (f) => f.plan.name,
+  'metadata.namespace': (f) => f.plan.namespace,
+  'metadata.uid': (f) => f.plan.name,
+  'spec.nodeName': () => 'podman',
+  'spec.serviceAccountName': (f) => f.serviceAccountName,
+  'status.podIP': (f) => f.podIP,
+  'status.podIPs': (f) => f.podIP,
+  'status.hostIP': () => '127.0.0.1',
+  'status.hostIPs': () => '127.0.0.1',
+};
+
 function fieldValue(sel: V1ObjectFieldSelector, facts: PodFacts): string {
   const path = sel.fieldPath;
-  const label = /^metadata\.labels\['(.+)'\]$/.exec(path);
-  if (label) return facts.plan.labels[label[1] ?? ''] ?? '';
-  const annotation = /^metadata\.annotations\['(.+)'\]$/.exec(path);
-  if (annotation) return facts.plan.annotations[annotation[1] ?? ''] ?? '';
-  switch (path) {
-    case 'metadata.name':
-      return facts.plan.name;
-    case 'metadata.namespace':
-      return facts.plan.namespace;
-    case 'metadata.uid':
-      return facts.plan.name;
-    case 'spec.nodeName':
-      return 'podman';
-    case 'spec.serviceAccountName':
-      return facts.serviceAccountName;
-    case 'status.podIP':
-    case 'status.podIPs':
-      return facts.podIP;
-    case 'status.hostIP':
-    case 'status.hostIPs':
-      return '127.0.0.1';
-    default:
-      throw new ContainerConfigError(`fieldRef ${path} is not supported by this kubelet`);
+  const keyed = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
+  if (keyed) {
+    const map = keyed[1] === 'labels' ? facts.plan.labels : facts.plan.annotations;
+    return map[keyed[2] ?? ''] ?? '';
   }
+  const read = POD_FIELDS[path];
+  if (!read) throw new ContainerConfigError(`fieldRef ${path} is not supported by this kubelet`);
+  return read(facts);
 }
 
 const QUANTITY = /^([0-9.]+)(m|k|Ki|M|Mi|G|Gi|T|Ti)?$/;
@@ -111,26 +114,31 @@ export function resolveEnv(
 ): { vars: Map<string, string>; expandedFrom: Set<string> } {
   const vars = new Map<string, string>();
   const expandedFrom = new Set<string>();
-  for (const from of c.envFrom ?? []) {
-    const prefix = from.prefix ?? '';
-    if (from.secretRef) {
-      const data = secretData(inv, from.secretRef.name ?? '');
-      if (!data && !from.secretRef.optional)
-        throw new ContainerConfigError(`secret "${from.secretRef.name}" not found`);
-      for (const [k, v] of Object.entries(data ?? {})) vars.set(prefix + k, v);
-    }
-    if (from.configMapRef) {
-      const cm = inv.configMaps.get(from.configMapRef.name ?? '');
-      if (!cm && !from.configMapRef.optional)
-        throw new ContainerConfigError(`configmap "${from.configMapRef.name}" not found`);
-      for (const [k, v] of Object.entries(cm?.data ?? {})) vars.set(prefix + k, v);
-    }
-  }
+  for (const from of c.envFrom ?? []) for (const [k, v] of envFromSource(from, inv)) vars.set(k, v);
   for (const e of c.env ?? []) {
     const v = envValue(e, c, inv, facts, vars, expandedFrom);
     if (v !== undefined) vars.set(e.name, v);
   }
   return { vars, expandedFrom };
+}
+
+/** The variables of one `envFrom` entry (a whole Secret or ConfigMap, with its prefix). */
+function envFromSource(from: V1EnvFromSource, inv: Inventory): [string, string][] {
+  const prefix = from.prefix ?? '';
+  let data: Record<string, string> | undefined;
+  let ref: { name?: string; optional?: boolean } | undefined;
+  if (from.secretRef) {
+    ref = from.secretRef;
+    data = secretData(inv, ref.name ?? '');
+  } else if (from.configMapRef) {
+    ref = from.configMapRef;
+    data = inv.configMaps.get(ref.name ?? '')?.data;
+  }
+  if (ref && !data && !ref.optional)
+    throw new ContainerConfigError(
+      `${from.secretRef ? 'secret' : 'configmap'} "${ref.name}" not found`,
+    );
+  return Object.entries(data ?? {}).map(([k, v]) => [prefix + k, v]);
 }
 
 function envValue(
@@ -150,29 +158,53 @@ function envValue(
   if (!from) return '';
   if (from.secretKeyRef) {
     const { name = '', key, optional } = from.secretKeyRef;
-    const v = secretValue(inv, name, key);
-    if (v === undefined && !optional)
-      throw new ContainerConfigError(
-        `${e.name}: ${inv.secrets.has(name) ? `key "${key}" not in` : 'no'} secret "${name}"`,
-      );
-    return v;
+    return required(
+      e.name,
+      secretValue(inv, name, key),
+      optional,
+      inv.secrets.has(name),
+      'secret',
+      name,
+      key,
+    );
   }
   if (from.configMapKeyRef) {
     const { name = '', key, optional } = from.configMapKeyRef;
-    const v = configMapValue(inv, name, key);
-    if (v === undefined && !optional)
-      throw new ContainerConfigError(
-        `${e.name}: ${inv.configMaps.has(name) ? `key "${key}" not in` : 'no'} configmap "${name}"`,
-      );
-    return v;
+    return required(
+      e.name,
+      configMapValue(inv, name, key),
+      optional,
+      inv.configMaps.has(name),
+      'configmap',
+      name,
+      key,
+    );
   }
   if (from.fieldRef) return fieldValue(from.fieldRef, facts);
-  if (from.resourceFieldRef) {
-    const { resource, divisor } = from.resourceFieldRef;
-    const [kind, res] = resource.split('.') as ['limits' | 'requests', 'cpu' | 'memory'];
-    const amount = quantity(c.resources?.[kind]?.[res]);
-    const div = quantity(divisor ?? (res === 'cpu' ? '1' : '1')) ?? 1;
-    return amount === undefined ? '0' : String(Math.ceil(amount / div));
-  }
+  if (from.resourceFieldRef) return resourceValue(from.resourceFieldRef, c);
   throw new ContainerConfigError(`${e.name}: unsupported valueFrom`);
+}
+
+/** A key that must be there unless the reference is optional (CreateContainerConfigError). */
+function required(
+  env: string,
+  value: string | undefined,
+  optional: boolean | undefined,
+  objectExists: boolean,
+  kind: string,
+  name: string,
+  key: string,
+): string | undefined {
+  if (value === undefined && !optional)
+    throw new ContainerConfigError(
+      `${env}: ${objectExists ? `key "${key}" not in` : 'no'} ${kind} "${name}"`,
+    );
+  return value;
+}
+
+function resourceValue(ref: V1ResourceFieldSelector, c: V1Container): string {
+  const [kind, res] = ref.resource.split('.') as ['limits' | 'requests', 'cpu' | 'memory'];
+  const amount = quantity(c.resources?.[kind]?.[res]);
+  const div = quantity(ref.divisor ?? '1') ?? 1;
+  return amount === undefined ? '0' : String(Math.ceil(amount / div));
 }

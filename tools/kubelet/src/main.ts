@@ -29,8 +29,10 @@ options:
   -h, --help         this help
 `;
 
-async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+const log = (line: string): void => void process.stdout.write(`${line}\n`);
+
+function options(argv: string[]) {
+  return parseArgs({
     args: argv,
     allowPositionals: true,
     options: {
@@ -44,58 +46,22 @@ async function main(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  const command = positionals[0];
-  if (values.help || !command) {
-    process.stdout.write(HELP);
-    return command || values.help ? 0 : 2;
-  }
-  const log = (line: string): void => void process.stdout.write(`${line}\n`);
-  if (command === 'down') {
-    await new Cluster([], {
-      name: values.name,
-      namespace: values.namespace,
-      proxyImage: values.image,
-    }).clean();
-    return 0;
-  }
-  if (command !== 'up') {
-    process.stderr.write(`unknown command ${command}; see --help\n`);
-    return 2;
-  }
+}
+
+/** `--publish svc:port:local` pairs, by Service. */
+function published(flags: string[]): Record<string, [number, number][]> {
   const publish: Record<string, [number, number][]> = {};
-  for (const p of values.publish ?? [`${values.release}-order-api:8080:8080`]) {
+  for (const p of flags) {
     const [svc, port, local] = p.split(':');
     if (!svc || !port || !local)
       throw new Error(`--publish ${p}: expected <service>:<port>:<local port>`);
     (publish[svc] ??= []).push([Number(local), Number(port)]);
   }
-  const cluster = new Cluster(
-    parseManifests(
-      render({
-        release: values.release,
-        namespace: values.namespace,
-        valuesFiles: values.values,
-        set: values.set,
-      }),
-    ),
-    {
-      name: values.name,
-      namespace: values.namespace,
-      proxyImage: values.image,
-      backoffScale: 0.2,
-      publish,
-      log,
-    },
-  );
-  try {
-    await cluster.check(values.image);
-  } catch (err: unknown) {
-    if (err instanceof StaticCheckError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  return publish;
+}
+
+/** Deletes every pod on Ctrl-C or SIGTERM, printing how each container stopped. */
+function stopOnSignal(cluster: Cluster): void {
   let stopping = false;
   const stop = (): void => {
     if (stopping) process.exit(1);
@@ -111,6 +77,32 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+async function up(values: ReturnType<typeof options>['values']): Promise<number> {
+  const publish = published(values.publish ?? [`${values.release}-order-api:8080:8080`]);
+  const rendered = render({
+    release: values.release,
+    namespace: values.namespace,
+    valuesFiles: values.values,
+    set: values.set,
+  });
+  const cluster = new Cluster(parseManifests(rendered), {
+    name: values.name,
+    namespace: values.namespace,
+    proxyImage: values.image,
+    backoffScale: 0.2,
+    publish,
+    log,
+  });
+  try {
+    await cluster.check(values.image);
+  } catch (err: unknown) {
+    if (!(err instanceof StaticCheckError)) throw err;
+    process.stderr.write(`${err.message}\n`);
+    return 1;
+  }
+  stopOnSignal(cluster);
   await cluster.up();
   await cluster.waitReady(10 * 60_000);
   log('\nevery pod is Ready. Services:');
@@ -121,6 +113,23 @@ async function main(argv: string[]): Promise<number> {
   log('Ctrl-C deletes the pods.');
   await new Promise(() => undefined);
   return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = options(argv);
+  const command = positionals[0];
+  if (values.help || !command) {
+    process.stdout.write(HELP);
+    return command || values.help ? 0 : 2;
+  }
+  if (command === 'down') {
+    const opts = { name: values.name, namespace: values.namespace, proxyImage: values.image };
+    await new Cluster([], opts).clean();
+    return 0;
+  }
+  if (command === 'up') return up(values);
+  process.stderr.write(`unknown command ${command}; see --help\n`);
+  return 2;
 }
 
 main(process.argv.slice(2)).then(

@@ -6,6 +6,7 @@ import type {
   V1ObjectMeta,
   V1Pod,
   V1PodSpec,
+  V1PodTemplateSpec,
   V1Secret,
   V1Service,
   V1StatefulSet,
@@ -144,19 +145,31 @@ function hookOf(meta: V1ObjectMeta | undefined): PodPlan['hook'] {
   return { phase: hook, weight: Number.isFinite(weight) ? weight : 0 };
 }
 
+/** A pod template's parts, defaulted. */
+function parts(tpl: V1PodTemplateSpec | undefined): {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  spec: V1PodSpec;
+} {
+  return {
+    labels: { ...(tpl?.metadata?.labels ?? {}) },
+    annotations: { ...(tpl?.metadata?.annotations ?? {}) },
+    spec: tpl?.spec ?? { containers: [] },
+  };
+}
+
 /** A Deployment's pod: `<deployment>-<template hash>-<suffix>`. */
 export function deploymentPod(d: V1Deployment, namespace: string): PodPlan {
   const name = d.metadata?.name ?? 'deployment';
-  const tpl = d.spec?.template;
-  const hash = templateHash(tpl);
+  const tpl = parts(d.spec?.template);
+  const hash = templateHash(d.spec?.template);
   const pod = `${name}-${hash}-${podSuffix()}`;
   return {
+    ...tpl,
     name: pod,
     namespace,
     owner: { kind: 'Deployment', name },
-    labels: { ...(tpl?.metadata?.labels ?? {}), 'pod-template-hash': hash },
-    annotations: { ...(tpl?.metadata?.annotations ?? {}) },
-    spec: tpl?.spec ?? { containers: [] },
+    labels: { ...tpl.labels, 'pod-template-hash': hash },
     hostname: pod,
     claims: {},
     helmTest: false,
@@ -166,7 +179,7 @@ export function deploymentPod(d: V1Deployment, namespace: string): PodPlan {
 /** A StatefulSet's pod `<set>-<ordinal>`, with its claims `<template>-<set>-<ordinal>`. */
 export function statefulSetPod(s: V1StatefulSet, ordinal: number, namespace: string): PodPlan {
   const name = s.metadata?.name ?? 'statefulset';
-  const tpl = s.spec?.template;
+  const tpl = parts(s.spec?.template);
   const pod = `${name}-${ordinal}`;
   const claims: Record<string, string> = {};
   for (const c of s.spec?.volumeClaimTemplates ?? []) {
@@ -174,16 +187,15 @@ export function statefulSetPod(s: V1StatefulSet, ordinal: number, namespace: str
     claims[claim] = `${claim}-${pod}`;
   }
   return {
+    ...tpl,
     name: pod,
     namespace,
     owner: { kind: 'StatefulSet', name },
     labels: {
-      ...(tpl?.metadata?.labels ?? {}),
+      ...tpl.labels,
       'statefulset.kubernetes.io/pod-name': pod,
       'apps.kubernetes.io/pod-index': String(ordinal),
     },
-    annotations: { ...(tpl?.metadata?.annotations ?? {}) },
-    spec: tpl?.spec ?? { containers: [] },
     hostname: pod,
     subdomain: s.spec?.serviceName,
     claims,
@@ -194,15 +206,14 @@ export function statefulSetPod(s: V1StatefulSet, ordinal: number, namespace: str
 /** A Job's pod `<job>-<suffix>`. */
 export function jobPod(j: V1Job, namespace: string): PodPlan {
   const name = j.metadata?.name ?? 'job';
-  const tpl = j.spec?.template;
+  const tpl = parts(j.spec?.template);
   const pod = `${name}-${podSuffix()}`;
   return {
+    ...tpl,
     name: pod,
     namespace,
     owner: { kind: 'Job', name },
-    labels: { ...(tpl?.metadata?.labels ?? {}), 'job-name': name },
-    annotations: { ...(tpl?.metadata?.annotations ?? {}) },
-    spec: tpl?.spec ?? { containers: [] },
+    labels: { ...tpl.labels, 'job-name': name },
     hostname: pod,
     claims: {},
     helmTest: false,

@@ -438,29 +438,15 @@ export class PodRunner {
     const run = this.runs.get(c.name);
     const id = status.id ?? '';
     const t0 = Date.now();
-    const pre = c.lifecycle?.preStop;
-    if (pre?.exec?.command)
-      await this.ctx.podman.exec(['exec', id, ...pre.exec.command], {
-        timeoutMs: Math.max(1, deadline - Date.now()),
-      });
-    else if (pre?.sleep) await sleep(Math.min(pre.sleep.seconds * 1000, deadline - Date.now()));
-    else if (pre?.httpGet)
-      await runProbe(
-        { httpGet: pre.httpGet, timeoutSeconds: Math.ceil((deadline - Date.now()) / 1000) },
-        c,
-        this.ip,
-        id,
-        this.ctx.podman,
-      );
+    await this.preStop(c, id, deadline);
     await this.ctx.podman.exec(['kill', '--signal', 'TERM', id]);
     const code = await Promise.race([
       run?.exited ?? Promise.resolve(undefined),
       sleep(Math.max(0, deadline - Date.now())).then(() => 'timeout' as const),
     ]);
-    let killed = false;
     let exitCode = typeof code === 'number' ? code : undefined;
-    if (code === 'timeout') {
-      killed = true;
+    const killed = code === 'timeout';
+    if (killed) {
       await this.ctx.podman.exec(['kill', '--signal', 'KILL', id]);
       exitCode = await run?.exited;
       this.event(
@@ -481,7 +467,24 @@ export class PodRunner {
     };
   }
 
-  /** `podman create` arguments for a container, from its spec as the kubelet reads it. */
+  /** The preStop hook (exec, sleep or httpGet), within what is left of the grace period. */
+  private async preStop(c: V1Container, id: string, deadline: number): Promise<void> {
+    const pre = c.lifecycle?.preStop;
+    const left = Math.max(1, deadline - Date.now());
+    if (pre?.exec?.command)
+      await this.ctx.podman.exec(['exec', id, ...pre.exec.command], { timeoutMs: left });
+    else if (pre?.sleep) await sleep(Math.min(pre.sleep.seconds * 1000, left));
+    else if (pre?.httpGet)
+      await runProbe(
+        { httpGet: pre.httpGet, timeoutSeconds: Math.ceil(left / 1000) },
+        c,
+        this.ip,
+        id,
+        this.ctx.podman,
+      );
+  }
+
+  /** `podman create` of a container, from its spec as the kubelet reads it. */
   private async create(c: V1Container): Promise<string> {
     const { podman, inv } = this.ctx;
     const image = c.image ?? '';
@@ -492,28 +495,10 @@ export class PodRunner {
       podIP: this.ip,
       serviceAccountName: this.plan.spec.serviceAccountName ?? 'default',
     });
-    const mounts = this.volumes?.mountArgs(c) ?? [];
-    if (this.automountToken()) {
-      const sa = join(this.podDir, 'serviceaccount');
-      mkdirSync(sa, { recursive: true });
-      writeFileSync(join(sa, 'token'), 'emulated-kubelet-no-api-server');
-      writeFileSync(join(sa, 'namespace'), this.plan.namespace);
-      writeFileSync(join(sa, 'ca.crt'), '');
-      mounts.push('-v', `${sa}:/var/run/secrets/kubernetes.io/serviceaccount:ro`);
-      vars.set('KUBERNETES_SERVICE_HOST', `kubernetes.default.svc.${this.ctx.clusterDomain}`);
-      vars.set('KUBERNETES_SERVICE_PORT', '443');
-    }
-    const envFile = join(this.podDir, `${c.name}.env`);
-    const lines: string[] = [];
-    const argvEnv: string[] = [];
-    for (const [k, v] of vars) {
-      if (/[\r\n]/.test(v)) argvEnv.push('--env', `${k}=${v}`);
-      else lines.push(`${k}=${v}`);
-    }
-    writeFileSync(envFile, lines.join('\n') + '\n', { mode: 0o600 });
-
+    const mounts = [...(this.volumes?.mountArgs(c) ?? []), ...this.serviceAccount(vars)];
     const sc = this.securityContext(c);
     const user = await this.user(c, sc, image);
+    const grace = this.plan.spec.terminationGracePeriodSeconds ?? 30;
     const args = [
       'create',
       '--pull',
@@ -524,37 +509,63 @@ export class PodRunner {
       this.containerName(c.name),
       '--label',
       `io.orderflow.kubelet=${this.ctx.runId}`,
-      '--env-file',
-      envFile,
-      ...argvEnv,
+      ...this.envArgs(c.name, vars),
       ...mounts,
+      ...(user ? ['--user', user] : []),
+      ...this.securityArgs(sc),
+      ...resourceArgs(c),
+      ...(c.workingDir ? ['--workdir', c.workingDir] : []),
+      '--stop-timeout',
+      String(grace),
+      // command replaces the image's ENTRYPOINT, args its CMD; command without args drops the CMD.
+      ...(c.command ? ['--entrypoint', JSON.stringify(c.command.map((a) => expand(a, vars)))] : []),
+      image,
+      ...(c.args ?? []).map((a) => expand(a, vars)),
     ];
-    if (user) args.push('--user', user);
-    const podSc = this.plan.spec.securityContext;
-    for (const g of [podSc?.fsGroup, ...(podSc?.supplementalGroups ?? [])])
-      if (g !== undefined) args.push('--group-add', String(g));
-    if (sc.readOnlyRootFilesystem) args.push('--read-only', '--read-only-tmpfs=false');
-    if (sc.privileged) args.push('--privileged');
-    for (const cap of sc.capabilities?.drop ?? []) args.push('--cap-drop', cap);
-    for (const cap of sc.capabilities?.add ?? []) args.push('--cap-add', cap);
-    if (sc.allowPrivilegeEscalation === false) args.push('--security-opt', 'no-new-privileges');
-    if (sc.seccompProfile?.type === 'Unconfined') args.push('--security-opt', 'seccomp=unconfined');
-    const mem = quantity(c.resources?.limits?.['memory']);
-    if (mem !== undefined) args.push('--memory', String(Math.floor(mem)));
-    const cpu = quantity(c.resources?.limits?.['cpu']);
-    if (cpu !== undefined) args.push('--cpus', String(cpu));
-    if (c.workingDir) args.push('--workdir', c.workingDir);
-    const grace = this.plan.spec.terminationGracePeriodSeconds ?? 30;
-    args.push('--stop-timeout', String(grace));
-    // command replaces the image's ENTRYPOINT, args its CMD; command without args drops the CMD.
-    if (c.command) args.push('--entrypoint', JSON.stringify(c.command.map((a) => expand(a, vars))));
-    args.push(image);
-    if (c.args) args.push(...c.args.map((a) => expand(a, vars)));
     return (await podman.ok(args)).trim();
   }
 
-  private automountToken(): boolean {
-    return this.plan.spec.automountServiceAccountToken === true;
+  /** The environment as an env file (0600, so no value shows in a process list); multi-line values as flags. */
+  private envArgs(container: string, vars: Map<string, string>): string[] {
+    const envFile = join(this.podDir, `${container}.env`);
+    const lines: string[] = [];
+    const args = ['--env-file', envFile];
+    for (const [k, v] of vars) {
+      if (/[\r\n]/.test(v)) args.push('--env', `${k}=${v}`);
+      else lines.push(`${k}=${v}`);
+    }
+    writeFileSync(envFile, lines.join('\n') + '\n', { mode: 0o600 });
+    return args;
+  }
+
+  /** The service-account mount and API server variables, when the pod automounts a token. */
+  private serviceAccount(vars: Map<string, string>): string[] {
+    if (this.plan.spec.automountServiceAccountToken !== true) return [];
+    const sa = join(this.podDir, 'serviceaccount');
+    mkdirSync(sa, { recursive: true });
+    writeFileSync(join(sa, 'token'), 'emulated-kubelet-no-api-server');
+    writeFileSync(join(sa, 'namespace'), this.plan.namespace);
+    writeFileSync(join(sa, 'ca.crt'), '');
+    vars.set('KUBERNETES_SERVICE_HOST', `kubernetes.default.svc.${this.ctx.clusterDomain}`);
+    vars.set('KUBERNETES_SERVICE_PORT', '443');
+    return ['-v', `${sa}:/var/run/secrets/kubernetes.io/serviceaccount:ro`];
+  }
+
+  /** securityContext as podman flags: groups, read-only root, capabilities, no-new-privileges, seccomp. */
+  private securityArgs(sc: V1SecurityContext): string[] {
+    const podSc = this.plan.spec.securityContext;
+    const groups = [podSc?.fsGroup, ...(podSc?.supplementalGroups ?? [])].filter(
+      (g): g is number => g !== undefined,
+    );
+    return [
+      ...groups.flatMap((g) => ['--group-add', String(g)]),
+      // --read-only-tmpfs=false: only the pod's own volumes are writable, as on a cluster.
+      ...(sc.readOnlyRootFilesystem ? ['--read-only', '--read-only-tmpfs=false'] : []),
+      ...(sc.privileged ? ['--privileged'] : []),
+      ...capabilityArgs(sc),
+      ...(sc.allowPrivilegeEscalation === false ? ['--security-opt', 'no-new-privileges'] : []),
+      ...(sc.seccompProfile?.type === 'Unconfined' ? ['--security-opt', 'seccomp=unconfined'] : []),
+    ];
   }
 
   /** The container's securityContext over the pod's (the fields both have). */
@@ -584,4 +595,23 @@ export class PodRunner {
     if (sc.runAsUser === undefined && sc.runAsGroup === undefined) return imageUser;
     return sc.runAsGroup !== undefined ? `${uid}:${sc.runAsGroup}` : String(uid);
   }
+}
+
+/** Memory and CPU limits (requests only inform a scheduler, which there is none of). */
+function resourceArgs(c: V1Container): string[] {
+  const args: string[] = [];
+  const mem = quantity(c.resources?.limits?.['memory']);
+  if (mem !== undefined) args.push('--memory', String(Math.floor(mem)));
+  const cpu = quantity(c.resources?.limits?.['cpu']);
+  if (cpu !== undefined) args.push('--cpus', String(cpu));
+  return args;
+}
+
+function capabilityArgs(sc: V1SecurityContext): string[] {
+  const drop = sc.capabilities?.drop ?? [];
+  const add = sc.capabilities?.add ?? [];
+  return [
+    ...drop.flatMap((cap) => ['--cap-drop', cap]),
+    ...add.flatMap((cap) => ['--cap-add', cap]),
+  ];
 }

@@ -28,29 +28,29 @@ export async function runProbe(
   podman: Podman,
 ): Promise<ProbeResult> {
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
-  if (probe.httpGet) {
-    const port = containerPort(c, probe.httpGet.port);
-    if (port === undefined) return { ok: false, detail: `no port named ${probe.httpGet.port}` };
-    const path = probe.httpGet.path ?? '/';
-    const headers: Record<string, string> = { 'user-agent': 'kube-probe/emulated' };
-    for (const h of probe.httpGet.httpHeaders ?? []) headers[h.name] = h.value;
-    return httpProbe(probe.httpGet.host ?? podIP, port, path, headers, timeoutMs);
-  }
-  if (probe.tcpSocket) {
-    const port = containerPort(c, probe.tcpSocket.port);
-    if (port === undefined) return { ok: false, detail: `no port named ${probe.tcpSocket.port}` };
-    return tcpProbe(probe.tcpSocket.host ?? podIP, port, timeoutMs);
-  }
-  if (probe.exec) {
-    const r = await podman.exec(['exec', containerId, ...(probe.exec.command ?? [])], {
-      timeoutMs,
-    });
-    return {
-      ok: r.code === 0,
-      detail: `exec exit ${r.code}${r.stderr ? `: ${r.stderr.trim()}` : ''}`,
-    };
-  }
-  return { ok: false, detail: 'probe kind not emulated' };
+  if (probe.exec) return execProbe(podman, containerId, probe.exec.command ?? [], timeoutMs);
+  const target = probe.httpGet ?? probe.tcpSocket;
+  if (!target) return { ok: false, detail: 'probe kind not emulated' };
+  const port = containerPort(c, target.port);
+  if (port === undefined) return { ok: false, detail: `no port named ${target.port}` };
+  const host = target.host ?? podIP;
+  if (!probe.httpGet) return tcpProbe(host, port, timeoutMs);
+  const headers: Record<string, string> = { 'user-agent': 'kube-probe/emulated' };
+  for (const h of probe.httpGet.httpHeaders ?? []) headers[h.name] = h.value;
+  return httpProbe(host, port, probe.httpGet.path ?? '/', headers, timeoutMs);
+}
+
+async function execProbe(
+  podman: Podman,
+  containerId: string,
+  command: string[],
+  timeoutMs: number,
+): Promise<ProbeResult> {
+  const r = await podman.exec(['exec', containerId, ...command], { timeoutMs });
+  return {
+    ok: r.code === 0,
+    detail: `exec exit ${r.code}${r.stderr ? `: ${r.stderr.trim()}` : ''}`,
+  };
 }
 
 function httpProbe(

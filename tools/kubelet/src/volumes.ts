@@ -1,6 +1,11 @@
 import { chmodSync, chownSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { V1Container, V1KeyToPath, V1Volume } from '@kubernetes/client-node';
+import type {
+  V1Container,
+  V1KeyToPath,
+  V1Volume,
+  V1VolumeProjection,
+} from '@kubernetes/client-node';
 import { ContainerConfigError, secretData } from './env';
 import type { Inventory, PodPlan } from './manifests';
 
@@ -74,69 +79,80 @@ export class Volumes {
       return { path: dir, readOnly: false };
     }
     if (v.persistentVolumeClaim) return this.claim(v.persistentVolumeClaim.claimName);
+    return this.readOnly(v, dir);
+  }
+
+  /** The read-only kinds: ConfigMap, Secret, projected and downward API volumes. */
+  private readOnly(v: V1Volume, dir: string): HostVolume {
     if (v.configMap) {
-      const cm = this.inv.configMaps.get(v.configMap.name ?? '');
-      if (!cm && !v.configMap.optional)
-        throw new ContainerConfigError(
-          `volume ${v.name}: configmap "${v.configMap.name}" not found`,
-        );
-      this.writeKeys(dir, cm?.data ?? {}, v.configMap.items, v.configMap.defaultMode ?? 0o644);
+      const { name = '', items, defaultMode, optional } = v.configMap;
+      this.writeKeys(dir, this.configMapData(v.name, name, optional), items, defaultMode ?? 0o644);
       return this.readOnlyVolume(dir);
     }
     if (v.secret) {
-      const data = secretData(this.inv, v.secret.secretName ?? '');
-      if (!data && !v.secret.optional)
-        throw new ContainerConfigError(
-          `volume ${v.name}: secret "${v.secret.secretName}" not found`,
-        );
-      this.writeKeys(dir, data ?? {}, v.secret.items, v.secret.defaultMode ?? 0o644);
+      const { secretName = '', items, defaultMode, optional } = v.secret;
+      this.writeKeys(
+        dir,
+        this.secretData(v.name, secretName, optional),
+        items,
+        defaultMode ?? 0o644,
+      );
       return this.readOnlyVolume(dir);
     }
     if (v.projected) {
-      const mode = v.projected.defaultMode ?? 0o644;
-      for (const src of v.projected.sources ?? []) {
-        if (src.secret) {
-          const data = secretData(this.inv, src.secret.name ?? '');
-          if (!data && !src.secret.optional)
-            throw new ContainerConfigError(
-              `volume ${v.name}: secret "${src.secret.name}" not found`,
-            );
-          this.writeKeys(dir, data ?? {}, src.secret.items, mode);
-        } else if (src.configMap) {
-          const cm = this.inv.configMaps.get(src.configMap.name ?? '');
-          if (!cm && !src.configMap.optional)
-            throw new ContainerConfigError(
-              `volume ${v.name}: configmap "${src.configMap.name}" not found`,
-            );
-          this.writeKeys(dir, cm?.data ?? {}, src.configMap.items, mode);
-        } else if (src.serviceAccountToken) {
-          // No API server issues tokens here; a placeholder that nothing can use.
-          this.writeFile(dir, src.serviceAccountToken.path, 'emulated-kubelet-no-api-server', mode);
-        } else if (src.downwardAPI) {
-          for (const item of src.downwardAPI.items ?? []) {
-            const field = item.fieldRef?.fieldPath ?? '';
-            const value =
-              field === 'metadata.name'
-                ? this.plan.name
-                : field === 'metadata.namespace'
-                  ? this.plan.namespace
-                  : field === 'metadata.labels'
-                    ? Object.entries(this.plan.labels)
-                        .map(([k, val]) => `${k}="${val}"`)
-                        .join('\n')
-                    : '';
-            this.writeFile(dir, item.path, value, item.mode ?? mode);
-          }
-        }
-      }
+      for (const src of v.projected.sources ?? [])
+        this.projectSource(v.name, dir, src, v.projected.defaultMode ?? 0o644);
       return this.readOnlyVolume(dir);
     }
     if (v.downwardAPI) return this.readOnlyVolume(dir);
-    throw new ContainerConfigError(
-      `volume ${v.name}: kind ${Object.keys(v)
-        .filter((k) => k !== 'name')
-        .join(', ')} is not emulated`,
-    );
+    const kinds = Object.keys(v).filter((k) => k !== 'name');
+    throw new ContainerConfigError(`volume ${v.name}: kind ${kinds.join(', ')} is not emulated`);
+  }
+
+  private secretData(volume: string, name: string, optional?: boolean): Record<string, string> {
+    const data = secretData(this.inv, name);
+    if (!data && !optional)
+      throw new ContainerConfigError(`volume ${volume}: secret "${name}" not found`);
+    return data ?? {};
+  }
+
+  private configMapData(volume: string, name: string, optional?: boolean): Record<string, string> {
+    const cm = this.inv.configMaps.get(name);
+    if (!cm && !optional)
+      throw new ContainerConfigError(`volume ${volume}: configmap "${name}" not found`);
+    return cm?.data ?? {};
+  }
+
+  /** One source of a projected volume: a Secret, a ConfigMap, a token or downward API items. */
+  private projectSource(volume: string, dir: string, src: V1VolumeProjection, mode: number): void {
+    if (src.secret) {
+      const { name = '', items, optional } = src.secret;
+      this.writeKeys(dir, this.secretData(volume, name, optional), items, mode);
+    } else if (src.configMap) {
+      const { name = '', items, optional } = src.configMap;
+      this.writeKeys(dir, this.configMapData(volume, name, optional), items, mode);
+    } else if (src.serviceAccountToken) {
+      // No API server issues tokens here; a placeholder that nothing can use.
+      this.writeFile(dir, src.serviceAccountToken.path, 'emulated-kubelet-no-api-server', mode);
+    } else if (src.downwardAPI) {
+      for (const item of src.downwardAPI.items ?? [])
+        this.writeFile(
+          dir,
+          item.path,
+          this.downward(item.fieldRef?.fieldPath ?? ''),
+          item.mode ?? mode,
+        );
+    }
+  }
+
+  private downward(field: string): string {
+    if (field === 'metadata.name') return this.plan.name;
+    if (field === 'metadata.namespace') return this.plan.namespace;
+    if (field === 'metadata.labels')
+      return Object.entries(this.plan.labels)
+        .map(([k, val]) => `${k}="${val}"`)
+        .join('\n');
+    return '';
   }
 
   private claim(name: string): HostVolume {
