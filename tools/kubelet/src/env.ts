@@ -156,48 +156,26 @@ function envValue(
   }
   const from = e.valueFrom;
   if (!from) return '';
-  if (from.secretKeyRef) {
-    const { name = '', key, optional } = from.secretKeyRef;
-    return required(
-      e.name,
-      secretValue(inv, name, key),
-      optional,
-      inv.secrets.has(name),
-      'secret',
-      name,
-      key,
-    );
-  }
-  if (from.configMapKeyRef) {
-    const { name = '', key, optional } = from.configMapKeyRef;
-    return required(
-      e.name,
-      configMapValue(inv, name, key),
-      optional,
-      inv.configMaps.has(name),
-      'configmap',
-      name,
-      key,
-    );
-  }
+  const keyRef = from.secretKeyRef ?? from.configMapKeyRef;
+  if (keyRef) return keyValue(e.name, from.secretKeyRef ? 'secret' : 'configmap', keyRef, inv);
   if (from.fieldRef) return fieldValue(from.fieldRef, facts);
   if (from.resourceFieldRef) return resourceValue(from.resourceFieldRef, c);
   throw new ContainerConfigError(`${e.name}: unsupported valueFrom`);
 }
 
-/** A key that must be there unless the reference is optional (CreateContainerConfigError). */
-function required(
+/** A Secret's or ConfigMap's key, which must be there unless the reference is optional. */
+function keyValue(
   env: string,
-  value: string | undefined,
-  optional: boolean | undefined,
-  objectExists: boolean,
-  kind: string,
-  name: string,
-  key: string,
+  kind: 'secret' | 'configmap',
+  ref: { name?: string; key: string; optional?: boolean },
+  inv: Inventory,
 ): string | undefined {
+  const { name = '', key, optional } = ref;
+  const value = kind === 'secret' ? secretValue(inv, name, key) : configMapValue(inv, name, key);
+  const exists = kind === 'secret' ? inv.secrets.has(name) : inv.configMaps.has(name);
   if (value === undefined && !optional)
     throw new ContainerConfigError(
-      `${env}: ${objectExists ? `key "${key}" not in` : 'no'} ${kind} "${name}"`,
+      `${env}: ${exists ? `key "${key}" not in` : 'no'} ${kind} "${name}"`,
     );
   return value;
 }
