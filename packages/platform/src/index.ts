@@ -1,5 +1,8 @@
 export * from './config';
 export * from './consumer';
+export * from './consumer-service';
+export * from './service-ops';
+export * from './application';
 export * from './envelope';
 export * from './grpc';
 export * from './logger';
@@ -12,7 +15,7 @@ export * from './readiness';
 export * from './runtime-config';
 export * from './telemetry';
 export * from './tracing';
-export * from './appending';
+export * from './validation';
 export * from './async-queue';
 export * from './streamed-appends';
 export * from './catalog-source';

@@ -1,35 +1,9 @@
 import { readFile, watch } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { runtimeConfigSchema, type RuntimeConfig } from '@orderflow/contracts';
 
-/** The runtime tunables the operator writes to the `<name>-runtime` ConfigMap (docs/conventions.md). */
-export const runtimeConfigSchema = z
-  .object({
-    saga: z
-      .object({
-        paymentTimeoutMs: z.number().int().positive().optional(),
-        restaurantTimeoutMs: z.number().int().positive().optional(),
-      })
-      .partial()
-      .optional(),
-    payment: z.object({ defaultCreditCents: z.number().int().nonnegative().optional() }).optional(),
-    restaurant: z.object({ catalog: z.unknown().optional() }).optional(),
-    consumers: z
-      .record(
-        z.string(),
-        z
-          .object({
-            ackWaitMs: z.number().int().positive().optional(),
-            maxDeliver: z.number().int().positive().optional(),
-            maxAckPending: z.number().int().positive().optional(),
-          })
-          .loose(),
-      )
-      .optional(),
-  })
-  .loose();
-export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
+export { runtimeConfigSchema, type RuntimeConfig } from '@orderflow/contracts';
 
 /**
  * Reads the runtime config file and calls `onChange` with it now and whenever it changes. The

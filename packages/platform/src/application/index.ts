@@ -1,0 +1,4 @@
+export * from './command-handler';
+export * from './event-streams';
+export * from './grpc-event-streams';
+export * from './metadata';
