@@ -11,7 +11,7 @@ import { PgOrders } from './adapters/pg-orders';
 import { migrationsDir } from './app';
 import type { Config } from './config';
 import type { VersionedEvent } from './domain/projection';
-import { toVersionedEvent } from './events';
+import { toVersionedEvent } from './application/parse-message';
 
 export interface RebuildReport {
   read: number;

@@ -1,4 +1,12 @@
-import type { CancellationReason, EventOf, OrderEvent, RefundReason } from '@orderflow/events';
+import {
+  deterministicEventId,
+  type CancellationReason,
+  type EventOf,
+  type RecordedOrderEvent,
+  type RefundReason,
+} from '@orderflow/events';
+
+export type { RecordedOrderEvent } from '@orderflow/events';
 
 /**
  * The saga as a workflow (STYLE.md habit 2, after emmett's `workflows/workflow.ts`): `evolve`
@@ -7,14 +15,6 @@ import type { CancellationReason, EventOf, OrderEvent, RefundReason } from '@ord
  * Pure: no I/O; the clock and the timeouts are parameters.
  */
 
-/** An order event as read from its stream: the catalogue event plus where and when it was stored. */
-export interface RecordedOrderEvent {
-  event: OrderEvent;
-  eventId: string;
-  version: number;
-  /** When the event store recorded it (ISO 8601); a wait's deadline counts from here. */
-  recordedAt: string;
-}
 
 export type TimeoutKind = 'payment' | 'restaurant';
 
@@ -65,6 +65,20 @@ export type SagaInput =
 
 /** The events the saga appends. */
 export type SagaEvent = EventOf<'order-refund-requested'> | EventOf<'order-cancelled'>;
+
+/** The event id of a saga decision (docs/flow.md): one refund request and one cancellation per order. */
+export function sagaEventId(event: SagaEvent): string {
+  switch (event.type) {
+    case 'order-refund-requested':
+      return deterministicEventId('refund-requested', event.data.orderId);
+    case 'order-cancelled':
+      return deterministicEventId('cancelled', event.data.orderId);
+    default: {
+      const never: never = event;
+      throw new Error(`unexpected saga event ${JSON.stringify(never)}`);
+    }
+  }
+}
 
 export type SagaOutput =
   | { action: 'Append'; event: SagaEvent }

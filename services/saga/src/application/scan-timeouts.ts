@@ -1,6 +1,6 @@
 import { SpanKind, withSpan, type Logger } from '@orderflow/platform';
-import type { SagaInstances } from './adapters/pg-instances';
-import type { Saga } from './saga';
+import { advanceOnTimeout } from './advance-on-timeout';
+import type { SagaInstancesPort, SagaPorts } from './ports';
 
 const BATCH = 100;
 
@@ -16,13 +16,13 @@ export interface TimeoutScanner {
  * unfinished row comes due again), and runs the saga with a timeout tick. Scans never overlap.
  */
 export function startTimeoutScanner(opts: {
-  instances: SagaInstances;
-  saga: Saga;
+  instances: SagaInstancesPort;
+  ports: SagaPorts;
   intervalMs: number;
   leaseMs: number;
   logger: Logger;
 }): TimeoutScanner {
-  const { instances, saga, logger } = opts;
+  const { instances, ports, logger } = opts;
   let stopped = false;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -39,7 +39,7 @@ export function startTimeoutScanner(opts: {
           await withSpan(
             'saga timeout',
             { kind: SpanKind.INTERNAL, attributes: { 'orderflow.saga.state': row.state } },
-            () => saga.handleTimeout(row),
+            () => advanceOnTimeout(ports, row),
           );
         } catch (err: unknown) {
           // The lease runs out and the row comes due again.

@@ -1,7 +1,6 @@
-import { metadataKeys } from '@orderflow/events';
+import { metadataKeys, type RecordedOrderEvent } from '@orderflow/events';
+import { emptyHistory, type StreamHistory } from '@orderflow/platform';
 import { LRUCache } from 'lru-cache';
-import type { OrderHistory } from './adapters/order-stream';
-import type { RecordedOrderEvent } from './domain/workflow';
 
 /**
  * The order histories this saga replica has seen lately, so that handling the next event of an
@@ -13,7 +12,7 @@ import type { RecordedOrderEvent } from './domain/workflow';
  * Pure in-memory state; the saga's correctness never depends on it.
  */
 export class KnownHistories {
-  private readonly histories: LRUCache<string, OrderHistory>;
+  private readonly histories: LRUCache<string, StreamHistory>;
 
   constructor(capacity = 10_000) {
     this.histories = new LRUCache({ max: capacity });
@@ -27,17 +26,9 @@ export class KnownHistories {
     orderId: string,
     e: RecordedOrderEvent,
     metadata: Record<string, string>,
-  ): OrderHistory | undefined {
-    const before: OrderHistory | undefined =
-      e.version === 0
-        ? {
-            events: [],
-            lastVersion: -1,
-            lastEventId: undefined,
-            lastCorrelationId: undefined,
-            skipped: 0,
-          }
-        : this.histories.get(orderId);
+  ): StreamHistory | undefined {
+    const before: StreamHistory | undefined =
+      e.version === 0 ? emptyHistory() : this.histories.get(orderId);
     if (!before || before.lastVersion !== e.version - 1) return undefined;
     return {
       events: [...before.events, e],
@@ -49,7 +40,7 @@ export class KnownHistories {
   }
 
   /** Remembers a history (read from the store or extended), unless a longer one is known. */
-  remember(orderId: string, history: OrderHistory): void {
+  remember(orderId: string, history: StreamHistory): void {
     const known = this.histories.get(orderId);
     if (known && known.lastVersion >= history.lastVersion) return;
     this.histories.set(orderId, history);

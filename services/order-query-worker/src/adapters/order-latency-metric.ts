@@ -1,5 +1,5 @@
 import { histogram, type Envelope, type Registry } from '@orderflow/platform';
-import type { OrderView } from './domain/projection';
+import type { OrderRecord } from '@orderflow/contracts';
 
 /** From seconds to minutes: a timed-out order takes the saga's timeout (30 s to 60 s by default). */
 export const END_TO_END_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -17,7 +17,7 @@ const finals = {
  */
 export function endToEndLatency(
   registry: Registry,
-  orders: { get(orderId: string): Promise<OrderView | undefined> },
+  orders: { get(orderId: string): Promise<OrderRecord | undefined> },
 ): (orderId: string, applied: Envelope) => Promise<void> {
   const seconds = histogram(registry, {
     name: 'orderflow_order_end_to_end_seconds',

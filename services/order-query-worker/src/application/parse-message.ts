@@ -1,6 +1,6 @@
 import { InvalidEventError, orderStreamId, parseEvent } from '@orderflow/events';
 import { PoisonMessageError, type Envelope } from '@orderflow/platform';
-import type { VersionedEvent } from './domain/projection';
+import type { VersionedEvent } from '../domain/projection';
 
 /**
  * Checks an envelope against the event catalogue and turns it into the projection's input. A
