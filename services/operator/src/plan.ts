@@ -1,3 +1,4 @@
+import { consumers } from '@orderflow/contracts';
 import { parseAllDocuments } from 'yaml';
 import type { JetStreamPort } from './adapters/jetstream';
 import { observe } from './controller';
@@ -64,7 +65,7 @@ export async function plan(
   }
   const deployment = queryWorkerDeploymentName(resource.metadata.name);
   const queryLag = observed.jetstream.reachable
-    ? observed.jetstream.consumers['order-query']
+    ? observed.jetstream.consumers[consumers.orderQuery]
     : null;
   if (queryLag) {
     const lag = queryLag.numPending + queryLag.numAckPending;

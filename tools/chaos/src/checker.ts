@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
+import { EVENT_COLUMNS, type EventRow } from '@orderflow/contracts';
 import { orderStreamId, parseStoredEvent } from '@orderflow/events';
 import { foldOrder, type VersionedEvent } from '@orderflow/order-query-worker';
 import type { AcceptedOrder } from './workload';
@@ -15,16 +16,6 @@ export interface CheckInput {
 export interface CheckResult {
   violations: string[];
   counts: Record<string, number>;
-}
-
-interface EventRow {
-  event_id: string;
-  stream_id: string;
-  version: number;
-  event_type: string;
-  data: string;
-  metadata: Record<string, string>;
-  created_at: Date;
 }
 
 /**
@@ -46,7 +37,7 @@ export async function check(input: CheckInput): Promise<CheckResult> {
     const streamIds = input.orders.map((o) => orderStreamId(o.orderId));
     const rows = (
       await es.query<EventRow>(
-        `SELECT event_id, stream_id, version, event_type, data, metadata, created_at
+        `SELECT ${EVENT_COLUMNS}
          FROM events WHERE stream_id = ANY($1) ORDER BY stream_id, version`,
         [streamIds],
       )

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { OrderView } from '@orderflow/contracts';
 
 /** Where the CLI writes and what it reads from its surroundings; tests pass their own. */
 export interface Io {
@@ -78,20 +79,13 @@ class UsageError extends Error {
 }
 
 /** The API answered with a problem, or could not be reached: printed as one line per field. */
-class ApiFailure extends Error {
-  override name = 'ApiFailure';
+class ApiCallError extends Error {
+  override name = 'ApiCallError';
 }
 
 interface FieldError {
   field: string;
   message: string;
-}
-
-interface OrderItem {
-  code: string;
-  name: string;
-  unitPrice: number;
-  quantity: number;
 }
 
 /** An item as the CLI sends it: a code and a quantity, perhaps the expected price (and a name). */
@@ -102,19 +96,9 @@ export interface RequestedItem {
   name?: string;
 }
 
-interface Order {
-  orderId: string;
-  customerId: string;
-  restaurantId: string;
-  items: OrderItem[];
-  amount: number;
-  status: string;
-  version?: number;
-  createdAt?: string;
-  updatedAt?: string;
-  cancellationReason?: string;
-  refunded?: boolean;
-}
+/** An order as the API answers it; `version` and the times are missing from a just-placed one. */
+type Order = Omit<OrderView, 'version' | 'createdAt' | 'updatedAt' | 'refunded'> &
+  Partial<Pick<OrderView, 'version' | 'createdAt' | 'updatedAt' | 'refunded'>>;
 
 const options = {
   api: { type: 'string' },
@@ -181,7 +165,7 @@ async function devToken(tokenUrl: string, customer: string, staff: boolean): Pro
       signal: AbortSignal.timeout(5_000),
     });
   } catch (err: unknown) {
-    throw new ApiFailure(
+    throw new ApiCallError(
       `cannot reach the development issuer at ${tokenUrl} (is make up AUTH=dev running?): ${err instanceof Error ? err.message : String(err)}`,
     );
   }
@@ -190,7 +174,7 @@ async function devToken(tokenUrl: string, customer: string, staff: boolean): Pro
     error_description?: unknown;
   };
   if (!res.ok || typeof body.access_token !== 'string')
-    throw new ApiFailure(
+    throw new ApiCallError(
       `the development issuer refused a token: ${typeof body.error_description === 'string' ? body.error_description : res.status}`,
     );
   return body.access_token;
@@ -275,7 +259,7 @@ class Client {
           : typeof c?.message === 'string'
             ? c.message
             : String(err);
-      throw new ApiFailure(`cannot reach the order API at ${this.base}: ${cause}`);
+      throw new ApiCallError(`cannot reach the order API at ${this.base}: ${cause}`);
     }
     const text = await res.text();
     let parsed: unknown = text;
@@ -287,7 +271,7 @@ class Client {
     return { status: res.status, body: parsed, headers: res.headers };
   }
 
-  /** The answer's body when the status is one of `ok`, else an ApiFailure describing the problem. */
+  /** The answer's body when the status is one of `ok`, else an ApiCallError describing the problem. */
   async expect<T>(
     ok: number[],
     method: string,
@@ -301,7 +285,7 @@ class Client {
       a.status === 401
         ? '\nthe API wants a bearer token: --token or ORDERFLOW_TOKEN (with make up AUTH=dev the CLI gets one itself)'
         : '';
-    throw new ApiFailure(describeProblem(a.status, a.body) + hint);
+    throw new ApiCallError(describeProblem(a.status, a.body) + hint);
   }
 }
 
@@ -343,7 +327,7 @@ async function watch(client: Client, orderId: string, values: Values, io: Io): P
     try {
       a = await client.call('GET', path);
     } catch (err: unknown) {
-      if (!(err instanceof ApiFailure)) throw err;
+      if (!(err instanceof ApiCallError)) throw err;
       // The API may be restarting: keep watching until the deadline.
     }
     if (a && a.status === 200) {
@@ -363,7 +347,7 @@ async function watch(client: Client, orderId: string, values: Values, io: Io): P
       }
       if (FINAL_STATES.has(o.status)) return 0;
     } else if (a && a.status !== 404 && a.status < 500) {
-      throw new ApiFailure(describeProblem(a.status, a.body));
+      throw new ApiCallError(describeProblem(a.status, a.body));
     }
     if (io.now() + intervalMs > deadline) {
       io.stderr(
@@ -508,7 +492,7 @@ export async function run(argv: string[], io: Io = defaultIo()): Promise<number>
       io.stderr(`${err.message}\nsee --help\n`);
       return 2;
     }
-    if (err instanceof ApiFailure) {
+    if (err instanceof ApiCallError) {
       io.stderr(`${err.message}\n`);
       return 1;
     }

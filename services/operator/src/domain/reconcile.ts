@@ -1,5 +1,12 @@
+import {
+  RUNTIME_CONFIG_KEY,
+  consumers as consumerNames,
+  runtimeConfigMapName,
+  subjects,
+  type RuntimeConfigDocument,
+} from '@orderflow/contracts';
 import { decideScale } from './scaling';
-import { CONSUMER_NAMES, durationsMs, type ConsumerName, type OrderFlow } from './spec';
+import { CONSUMER_NAMES, durationsMs, type OrderFlow } from './spec';
 import { parseDuration } from './duration';
 import type {
   Action,
@@ -16,26 +23,21 @@ import type {
 } from './types';
 import { CONDITION_TYPES } from './types';
 
-export const EVENT_SUBJECTS = 'orderflow.events.>';
-export const DEAD_LETTER_SUBJECTS = 'orderflow.deadletter.>';
-export const RUNTIME_KEY = 'runtime.json';
+export const EVENT_SUBJECTS = subjects.allEvents;
+export const DEAD_LETTER_SUBJECTS = subjects.allDeadLetters;
+export const RUNTIME_KEY = RUNTIME_CONFIG_KEY;
 /**
  * Redelivery stays unlimited on the server: the services dead-letter a message themselves after
  * `maxDeliver` attempts (runtime.json), so a crash during the last attempt cannot lose it.
  */
 export const SERVER_MAX_DELIVER = -1;
 
-export const runtimeConfigMapName = (orderflow: string) => `${orderflow}-runtime`;
+export { runtimeConfigMapName };
 export const queryWorkerDeploymentName = (orderflow: string) => `${orderflow}-order-query-worker`;
-export const deadLetterStreamName = (stream: string) => `${stream}_DLQ`;
+export const deadLetterStreamName = subjects.deadLetterStream;
 
 /** The JSON the services read from `runtime.json` (docs/conventions.md, "Operator runtime ConfigMap"). */
-export interface RuntimeConfig {
-  saga: { paymentTimeoutMs: number; restaurantTimeoutMs: number };
-  payment: { defaultCreditCents: number };
-  restaurant?: { catalog: unknown };
-  consumers: Record<ConsumerName, { ackWaitMs: number; maxDeliver: number; maxAckPending: number }>;
-}
+export type RuntimeConfig = RuntimeConfigDocument;
 
 export function wantedStreams(resource: OrderFlow): StreamConfigWanted[] {
   const bus = resource.spec.eventBus;
@@ -307,7 +309,7 @@ export function reconcile(
         numAckPending: have.numAckPending,
         lag,
       });
-      if (want.name === 'order-query') queryLag = lag;
+      if (want.name === consumerNames.orderQuery) queryLag = lag;
       const diff = diffConsumer(want, have);
       consumerDrift.push(...diff.drift);
       if (diff.changes.length > 0) {

@@ -42,6 +42,17 @@ export class ApiError extends Error {
 
 export const fail = (failure: ApiFailure): ApiError => new ApiError(failure);
 
+/** Throws the 400 of every field error given. */
+export function validationFailure(...lists: FieldError[][]): never {
+  throw fail({ code: 'validation', errors: lists.flat() });
+}
+
+/** An access decision that refuses: 400 (nothing named) or 403 (someone else named). */
+export function refuse(a: { status: 400 | 403; field: string; message: string }): never {
+  if (a.status === 403) throw fail({ code: 'forbidden', field: a.field, message: a.message });
+  validationFailure([{ field: a.field, message: a.message }]);
+}
+
 export interface Problem {
   type: string;
   title: string;
