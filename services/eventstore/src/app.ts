@@ -2,18 +2,16 @@ import { join } from 'node:path';
 import { createServer } from 'nice-grpc';
 import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import {
-  Readiness,
   connectNats,
   counter,
   createLogger,
-  createMetricsRegistry,
   createPool,
   ensureStreams,
   jsManager,
   migrate,
   serverMiddleware,
   grpcServerMetrics,
-  startOpsServer,
+  startServiceOps,
   type Logger,
   migrateDatabase,
   databaseCheck,
@@ -22,11 +20,18 @@ import {
 import { EventStoreDefinition } from '@orderflow/proto';
 import { ServerEventStoreDefinition } from './wire';
 import { PgEventStore } from './adapters/pg-event-store';
+import { fallbackReporter } from './adapters/fallbacks';
 import { Publisher } from './adapters/publisher';
+import type { RecordedEvent } from './domain/append';
 import type { Config } from './config';
 import { eventStoreService } from './grpc-service';
 
 export const migrationsDir = join(__dirname, '..', 'migrations');
+
+/** Test seams: a test may act between the commit and the publish (e.g. crash there). */
+export interface EventStoreSeams {
+  afterCommit?: (events: RecordedEvent[]) => void;
+}
 
 export interface EventStoreApp {
   grpcPort: number;
@@ -42,16 +47,9 @@ export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
 export async function start(
   config: Config,
   logger: Logger = createLogger('eventstore', config.LOG_LEVEL),
+  seams: EventStoreSeams = {},
 ): Promise<EventStoreApp> {
-  const registry = createMetricsRegistry('eventstore');
-  const readiness = new Readiness();
-  const ops = await startOpsServer({
-    host: config.OPS_HOST,
-    port: config.OPS_PORT,
-    logger,
-    registry,
-    readiness,
-  });
+  const { registry, readiness, ops } = await startServiceOps('eventstore', config, logger);
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   if (config.MIGRATE_ON_START) await migrate(pool, migrationsDir, logger);
@@ -80,15 +78,10 @@ export async function start(
     {
       onRetry: () => retries.inc(),
       afterCommit: (events) => {
-        if (config.FAULT_INJECTION === 'crash-after-commit') {
-          logger.warn(
-            { eventIds: events.map((e) => e.eventId) },
-            'fault injection: crashing after commit, before publish',
-          );
-          process.kill(process.pid, 'SIGKILL');
-        }
+        seams.afterCommit?.(events);
         publisher.publishCommitted(events);
       },
+      onFallback: fallbackReporter(registry, logger),
     },
     { maxBatch: config.APPEND_BATCH_MAX, maxConcurrentBatches: config.APPEND_BATCH_CONCURRENCY },
   );

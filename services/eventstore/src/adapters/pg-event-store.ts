@@ -5,14 +5,17 @@ import {
   withTransaction,
   type RetryOptions,
 } from '@orderflow/platform';
+import { recordedEventOfRow, type EventRow } from '@orderflow/contracts';
 import {
-  checkExpectedVersion,
+  decideAppend,
+  recordEvents,
   validateAppend,
   validateRead,
   type AppendCommand,
   type NewEvent,
   type RecordedEvent,
 } from '../domain/append';
+import { takeBatch } from '../domain/batch-scheduler';
 import {
   ExpectedVersion,
   StoreError,
@@ -33,36 +36,8 @@ export interface ReadResult {
   lastVersion: number;
 }
 
-interface EventRow {
-  event_id: string;
-  stream_id: string;
-  version: number;
-  event_type: string;
-  data: string;
-  metadata: Record<string, string>;
-  created_at: Date;
-}
-
-const eventIdConflict = (first: {
-  event_id: string;
-  stream_id: string;
-  version: number;
-}): StoreError =>
-  new StoreError(
-    'event-id-conflict',
-    `event_id ${first.event_id} already exists in stream ${first.stream_id} at version ${first.version}; ` +
-      'an append is idempotent only when all of its event ids were written together before',
-  );
-
-const toRecorded = (r: EventRow): RecordedEvent => ({
-  eventId: r.event_id,
-  streamId: r.stream_id,
-  version: r.version,
-  eventType: r.event_type,
-  data: r.data,
-  metadata: r.metadata,
-  createdAt: r.created_at.toISOString(),
-});
+/** The write paths of an append, from the fastest to the one that answers every case. */
+export type AppendPath = 'create-streams' | 'move-streams' | 'checked-group' | 'single';
 
 /** One event to write: event id, stream id, version, event type, data, metadata. */
 type EventRowInput = [string, string, number, string, string, Record<string, string>];
@@ -148,7 +123,7 @@ interface Pending {
 }
 
 /** What the group-commit transaction decided for one append: a result, or its own typed error. */
-type Outcome = { ok: true; result: AppendResult } | { ok: false; error: StoreError };
+type GroupOutcome = { ok: true; result: AppendResult } | { ok: false; error: StoreError };
 
 /**
  * The event store on PostgreSQL/CockroachDB. Usable in-process (benchmarks call it directly);
@@ -176,6 +151,8 @@ export class PgEventStore {
     private readonly hooks: {
       onRetry?: RetryOptions['onRetry'];
       afterCommit?: (events: RecordedEvent[]) => void;
+      /** A group that left one path for the next (counted and logged by the caller). */
+      onFallback?: (from: AppendPath, to: AppendPath, err: unknown) => void;
     } = {},
     groupCommit: Partial<GroupCommitOptions> = {},
   ) {
@@ -234,34 +211,16 @@ export class PgEventStore {
     }
   }
 
-  /**
-   * Takes queued appends in arrival order, at most one per stream, none to a stream that a
-   * running group is writing, and none that share an event id; the others wait for a later group,
-   * so appends to one stream are committed one after another in the order they arrived.
-   */
+  /** The next group (domain/batch-scheduler.ts); the others stay queued in arrival order. */
   private takeBatch(): Pending[] {
-    const batch: Pending[] = [];
-    const streams = new Set<string>(this.writing);
-    const ids = new Set<string>();
-    const rest: Pending[] = [];
-    for (const p of this.queue) {
-      const clash =
-        batch.length >= this.groupCommit.maxBatch ||
-        streams.has(p.cmd.streamId) ||
-        p.cmd.events.some((e) => ids.has(e.eventId));
-      if (clash) {
-        rest.push(p);
-        // Later appends to this stream must not overtake it.
-        streams.add(p.cmd.streamId);
-        continue;
-      }
-      batch.push(p);
-      streams.add(p.cmd.streamId);
-      for (const e of p.cmd.events) ids.add(e.eventId);
-    }
+    const { batch, rest } = takeBatch(this.queue, this.writing, this.groupCommit.maxBatch);
     this.queue.length = 0;
     this.queue.push(...rest);
     return batch;
+  }
+
+  private fallback(from: AppendPath, to: AppendPath, err: unknown): void {
+    this.hooks.onFallback?.(from, to, err);
   }
 
   private async commitGroup(batch: Pending[]): Promise<void> {
@@ -326,7 +285,8 @@ export class PgEventStore {
         });
         return r.rows;
       });
-    } catch {
+    } catch (err: unknown) {
+      this.fallback('move-streams', 'checked-group', err);
       await this.commitChecked(batch);
       return;
     }
@@ -340,14 +300,11 @@ export class PgEventStore {
         rest.push(p);
         continue;
       }
-      const first = last - p.cmd.events.length + 1;
-      const recorded = p.cmd.events.map((e, i) => ({
-        ...e,
-        streamId: p.cmd.streamId,
-        version: first + i,
-        createdAt,
-      }));
-      done.push({ p, result: { nextExpectedVersion: last, duplicate: false, recorded } });
+      // The statement moved the head from last - n: the same rule as every other path.
+      const d = decideAppend(p.cmd, last - p.cmd.events.length, []);
+      if (d.kind !== 'write') throw new Error(`moved stream ${p.cmd.streamId} refused: ${d.kind}`);
+      const recorded = recordEvents(p.cmd, d.first, createdAt);
+      done.push({ p, result: { nextExpectedVersion: d.last, duplicate: false, recorded } });
     }
     if (done.length > 0) this.hooks.afterCommit?.(done.flatMap((d) => d.result.recorded));
     for (const { p, result } of done) p.resolve(result);
@@ -370,14 +327,15 @@ export class PgEventStore {
     let createdAt: string;
     try {
       createdAt = await this.retrySerialization(() => writeAll(this.pool, w));
-    } catch {
+    } catch (err: unknown) {
+      this.fallback('create-streams', 'checked-group', err);
       await this.commitChecked(batch);
       return;
     }
     const results = batch.map(({ cmd }) => ({
       nextExpectedVersion: cmd.events.length - 1,
       duplicate: false,
-      recorded: cmd.events.map((e, i) => ({ ...e, streamId: cmd.streamId, version: i, createdAt })),
+      recorded: recordEvents(cmd, 0, createdAt),
     }));
     this.hooks.afterCommit?.(results.flatMap((r) => r.recorded));
     batch.forEach((p, i) => p.resolve(results[i]!));
@@ -390,7 +348,7 @@ export class PgEventStore {
 
   /** Locks, reads and checks every append of the group, then writes those that pass, in one transaction. */
   private async commitChecked(batch: Pending[]): Promise<void> {
-    let outcomes: Outcome[];
+    let outcomes: GroupOutcome[];
     try {
       outcomes = await withTransaction(
         this.pool,
@@ -401,9 +359,10 @@ export class PgEventStore {
           ),
         { onRetry: this.hooks.onRetry },
       );
-    } catch {
+    } catch (err: unknown) {
       // A unique-key race with another writer, retries exhausted, a lost connection: run each
       // append alone, where every one of those cases has its precise answer.
+      this.fallback('checked-group', 'single', err);
       await Promise.all(batch.map((p) => this.appendAlone(p.cmd).then(p.resolve, p.reject)));
       return;
     }
@@ -413,7 +372,7 @@ export class PgEventStore {
   }
 
   /** One transaction for a group of appends to distinct streams. */
-  private async groupTx(c: PoolClient, cmds: AppendCommand[]): Promise<Outcome[]> {
+  private async groupTx(c: PoolClient, cmds: AppendCommand[]): Promise<GroupOutcome[]> {
     const streamIds = cmds.map((cmd) => cmd.streamId);
     // Lock the heads in a fixed order (two groups never deadlock on each other), then look for
     // event ids written before: after the wait this statement sees what the writers before committed.
@@ -431,48 +390,35 @@ export class PgEventStore {
     const headOf = new Map(heads.rows.map((r) => [r.stream_id, r.version]));
     const found = new Map(existing.rows.map((r) => [r.event_id, r]));
 
-    const outcomes: Outcome[] = [];
+    const outcomes: GroupOutcome[] = [];
     const w = emptyWrites();
     const written: { cmd: AppendCommand; first: number; index: number }[] = [];
     for (const cmd of cmds) {
       const seen = cmd.events.map((e) => found.get(e.eventId)).filter((r) => r !== undefined);
-      if (seen.length > 0) {
-        if (seen.length === cmd.events.length && seen.every((r) => r.stream_id === cmd.streamId)) {
-          outcomes.push({
-            ok: true,
-            result: {
-              nextExpectedVersion: Math.max(...seen.map((r) => r.version)),
-              duplicate: true,
-              recorded: [],
-            },
-          });
-        } else {
-          const first = seen[0]!;
-          outcomes.push({ ok: false, error: eventIdConflict(first) });
-        }
+      const d = decideAppend(cmd, headOf.get(cmd.streamId), seen);
+      if (d.kind === 'duplicate') {
+        outcomes.push({
+          ok: true,
+          result: { nextExpectedVersion: d.nextExpectedVersion, duplicate: true, recorded: [] },
+        });
         continue;
       }
-      const current = headOf.get(cmd.streamId) ?? -1;
-      try {
-        checkExpectedVersion(cmd.streamId, cmd.expectedVersion, current);
-      } catch (err: unknown) {
-        if (!(err instanceof StoreError)) throw err;
-        outcomes.push({ ok: false, error: err });
+      if (d.kind === 'reject') {
+        outcomes.push({ ok: false, error: d.error });
         continue;
       }
-      const last = current + cmd.events.length;
-      if (headOf.has(cmd.streamId)) {
-        w.movedStreams.push(cmd.streamId);
-        w.movedVersions.push(last);
-      } else {
+      if (d.newStream) {
         w.newStreams.push(cmd.streamId);
-        w.newVersions.push(last);
+        w.newVersions.push(d.last);
+      } else {
+        w.movedStreams.push(cmd.streamId);
+        w.movedVersions.push(d.last);
       }
-      cmd.events.forEach((e, i) => addEvent(w, cmd.streamId, current + 1 + i, e));
-      written.push({ cmd, first: current + 1, index: outcomes.length });
+      cmd.events.forEach((e, i) => addEvent(w, cmd.streamId, d.first + i, e));
+      written.push({ cmd, first: d.first, index: outcomes.length });
       outcomes.push({
         ok: true,
-        result: { nextExpectedVersion: last, duplicate: false, recorded: [] },
+        result: { nextExpectedVersion: d.last, duplicate: false, recorded: [] },
       });
     }
     if (written.length === 0) return outcomes;
@@ -480,13 +426,7 @@ export class PgEventStore {
     const createdAt = await writeAll(c, w);
     for (const { cmd, first, index } of written) {
       const o = outcomes[index]!;
-      if (o.ok)
-        o.result.recorded = cmd.events.map((e, i) => ({
-          ...e,
-          streamId: cmd.streamId,
-          version: first + i,
-          createdAt,
-        }));
+      if (o.ok) o.result.recorded = recordEvents(cmd, first, createdAt);
     }
     return outcomes;
   }
@@ -527,21 +467,12 @@ export class PgEventStore {
       'SELECT event_id, stream_id, version FROM events WHERE event_id = ANY($1::UUID[])',
       [ids],
     );
-    if (existing.rows.length > 0) {
-      const sameStream = existing.rows.every((r) => r.stream_id === cmd.streamId);
-      if (existing.rows.length === ids.length && sameStream) {
-        return {
-          nextExpectedVersion: Math.max(...existing.rows.map((r) => r.version)),
-          duplicate: true,
-          recorded: [],
-        };
-      }
-      throw eventIdConflict(existing.rows[0]!);
-    }
-    const current = head.rows[0]?.version ?? -1;
-    checkExpectedVersion(cmd.streamId, cmd.expectedVersion, current);
-    const last = current + cmd.events.length;
-    if (head.rows.length === 0) {
+    const d = decideAppend(cmd, head.rows[0]?.version, existing.rows);
+    if (d.kind === 'duplicate')
+      return { nextExpectedVersion: d.nextExpectedVersion, duplicate: true, recorded: [] };
+    if (d.kind === 'reject') throw d.error;
+    const last = d.last;
+    if (d.newStream) {
       // A concurrent creator makes this fail with 23505 on streams_pkey; append() sorts that out.
       await c.query('INSERT INTO streams (stream_id, version) VALUES ($1, $2)', [
         cmd.streamId,
@@ -550,7 +481,7 @@ export class PgEventStore {
     } else {
       await c.query('UPDATE streams SET version = $2 WHERE stream_id = $1', [cmd.streamId, last]);
     }
-    const versions = cmd.events.map((_, i) => current + 1 + i);
+    const versions = cmd.events.map((_, i) => d.first + i);
     const rows = await c.query<{ event_id: string; created_at: Date }>(
       `INSERT INTO events (event_id, stream_id, version, event_type, data, metadata)
        SELECT u.id, $2, u.version, u.type, u.data, u.meta::JSONB
@@ -567,16 +498,7 @@ export class PgEventStore {
     );
     await c.query('INSERT INTO outbox (event_id) SELECT unnest($1::UUID[])', [ids]);
     const createdAt = (rows.rows[0]?.created_at ?? new Date()).toISOString();
-    return {
-      nextExpectedVersion: versions[versions.length - 1]!,
-      duplicate: false,
-      recorded: cmd.events.map((e, i) => ({
-        ...e,
-        streamId: cmd.streamId,
-        version: versions[i]!,
-        createdAt,
-      })),
-    };
+    return { nextExpectedVersion: last, duplicate: false, recorded: recordEvents(cmd, d.first, createdAt) };
   }
 
   private async currentVersion(c: Pool | PoolClient, streamId: string): Promise<number> {
@@ -603,7 +525,7 @@ export class PgEventStore {
     });
     const events = r.rows
       .filter((row): row is EventRow & { last_version: number } => row.event_id != null)
-      .map(toRecorded);
+      .map(recordedEventOfRow);
     return { events, lastVersion: r.rows[0]?.last_version ?? -1 };
   }
 
@@ -641,6 +563,6 @@ export class PgEventStore {
       rows.rows.length === count && lastRow
         ? Buffer.from(JSON.stringify([lastRow.ts, lastRow.event_id])).toString('base64url')
         : '';
-    return { events: rows.rows.map(toRecorded), next };
+    return { events: rows.rows.map(recordedEventOfRow), next };
   }
 }

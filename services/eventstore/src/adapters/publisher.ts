@@ -1,5 +1,6 @@
 import { headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import type { Pool } from 'pg';
+import { eventHeaders, recordedEventOfRow, type EventRow } from '@orderflow/contracts';
 import {
   SpanKind,
   counter,
@@ -15,16 +16,7 @@ import {
 } from '@orderflow/platform';
 import type { RecordedEvent } from '../domain/append';
 import { PipelinedJetStream } from './jetstream-publish';
-
-interface OutboxRow {
-  event_id: string;
-  stream_id: string;
-  version: number;
-  event_type: string;
-  data: string;
-  metadata: Record<string, string>;
-  created_at: Date;
-}
+import { OutboxDeletes } from './outbox-deletes';
 
 export interface PublisherOptions {
   relayIntervalMs: number;
@@ -43,18 +35,16 @@ export interface PublisherOptions {
  */
 export class Publisher {
   private readonly js: PipelinedJetStream;
-  private readonly pendingDeletes: string[] = [];
   private readonly inFlight = new Set<Promise<void>>();
-  private deleteTimer: NodeJS.Timeout | undefined;
+  private readonly deletes: OutboxDeletes;
   private relayTimer: NodeJS.Timeout | undefined;
   private relaying: Promise<void> | undefined;
-  private deleting: Promise<void> = Promise.resolve();
-  private readonly deletingIds = new Set<string>();
   private readonly publishingIds = new Set<string>();
   private readAhead: Promise<RecordedEvent[]> | undefined;
   private stopped = false;
   private readonly published;
   private readonly failures;
+  private readonly deferred;
   private readonly latency;
   private readonly metricsOf: Record<
     'inline' | 'relay',
@@ -72,6 +62,11 @@ export class Publisher {
     registry: Registry,
   ) {
     this.js = new PipelinedJetStream(nc, 5_000);
+    this.deletes = new OutboxDeletes(pool, logger);
+    this.deferred = counter(registry, {
+      name: 'orderflow_eventstore_publish_deferred_total',
+      help: 'Committed events not published inline because PUBLISH_MAX_IN_FLIGHT publishes were in flight (back-pressure); the relay publishes them.',
+    });
     this.published = counter(registry, {
       name: 'orderflow_eventstore_published_total',
       help: 'Events published to JetStream, by path (inline after commit, or relay).',
@@ -120,7 +115,11 @@ export class Publisher {
 
   /** Publishes just-committed events (in version order) without blocking the caller. */
   publishCommitted(events: RecordedEvent[]): void {
-    if (this.inFlight.size >= this.opts.maxInFlight) return; // the relay picks these up
+    if (this.inFlight.size >= this.opts.maxInFlight) {
+      // Back-pressure: the outbox holds these, the relay publishes them after its grace period.
+      this.deferred.inc(events.length);
+      return;
+    }
     // On the next turn of the event loop: the appends' answers, resolved in this turn, go out
     // first, and a group's publishes do not add their CPU time to its appends' latency.
     const p = new Promise<void>((resolve) => setImmediate(resolve))
@@ -133,7 +132,7 @@ export class Publisher {
     // All publishes go out before any ack is awaited: NATS keeps their order on one connection.
     const results = await Promise.allSettled(events.map((e) => this.publishOne(e, path)));
     results.forEach((r, i) => {
-      if (r.status === 'fulfilled') this.queueDelete(events[i]!.eventId);
+      if (r.status === 'fulfilled') this.deletes.queue(events[i]!.eventId);
       else {
         this.failures.inc({ path });
         this.logger.warn(
@@ -172,9 +171,9 @@ export class Publisher {
         // replace, for every key, which showed in profiles of the relay).
         const h = natsHeaders();
         for (const [k, v] of Object.entries(injectTraceContext({ ...e.metadata }))) h.append(k, v);
-        h.append('Orderflow-Event-Type', e.eventType);
-        h.append('Orderflow-Stream-Id', e.streamId);
-        h.append('Orderflow-Version', String(e.version));
+        h.append(eventHeaders.eventType, e.eventType);
+        h.append(eventHeaders.streamId, e.streamId);
+        h.append(eventHeaders.version, String(e.version));
         const m = this.metricsOf[path];
         const end = m.latency.startTimer();
         await this.js.publish(subject, encodeEnvelope(e), e.eventId, h);
@@ -184,56 +183,16 @@ export class Publisher {
     );
   }
 
-  private queueDelete(eventId: string): void {
-    this.pendingDeletes.push(eventId);
-    if (this.pendingDeletes.length >= 500) void this.flushDeletes();
-    else this.deleteTimer ??= setTimeout(() => void this.flushDeletes(), 20);
-  }
-
-  /**
-   * Deletes the acknowledged rows queued so far. Deletes run one after another; rows whose delete
-   * is still on its way are remembered, so a relay pass skips them instead of publishing them
-   * twice, and does not have to wait for the delete to commit.
-   */
-  private flushDeletes(): Promise<void> {
-    clearTimeout(this.deleteTimer);
-    this.deleteTimer = undefined;
-    const ids = this.pendingDeletes.splice(0);
-    for (const id of ids) this.deletingIds.add(id);
-    this.deleting = this.deleting.then(async () => {
-      if (ids.length === 0) return;
-      await this.deleteRows(ids);
-      for (const id of ids) this.deletingIds.delete(id);
-    });
-    return this.deleting;
-  }
-
-  private async deleteRows(ids: string[]): Promise<void> {
-    try {
-      await this.pool.query({
-        name: 'eventstore-outbox-delete',
-        text: 'DELETE FROM outbox WHERE event_id = ANY($1::UUID[])',
-        values: [ids],
-      });
-    } catch (err: unknown) {
-      // The rows stay; the relay publishes them again and JetStream drops the duplicates.
-      this.logger.warn(
-        { err: err instanceof Error ? err.message : String(err), count: ids.length },
-        'outbox delete failed',
-      );
-    }
-  }
-
   /**
    * Reads the next relay batch: the oldest outbox rows past the grace period, without those being
    * published or whose delete is on its way (taken before the query: a delete that commits while
    * the query runs may or may not hide its rows).
    */
   private async selectBatch(graceMs: number): Promise<RecordedEvent[]> {
-    void this.flushDeletes();
-    const skip = new Set([...this.deletingIds, ...this.publishingIds]);
+    void this.deletes.flush();
+    const skip = new Set([...this.deletes.pending(), ...this.publishingIds]);
     // The skipped ids are filtered in the query, so only the rows to publish are sent and parsed.
-    const rows = await this.pool.query<OutboxRow>({
+    const rows = await this.pool.query<EventRow>({
       name: 'eventstore-relay-select',
       text: `SELECT e.event_id, e.stream_id, e.version, e.event_type, e.data, e.metadata, e.created_at
        FROM outbox o JOIN events e ON e.event_id = o.event_id
@@ -243,15 +202,7 @@ export class Publisher {
        LIMIT $2`,
       values: [graceMs, this.opts.relayBatchSize, [...skip]],
     });
-    return rows.rows.map((r) => ({
-      eventId: r.event_id,
-      streamId: r.stream_id,
-      version: r.version,
-      eventType: r.event_type,
-      data: r.data,
-      metadata: r.metadata,
-      createdAt: r.created_at.toISOString(),
-    }));
+    return rows.rows.map(recordedEventOfRow);
   }
 
   /**
@@ -277,7 +228,7 @@ export class Publisher {
       for (const e of batch) this.publishingIds.delete(e.eventId);
     }
     // The delete goes on in the background; the next pass does not wait for it.
-    void this.flushDeletes();
+    void this.deletes.flush();
     this.logger.info({ count: batch.length }, 'relay published events left in the outbox');
     return batch.length;
   }
@@ -310,7 +261,7 @@ export class Publisher {
     await this.readAhead?.catch(() => undefined);
     this.readAhead = undefined;
     await Promise.allSettled([...this.inFlight]);
-    await this.flushDeletes();
+    await this.deletes.flush();
     this.js.close();
   }
 }

@@ -1,12 +1,12 @@
-import { invalidArgument, ExpectedVersion, VersionConflictError } from './errors';
+import type { NewEvent, RecordedEvent } from '@orderflow/contracts';
+import {
+  ExpectedVersion,
+  StoreError,
+  VersionConflictError,
+  invalidArgument,
+} from './errors';
 
-/** An event as a writer hands it in. */
-export interface NewEvent {
-  eventId: string;
-  eventType: string;
-  data: string;
-  metadata: Record<string, string>;
-}
+export type { NewEvent, RecordedEvent } from '@orderflow/contracts';
 
 export interface AppendCommand {
   streamId: string;
@@ -14,11 +14,6 @@ export interface AppendCommand {
   events: NewEvent[];
 }
 
-export interface RecordedEvent extends NewEvent {
-  streamId: string;
-  version: number;
-  createdAt: string;
-}
 
 export const limits = {
   maxStreamIdLength: 256,
@@ -93,10 +88,20 @@ export function validateAppend(cmd: AppendCommand): AppendCommand {
   return { ...cmd, events: cmd.events.map((e) => ({ ...e, eventId: e.eventId.toLowerCase() })) };
 }
 
-/** Decides whether an append may go ahead at the stream's current version (-1: no stream). */
+/** The conflict of an append expecting `expected` at the stream's current version (-1: no stream), if any. */
+export function versionConflictOf(
+  streamId: string,
+  expected: number,
+  current: number,
+): VersionConflictError | undefined {
+  if (expected === ExpectedVersion.Any || expected === current) return undefined;
+  return new VersionConflictError(streamId, expected, current);
+}
+
+/** Throws the VersionConflictError of an append that may not go ahead. */
 export function checkExpectedVersion(streamId: string, expected: number, current: number): void {
-  if (expected === ExpectedVersion.Any) return;
-  if (expected !== current) throw new VersionConflictError(streamId, expected, current);
+  const conflict = versionConflictOf(streamId, expected, current);
+  if (conflict) throw conflict;
 }
 
 export function validateRead(
@@ -118,3 +123,52 @@ export function validateRead(
     );
   return { fromVersion, maxCount: maxCount === 0 ? limits.defaultReadCount : maxCount };
 }
+
+/** An event id the store holds already, with where it stands. */
+export interface ExistingEvent {
+  event_id: string;
+  stream_id: string;
+  version: number;
+}
+
+export type AppendDecision =
+  /** Every event was written before, together, to this stream: answer as then, write nothing. */
+  | { kind: 'duplicate'; nextExpectedVersion: number }
+  | { kind: 'reject'; error: StoreError }
+  /** Write the events at versions `first`..`last`; `newStream` when the stream has no head yet. */
+  | { kind: 'write'; first: number; last: number; newStream: boolean };
+
+const eventIdConflict = (first: ExistingEvent): StoreError =>
+  new StoreError(
+    'event-id-conflict',
+    `event_id ${first.event_id} already exists in stream ${first.stream_id} at version ${first.version}; ` +
+      'an append is idempotent only when all of its event ids were written together before',
+  );
+
+/**
+ * The one rule of an append (DESIGN §3), pure: given the stream's head (undefined: no stream) and
+ * the append's event ids the store holds already, a duplicate answers the original result, a
+ * reused id or a wrong expected version is refused, anything else is written after the head.
+ * Every write path of the store decides through it.
+ */
+export function decideAppend(
+  cmd: AppendCommand,
+  head: number | undefined,
+  existing: readonly ExistingEvent[],
+): AppendDecision {
+  if (existing.length > 0) {
+    const all = existing.length === cmd.events.length;
+    if (all && existing.every((r) => r.stream_id === cmd.streamId))
+      return { kind: 'duplicate', nextExpectedVersion: Math.max(...existing.map((r) => r.version)) };
+    return { kind: 'reject', error: eventIdConflict(existing[0]!) };
+  }
+  const current = head ?? -1;
+  const conflict = versionConflictOf(cmd.streamId, cmd.expectedVersion, current);
+  if (conflict) return { kind: 'reject', error: conflict };
+  const first = current + 1;
+  return { kind: 'write', first, last: current + cmd.events.length, newStream: head === undefined };
+}
+
+/** The events of an append as stored from version `first`, committed at `createdAt`. */
+export const recordEvents = (cmd: AppendCommand, first: number, createdAt: string): RecordedEvent[] =>
+  cmd.events.map((e, i) => ({ ...e, streamId: cmd.streamId, version: first + i, createdAt }));
