@@ -1,6 +1,7 @@
 // ESLint flat config: type-checked rules for every workspace (STYLE.md habit 12).
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from './eslint/boundaries.mjs';
 
 export default tseslint.config(
   {
@@ -11,6 +12,8 @@ export default tseslint.config(
       '.run/**',
       '.tools/**',
       'coverage/**',
+      // Files that break the rules on purpose; tests/lint/boundaries.unit.test.ts lints them.
+      'tests/lint/fixtures/**',
       '**/*.js',
       '**/*.mjs',
       '**/*.cjs',
@@ -31,7 +34,13 @@ export default tseslint.config(
         { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
       ],
       '@typescript-eslint/only-throw-error': 'error',
+      // Size and shape (docs/architecture.md): a function that does not fit on a screen, or has
+      // more than a dozen paths, is split by job. Exceptions are listed below, each with its reason.
+      'max-lines-per-function': ['error', { max: 60, skipBlankLines: true, skipComments: true }],
+      complexity: ['error', 12],
+      'orderflow/boundaries': 'error',
     },
+    plugins: { orderflow: boundaries },
   },
   {
     files: ['**/test/**/*.ts', '**/*.test.ts'],

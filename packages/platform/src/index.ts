@@ -19,3 +19,4 @@ export * from './validation';
 export * from './async-queue';
 export * from './streamed-appends';
 export * from './catalog-source';
+export * from './grpc-event-streams';

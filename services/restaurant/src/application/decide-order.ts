@@ -39,8 +39,13 @@ const decider = (ports: RestaurantPorts): Decider<string, OrderSoFar, Verdict> =
         const event = { eventId: decisionEventId(a.order.orderId), event: decisionEvent(a.order, d) };
         return { append: [event], result: { kind: 'decided', order: a.order, decision: d } };
       }
-      default:
+      case 'already-decided':
+      case 'too-late':
         return { append: [], result: a };
+      default: {
+        const never: never = a;
+        throw new Error(`unknown assessment ${JSON.stringify(never)}`);
+      }
     }
   },
 });

@@ -12,7 +12,7 @@ export function followCatalog(opts: {
   fileCatalog: Catalog;
   catalogFile: string;
   logger: Logger;
-}): { onRuntimeConfig(cfg: RuntimeConfig): void; settled(): Promise<void> } {
+}): { onRuntimeConfig: (cfg: RuntimeConfig) => void; settled: () => Promise<void> } {
   const { restaurants, logger } = opts;
   let chain: Promise<void> = Promise.resolve();
   const onRuntimeConfig = catalogFollower({

@@ -1,8 +1,8 @@
 import { InvalidEventError, metadataKeys, parseStoredEvent } from '@orderflow/events';
 import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
-import { ClientError, Status } from '../grpc';
-import type { EventStreams, StreamHistory } from './event-streams';
-import { VersionConflict } from './event-streams';
+import { ClientError, Status } from './grpc';
+import type { EventStreams, StreamHistory } from './application/event-streams';
+import { VersionConflict } from './application/event-streams';
 
 /** The events of a read that the catalogue knows; the others are counted as skipped. */
 export function historyOf(events: readonly RecordedEvent[], lastVersion: number): StreamHistory {
