@@ -51,4 +51,68 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  // Written exceptions to the size and complexity limits, each with its reason. The list is the
+  // debt to pay down: new code meets the limits.
+  {
+    // Tests read top to bottom (given, when, then); describe blocks group them. Test helpers that
+    // emulate a server or walk a document branch by request kind.
+    files: ['**/test/**/*.ts', 'tests/**/*.ts', '**/*.test.ts', 'packages/testkit/src/**/*.ts'],
+    rules: { 'max-lines-per-function': 'off', complexity: 'off' },
+  },
+  {
+    // The emulated kubelet is being changed by its own issue (the lead's): its functions meet the
+    // limits when that lands, not in a merge of two restructurings at once.
+    files: ['tools/kubelet/**/*.ts'],
+    rules: { 'max-lines-per-function': 'off', complexity: 'off' },
+  },
+  {
+    // Operator scripts that run once per invocation, each a sequence of steps with progress lines
+    // (bench scenarios, the chaos run and its checker, the local runner's start-up, the CLI's and
+    // the dead-letter tool's argument dispatch): long, flat and covered by their own runs.
+    files: [
+      'bench/src/**/*.ts',
+      'tools/chaos/src/**/*.ts',
+      'tools/runner/src/system.ts',
+      'tools/cli/src/cli.ts',
+      'tools/deadletters/src/cli.ts',
+    ],
+    rules: { 'max-lines-per-function': 'off', complexity: 'off' },
+  },
+  {
+    // Exhaustive switches over a closed union (an event, a state, a failure code): one case per
+    // member is the clearest form, and the compiler checks that none is missing. Splitting them
+    // would scatter one table over several functions.
+    files: [
+      'services/saga/src/domain/workflow.ts',
+      'services/order-query-worker/src/domain/projection.ts',
+      'services/restaurant/src/domain/decide.ts',
+      'services/order-api/src/domain/problems.ts',
+      'services/eventstore/src/domain/append.ts',
+      'packages/platform/src/envelope.ts',
+    ],
+    rules: { 'max-lines-per-function': 'off', complexity: 'off' },
+  },
+  {
+    // Not yet split (see the closing note of issue 14): composition roots and adapters that wire
+    // one external API each (the gRPC service definition, the Kubernetes and JetStream ports, the
+    // ops server, the event store's start-up and its fast append path, telemetry, token checks).
+    files: [
+      'packages/platform/src/ops-server.ts',
+      'packages/platform/src/streamed-appends.ts',
+      'packages/platform/src/telemetry.ts',
+      'services/eventstore/src/app.ts',
+      'services/eventstore/src/grpc-service.ts',
+      'services/eventstore/src/adapters/pg-event-store.ts',
+      'services/operator/src/adapters/*.ts',
+      'services/operator/src/operator.ts',
+      'services/operator/src/controller.ts',
+      'services/operator/src/plan.ts',
+      'services/order-api/src/authenticate.ts',
+      'services/order-api/src/adapters/token-verifier.ts',
+      'services/order-api/src/config.ts',
+      'services/order-query-worker/src/rebuild.ts',
+      'services/payment/src/adapters/pg-payments.ts',
+    ],
+    rules: { 'max-lines-per-function': 'off', complexity: 'off' },
+  },
 );

@@ -65,7 +65,12 @@ function problem(spec, file) {
   const here = placeOf(file);
   const there = targetOf(spec, file);
   const inSrc = here.layer !== undefined;
-  if (inSrc && here.area === 'services' && there?.area === 'services' && there.workspace !== here.workspace)
+  if (
+    inSrc &&
+    here.area === 'services' &&
+    there?.area === 'services' &&
+    there.workspace !== here.workspace
+  )
     return `a service does not import another service (${here.workspace} -> ${there.workspace}); meet through proto/, the event catalogue or @orderflow/contracts`;
   if (here.area === 'packages' && (there?.area === 'services' || there?.area === 'tools'))
     return `a shared package does not import a ${there.area === 'services' ? 'service' : 'tool'} (${there.workspace})`;
@@ -73,7 +78,11 @@ function problem(spec, file) {
     if (IO.some((re) => re.test(spec)) || (here.layer === 'domain' && IO_PACKAGES.test(spec)))
       return `${here.layer}/ imports no I/O (${spec}): take it as a port, a parameter`;
     const banned = here.layer === 'domain' ? ['adapters', 'application'] : ['adapters'];
-    if (there?.relativeLayer && banned.includes(there.relativeLayer) && there.workspace === here.workspace)
+    if (
+      there?.relativeLayer &&
+      banned.includes(there.relativeLayer) &&
+      there.workspace === here.workspace
+    )
       return `${here.layer}/ does not import ${there.relativeLayer}/`;
   }
   return undefined;
@@ -96,7 +105,8 @@ const rule = {
       ExportNamedDeclaration: (n) => n.source && check(n, n.source.value),
       ExportAllDeclaration: (n) => check(n, n.source.value),
       ImportExpression: (n) => n.source.type === 'Literal' && check(n, n.source.value),
-      'CallExpression[callee.name="require"]': (n) => n.arguments[0]?.type === 'Literal' && check(n, n.arguments[0].value),
+      'CallExpression[callee.name="require"]': (n) =>
+        n.arguments[0]?.type === 'Literal' && check(n, n.arguments[0].value),
       'MemberExpression[object.name=/^(Date|performance)$/][property.name="now"]': (n) =>
         inDomain && context.report({ node: n, message: CLOCK }),
       'NewExpression[callee.name="Date"][arguments.length=0]': (n) =>

@@ -71,7 +71,6 @@ afterAll(async () => {
   rmSync(workDir, { recursive: true, force: true });
 });
 
-
 const tokens = new Map<string, string>();
 async function bearer(customer: string): Promise<Record<string, string>> {
   if (!system.issuer) throw new Error('the runner started no issuer');

@@ -87,5 +87,10 @@ export function watchCatalog(opts: {
   onChange: (change: CatalogChange) => void;
   pollMs?: number;
 }): { close(): void } {
-  return watchRuntimeConfig(opts.runtimeConfigFile, opts.logger, catalogFollower(opts), opts.pollMs);
+  return watchRuntimeConfig(
+    opts.runtimeConfigFile,
+    opts.logger,
+    catalogFollower(opts),
+    opts.pollMs,
+  );
 }

@@ -12,10 +12,20 @@ const cmd = (streamId: string, expectedVersion: number, n = 1): AppendCommand =>
 
 describe('decideAppend', () => {
   test('when a new stream is expected and there is none, then the events are written from version 0', () => {
-    expect(decideAppend(cmd('s', -1, 2), undefined, [])).toEqual({ kind: 'write', first: 0, last: 1, newStream: true });
+    expect(decideAppend(cmd('s', -1, 2), undefined, [])).toEqual({
+      kind: 'write',
+      first: 0,
+      last: 1,
+      newStream: true,
+    });
   });
   test('when the stream is at the expected version, then the events follow its head', () => {
-    expect(decideAppend(cmd('s', 4), 4, [])).toEqual({ kind: 'write', first: 5, last: 5, newStream: false });
+    expect(decideAppend(cmd('s', 4), 4, [])).toEqual({
+      kind: 'write',
+      first: 5,
+      last: 5,
+      newStream: false,
+    });
   });
   test('when the stream moved on, then the append is refused with a version conflict', () => {
     const d = decideAppend(cmd('s', 3), 4, []);
@@ -26,15 +36,25 @@ describe('decideAppend', () => {
   });
   test('when every event was written before to this stream, then it is a duplicate with the original version', () => {
     const c = cmd('s', -1, 2);
-    const existing = c.events.map((e, i) => ({ event_id: e.eventId, stream_id: 's', version: i + 3 }));
+    const existing = c.events.map((e, i) => ({
+      event_id: e.eventId,
+      stream_id: 's',
+      version: i + 3,
+    }));
     expect(decideAppend(c, 7, existing)).toEqual({ kind: 'duplicate', nextExpectedVersion: 4 });
   });
   test('when only some ids, or ids of another stream, exist, then the append is refused', () => {
     const c = cmd('s', -1, 2);
     const one = [{ event_id: c.events[0]!.eventId, stream_id: 's', version: 0 }];
-    expect(decideAppend(c, 0, one)).toMatchObject({ kind: 'reject', error: { code: 'event-id-conflict' } });
+    expect(decideAppend(c, 0, one)).toMatchObject({
+      kind: 'reject',
+      error: { code: 'event-id-conflict' },
+    });
     const other = c.events.map((e, i) => ({ event_id: e.eventId, stream_id: 'x', version: i }));
-    expect(decideAppend(c, 0, other)).toMatchObject({ kind: 'reject', error: { code: 'event-id-conflict' } });
+    expect(decideAppend(c, 0, other)).toMatchObject({
+      kind: 'reject',
+      error: { code: 'event-id-conflict' },
+    });
   });
 });
 

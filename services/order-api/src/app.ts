@@ -35,7 +35,10 @@ export async function start(
   // restaurant.catalog (docs/flow.md). A bad file stops the start naming the field.
   const fileCatalog = await loadCatalogFile(config.CATALOG_FILE);
   let menu = indexCatalog(fileCatalog);
-  logger.info({ restaurants: fileCatalog.restaurants.length, source: config.CATALOG_FILE }, 'catalog loaded');
+  logger.info(
+    { restaurants: fileCatalog.restaurants.length, source: config.CATALOG_FILE },
+    'catalog loaded',
+  );
   const catalogWatch = watchCatalog({
     fileCatalog,
     catalogFile: config.CATALOG_FILE,
@@ -57,7 +60,13 @@ export async function start(
     help: 'Orders accepted (order-created appended); idempotent replays are not counted.',
   });
   const ports = { events, readModel, menu: () => menu, newId: randomUUID, ordersCreated, logger };
-  const { app: http, drain } = await buildHttp({ ports, authenticate, registry, logger, limits: httpLimits(config) });
+  const { app: http, drain } = await buildHttp({
+    ports,
+    authenticate,
+    registry,
+    logger,
+    limits: httpLimits(config),
+  });
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (http.server.address() as AddressInfo).port;
   readiness.started();
@@ -99,5 +108,6 @@ const listening = (config: Config, port: number) => ({
   host: config.HTTP_HOST,
   eventstore: config.EVENTSTORE_ADDRESS,
   authMode: config.AUTH_MODE,
-  rateLimit: config.RATE_LIMIT_MAX > 0 ? `${config.RATE_LIMIT_MAX}/${config.RATE_LIMIT_WINDOW_MS}ms` : 'off',
+  rateLimit:
+    config.RATE_LIMIT_MAX > 0 ? `${config.RATE_LIMIT_MAX}/${config.RATE_LIMIT_WINDOW_MS}ms` : 'off',
 });

@@ -62,5 +62,11 @@ export async function start(
     },
   });
   const { orders, handle } = service.parts;
-  return { opsPort: service.opsPort, orders, registry: service.registry, handle, stop: () => service.stop() };
+  return {
+    opsPort: service.opsPort,
+    orders,
+    registry: service.registry,
+    handle,
+    stop: () => service.stop(),
+  };
 }

@@ -44,7 +44,13 @@ export async function start(
       const txRetries = txRetriesCounter(registry);
       const payments = new PgPayments(pool, { onRetry: () => txRetries.inc() });
       const metrics = paymentMetrics(registry);
-      const ports = { payments, eventSourcing, metrics, logger, defaultCreditCents: () => defaultCreditCents };
+      const ports = {
+        payments,
+        eventSourcing,
+        metrics,
+        logger,
+        defaultCreditCents: () => defaultCreditCents,
+      };
       return {
         payments,
         handle: paymentHandler(ports),

@@ -48,8 +48,16 @@ export async function start(
     setup: async ({ pool, registry, eventSourcing }) => {
       const restaurants = new PgRestaurants(pool);
       await restaurants.replaceCatalog(fileCatalog);
-      logger.info({ restaurants: fileCatalog.restaurants.length, source: config.CATALOG_FILE }, 'catalog loaded');
-      const catalog = followCatalog({ restaurants, fileCatalog, catalogFile: config.CATALOG_FILE, logger });
+      logger.info(
+        { restaurants: fileCatalog.restaurants.length, source: config.CATALOG_FILE },
+        'catalog loaded',
+      );
+      const catalog = followCatalog({
+        restaurants,
+        fileCatalog,
+        catalogFile: config.CATALOG_FILE,
+        logger,
+      });
       const metrics = restaurantMetrics(registry);
       return {
         restaurants,

@@ -55,7 +55,15 @@ export async function start(
       instanceGauges(registry, instances);
       const known = new KnownHistories();
       const metrics = sagaMetrics(registry);
-      const ports = { eventSourcing, instances, known, timeouts: () => timeouts, clock, metrics, logger };
+      const ports = {
+        eventSourcing,
+        instances,
+        known,
+        timeouts: () => timeouts,
+        clock,
+        metrics,
+        logger,
+      };
       const scanner = startTimeoutScanner({
         instances,
         ports,

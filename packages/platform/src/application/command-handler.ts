@@ -64,8 +64,11 @@ export interface CommandOutcome<State, Result> {
   nextExpectedVersion: number;
 }
 
-const fold = <S>(d: Decider<never, S, unknown>, events: readonly RecordedOrderEvent[], from: S): S =>
-  events.reduce(d.evolve, from);
+const fold = <S>(
+  d: Decider<never, S, unknown>,
+  events: readonly RecordedOrderEvent[],
+  from: S,
+): S => events.reduce(d.evolve, from);
 
 async function historyFor(
   es: EventSourcing,
@@ -120,7 +123,12 @@ export async function handleCommand<Command, State, Result>(
         opts.signal,
       );
       const after = r.duplicate ? state : fold(decider, recordedAfter(history, append), state);
-      return { ...base, state: after, duplicate: r.duplicate, nextExpectedVersion: r.nextExpectedVersion };
+      return {
+        ...base,
+        state: after,
+        duplicate: r.duplicate,
+        nextExpectedVersion: r.nextExpectedVersion,
+      };
     } catch (err: unknown) {
       if (!(err instanceof VersionConflict) || mode !== 'read') throw err;
       opts.onConflict?.(attempt, err);

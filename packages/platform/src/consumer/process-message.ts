@@ -72,8 +72,13 @@ async function apply(m: JsMsg, ctx: MessageContext, result: HandlerResult, event
     case 'nak':
       m.nak(s.delayMs);
       count('nak');
-      if (s.expected) logger.debug({ consumer: durable, deliveryCount, reason: s.reason }, 'retry later');
-      else logger.warn({ consumer: durable, deliveryCount, err: s.reason }, 'handler failed; will retry');
+      if (s.expected)
+        logger.debug({ consumer: durable, deliveryCount, reason: s.reason }, 'retry later');
+      else
+        logger.warn(
+          { consumer: durable, deliveryCount, err: s.reason },
+          'handler failed; will retry',
+        );
       return;
     case 'deadLetter':
       await deadLetter(ctx.js, m, durable, s.kind, s.reason);

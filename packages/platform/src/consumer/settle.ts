@@ -59,7 +59,11 @@ function budgetOf(err: unknown, policy: SettlePolicy): number {
  * at once; a failure is nak'ed with a delay (the handler's own for RetryLaterError, else
  * exponential backoff) until its delivery budget is spent, then dead-lettered.
  */
-export function settle(result: HandlerResult, deliveryCount: number, policy: SettlePolicy): Settlement {
+export function settle(
+  result: HandlerResult,
+  deliveryCount: number,
+  policy: SettlePolicy,
+): Settlement {
   if (result.ok) return { action: 'ack', outcome: result.outcome };
   const err = result.error;
   const reason = err instanceof Error ? err.message : String(err);

@@ -498,7 +498,11 @@ export class PgEventStore {
     );
     await c.query('INSERT INTO outbox (event_id) SELECT unnest($1::UUID[])', [ids]);
     const createdAt = (rows.rows[0]?.created_at ?? new Date()).toISOString();
-    return { nextExpectedVersion: last, duplicate: false, recorded: recordEvents(cmd, d.first, createdAt) };
+    return {
+      nextExpectedVersion: last,
+      duplicate: false,
+      recorded: recordEvents(cmd, d.first, createdAt),
+    };
   }
 
   private async currentVersion(c: Pool | PoolClient, streamId: string): Promise<number> {

@@ -1,10 +1,5 @@
 import type { NewEvent, RecordedEvent } from '@orderflow/contracts';
-import {
-  ExpectedVersion,
-  StoreError,
-  VersionConflictError,
-  invalidArgument,
-} from './errors';
+import { ExpectedVersion, StoreError, VersionConflictError, invalidArgument } from './errors';
 
 export type { NewEvent, RecordedEvent } from '@orderflow/contracts';
 
@@ -13,7 +8,6 @@ export interface AppendCommand {
   expectedVersion: number;
   events: NewEvent[];
 }
-
 
 export const limits = {
   maxStreamIdLength: 256,
@@ -159,7 +153,10 @@ export function decideAppend(
   if (existing.length > 0) {
     const all = existing.length === cmd.events.length;
     if (all && existing.every((r) => r.stream_id === cmd.streamId))
-      return { kind: 'duplicate', nextExpectedVersion: Math.max(...existing.map((r) => r.version)) };
+      return {
+        kind: 'duplicate',
+        nextExpectedVersion: Math.max(...existing.map((r) => r.version)),
+      };
     return { kind: 'reject', error: eventIdConflict(existing[0]!) };
   }
   const current = head ?? -1;
@@ -170,5 +167,9 @@ export function decideAppend(
 }
 
 /** The events of an append as stored from version `first`, committed at `createdAt`. */
-export const recordEvents = (cmd: AppendCommand, first: number, createdAt: string): RecordedEvent[] =>
+export const recordEvents = (
+  cmd: AppendCommand,
+  first: number,
+  createdAt: string,
+): RecordedEvent[] =>
   cmd.events.map((e, i) => ({ ...e, streamId: cmd.streamId, version: first + i, createdAt }));

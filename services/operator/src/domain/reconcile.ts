@@ -266,7 +266,12 @@ function consumersCondition(missing: string[], drift: string[]): ConditionDraft 
       message: `consumer ${missing.join(', ')} missing; creating`,
     };
   if (drift.length > 0)
-    return { type: 'ConsumersReady', status: 'False', reason: 'ConsumerDrift', message: drift.join('; ') };
+    return {
+      type: 'ConsumersReady',
+      status: 'False',
+      reason: 'ConsumerDrift',
+      message: drift.join('; '),
+    };
   return {
     type: 'ConsumersReady',
     status: 'True',
@@ -364,7 +369,15 @@ export function reconcileRuntimeConfig(resource: OrderFlow, observed: Observed):
       create: observed.runtimeConfigMap === null,
       data: { ...(observed.runtimeConfigMap?.data ?? {}), [RUNTIME_KEY]: runtimeText },
       ...(uid
-        ? { ownerReference: { apiVersion: 'orderflow.io/v1alpha1', kind: 'OrderFlow', name, uid, controller: true } }
+        ? {
+            ownerReference: {
+              apiVersion: 'orderflow.io/v1alpha1',
+              kind: 'OrderFlow',
+              name,
+              uid,
+              controller: true,
+            },
+          }
         : {}),
     });
   }
@@ -384,6 +397,13 @@ export function reconcileRuntimeConfig(resource: OrderFlow, observed: Observed):
   return { actions, conditions: [condition] };
 }
 
+const scaleAction = (
+  name: string,
+  namespace: string,
+  from: number,
+  d: { target: number; reason: string },
+): Action => ({ type: 'ScaleDeployment', name, namespace, from, to: d.target, reason: d.reason });
+
 /** Query-worker scaling on the consumer's lag (HPA-like: recommendations kept in `history`). */
 export function reconcileScaling(
   resource: OrderFlow,
@@ -396,33 +416,41 @@ export function reconcileScaling(
   const queryWorkers: OrderFlowStatus['queryWorkers'] = { deployment };
   const lastScaleTime = observed.status?.queryWorkers?.lastScaleTime;
   if (lastScaleTime) queryWorkers.lastScaleTime = lastScaleTime;
-  const part = (condition: Omit<ConditionDraft, 'type'>, actions: Action[] = [], history = observed.history) => ({
+  const part = (
+    condition: Omit<ConditionDraft, 'type'>,
+    actions: Action[] = [],
+    history = observed.history,
+  ) => ({
     actions,
     conditions: [{ type: 'Scaling' as const, ...condition }],
     queryWorkers,
     history,
   });
   if (observed.scale === null)
-    return part({ status: 'False', reason: 'DeploymentNotFound', message: `Deployment ${deployment} not found` });
+    return part({
+      status: 'False',
+      reason: 'DeploymentNotFound',
+      message: `Deployment ${deployment} not found`,
+    });
   const running = observed.scale.replicas;
   queryWorkers.replicas = running;
   if (queryLag === undefined) {
-    const why = observed.jetstream.reachable ? 'consumer order-query is missing' : 'NATS is unreachable';
-    return part({ status: 'False', reason: 'LagUnknown', message: `${why}; keeping ${running} replicas` });
+    const why = observed.jetstream.reachable
+      ? 'consumer order-query is missing'
+      : 'NATS is unreachable';
+    return part({
+      status: 'False',
+      reason: 'LagUnknown',
+      message: `${why}; keeping ${running} replicas`,
+    });
   }
-  const decision = decideScale(running, queryLag, resource.spec.queryWorkers, observed.history, now);
+  const spec = resource.spec.queryWorkers;
+  const decision = decideScale(running, queryLag, spec, observed.history, now);
   queryWorkers.desiredReplicas = decision.target;
   queryWorkers.lag = queryLag;
   const actions: Action[] = [];
   if (decision.target !== running) {
-    actions.push({
-      type: 'ScaleDeployment',
-      name: deployment,
-      namespace,
-      from: running,
-      to: decision.target,
-      reason: decision.reason,
-    });
+    actions.push(scaleAction(deployment, namespace, running, decision));
     queryWorkers.replicas = decision.target;
     queryWorkers.lastScaleTime = new Date(now).toISOString();
   }

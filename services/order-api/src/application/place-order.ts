@@ -41,8 +41,12 @@ interface Identity {
 async function replay(ports: OrderApiPorts, id: Identity): Promise<PlacedOrder | undefined> {
   const stored = await ports.events.readOrderCreated(id.orderId);
   if (!stored || stored.eventId !== id.eventId) return undefined;
-  if (!sameOrder(stored.payload, id.customerId, id.request)) throw fail({ code: 'idempotency-key-reused' });
-  ports.logger.info({ orderId: id.orderId, requestId: id.requestId }, 'idempotent replay of an order');
+  if (!sameOrder(stored.payload, id.customerId, id.request))
+    throw fail({ code: 'idempotency-key-reused' });
+  ports.logger.info(
+    { orderId: id.orderId, requestId: id.requestId },
+    'idempotent replay of an order',
+  );
   return { order: createdOrder(stored.payload), replayed: true };
 }
 
@@ -61,7 +65,10 @@ function validate(cmd: PlaceOrderCommand) {
  * price in the request is only what the client expects), and append `order-created`. With an
  * Idempotency-Key a retry answers the order taken the first time, even after a menu change.
  */
-export async function placeOrder(ports: OrderApiPorts, cmd: PlaceOrderCommand): Promise<PlacedOrder> {
+export async function placeOrder(
+  ports: OrderApiPorts,
+  cmd: PlaceOrderCommand,
+): Promise<PlacedOrder> {
   const { key, request, customerId } = validate(cmd);
   const { orderId, eventId } = orderIdentity(customerId, key, ports.newId);
   cmd.onOrderId?.(orderId);
@@ -91,6 +98,9 @@ export async function placeOrder(ports: OrderApiPorts, cmd: PlaceOrderCommand): 
     return first;
   }
   ports.ordersCreated.inc();
-  ports.logger.info({ orderId, requestId: cmd.requestId, items: payload.items.length }, 'order created');
+  ports.logger.info(
+    { orderId, requestId: cmd.requestId, items: payload.items.length },
+    'order created',
+  );
   return { order: createdOrder(payload), replayed: false };
 }

@@ -13,7 +13,11 @@ export interface StoredOrderCreated {
 /** The event store as the order API needs it (adapters/event-store.ts). */
 export interface OrderEventsPort {
   /** Appends `order-created` to a new stream; `duplicate` when this event id was stored before. */
-  appendOrderCreated(eventId: string, payload: OrderCreated, requestId: string): Promise<{ duplicate: boolean }>;
+  appendOrderCreated(
+    eventId: string,
+    payload: OrderCreated,
+    requestId: string,
+  ): Promise<{ duplicate: boolean }>;
   /** The order's `order-created`, or undefined when there is no such order. */
   readOrderCreated(orderId: string): Promise<StoredOrderCreated | undefined>;
 }

@@ -47,6 +47,9 @@ export async function listOrders(
   if (!q.ok) validationFailure(q.errors);
   const whose = customerForList(principal, q.value.customerId);
   if (!whose.ok) refuse(whose);
-  const { records, nextCursor } = await ports.readModel.list({ ...q.value, customerId: whose.customerId });
+  const { records, nextCursor } = await ports.readModel.list({
+    ...q.value,
+    customerId: whose.customerId,
+  });
   return { items: records.map(toView), nextCursor };
 }

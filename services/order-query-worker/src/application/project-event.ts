@@ -18,7 +18,10 @@ export interface ProjectionPorts {
  * Every order event: project it into the read model when it is the next version; a duplicate is
  * acked, a gap retried later (docs/flow.md).
  */
-export async function projectEvent(ports: ProjectionPorts, envelope: Envelope): Promise<MessageOutcome> {
+export async function projectEvent(
+  ports: ProjectionPorts,
+  envelope: Envelope,
+): Promise<MessageOutcome> {
   const { orderId, event } = toVersionedEvent(envelope);
   const result = await ports.orders.apply(orderId, event);
   ports.projected.inc({ event_type: event.event.type, result });

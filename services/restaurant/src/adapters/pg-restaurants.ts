@@ -2,7 +2,6 @@ import { withTransaction, type Pool, type RetryOptions } from '@orderflow/platfo
 import type { Catalog, Restaurant } from '@orderflow/menu';
 import type { RecordedDecision } from '../application/ports';
 
-
 /** Restaurants, menus and decisions in the restaurant service's own database. */
 export class PgRestaurants {
   constructor(

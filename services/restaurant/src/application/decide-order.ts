@@ -36,7 +36,10 @@ const decider = (ports: RestaurantPorts): Decider<string, OrderSoFar, Verdict> =
         throw new RetryLaterError(`${streamId} has no order-created`);
       case 'decide': {
         const d = decide(a.order, await ports.restaurants.restaurant(a.order.restaurantId));
-        const event = { eventId: decisionEventId(a.order.orderId), event: decisionEvent(a.order, d) };
+        const event = {
+          eventId: decisionEventId(a.order.orderId),
+          event: decisionEvent(a.order, d),
+        };
         return { append: [event], result: { kind: 'decided', order: a.order, decision: d } };
       }
       case 'already-decided':
@@ -78,14 +81,22 @@ export async function decideOrder(
         reason: `${v.because} before a decision`,
       });
       metrics.skipped.inc();
-      logger.info({ orderId, because: v.because }, 'order not decided: the saga gave up on it first');
+      logger.info(
+        { orderId, because: v.because },
+        'order not decided: the saga gave up on it first',
+      );
       return 'ignored';
     case 'decided': {
       const { order, decision } = v;
       await restaurants.record(orderId, order.restaurantId, decision);
       if (!r.duplicate) metrics.decisions.inc({ decision: decision.decision });
       logger.info(
-        { orderId, restaurantId: order.restaurantId, decision: decision.decision, duplicate: r.duplicate },
+        {
+          orderId,
+          restaurantId: order.restaurantId,
+          decision: decision.decision,
+          duplicate: r.duplicate,
+        },
         'order decided',
       );
       return r.duplicate ? 'duplicate' : 'handled';

@@ -1,8 +1,4 @@
-import {
-  deterministicEventId,
-  type EventOf,
-  type RecordedOrderEvent,
-} from '@orderflow/events';
+import { deterministicEventId, type EventOf, type RecordedOrderEvent } from '@orderflow/events';
 import type { Restaurant } from '@orderflow/menu';
 
 /**
@@ -104,11 +100,18 @@ export function evolve(state: OrderSoFar, e: StreamEvent): OrderSoFar {
     case 'order-created':
       return {
         ...state,
-        order: { orderId: ev.data.orderId, restaurantId: ev.data.restaurantId, items: ev.data.items },
+        order: {
+          orderId: ev.data.orderId,
+          restaurantId: ev.data.restaurantId,
+          items: ev.data.items,
+        },
       };
     case 'order-approved':
       if (state.decided || !ownDecision(e, ev.data.orderId)) return state;
-      return { ...state, decided: { restaurantId: ev.data.restaurantId, decision: { decision: 'approved' } } };
+      return {
+        ...state,
+        decided: { restaurantId: ev.data.restaurantId, decision: { decision: 'approved' } },
+      };
     case 'order-rejected':
       if (state.decided || !ownDecision(e, ev.data.orderId)) return state;
       return {
@@ -121,7 +124,10 @@ export function evolve(state: OrderSoFar, e: StreamEvent): OrderSoFar {
     case 'order-refund-requested':
     case 'order-cancelled':
       if (state.tooLate) return state;
-      return { ...state, tooLate: { restaurantId: state.order?.restaurantId ?? '', because: ev.type } };
+      return {
+        ...state,
+        tooLate: { restaurantId: state.order?.restaurantId ?? '', because: ev.type },
+      };
     case 'order-payment-debited':
     case 'order-payment-declined':
     case 'order-payment-refunded':

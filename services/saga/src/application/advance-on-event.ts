@@ -8,7 +8,10 @@ import type { SagaPorts } from './ports';
  * Every order event may move its order's saga on. The history known before the message, extended
  * by it, spares a read when it is exact (KnownHistories).
  */
-export async function advanceOnEvent(ports: SagaPorts, envelope: Envelope): Promise<MessageOutcome> {
+export async function advanceOnEvent(
+  ports: SagaPorts,
+  envelope: Envelope,
+): Promise<MessageOutcome> {
   if (!isEventType(envelope.eventType)) return 'ignored';
   const event = parseEvent(envelope.eventType, envelope.data, envelope.metadata);
   const orderId = event.data.orderId;
@@ -26,7 +29,8 @@ export async function advanceOnEvent(ports: SagaPorts, envelope: Envelope): Prom
     orderId,
     input,
     (history) => ({
-      correlationId: history.lastCorrelationId ?? envelope.metadata[metadataKeys.correlationId] ?? orderId,
+      correlationId:
+        history.lastCorrelationId ?? envelope.metadata[metadataKeys.correlationId] ?? orderId,
       causationId: envelope.eventId,
     }),
     known,

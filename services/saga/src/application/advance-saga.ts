@@ -64,7 +64,9 @@ function reportAppend(ports: SagaPorts, orderId: string, input: SagaInput, r: Ou
   const before = r.result.status;
   ports.metrics.decisions.inc({ decision: decisionLabel(r.result.outputs) });
   if (input.type === 'timeout' && input.status === before)
-    ports.metrics.timeoutsFired.inc({ kind: before === 'AwaitingPayment' ? 'payment' : 'restaurant' });
+    ports.metrics.timeoutsFired.inc({
+      kind: before === 'AwaitingPayment' ? 'payment' : 'restaurant',
+    });
   ports.logger.info(
     { orderId, appended: r.appended.map((e) => e.event.type), input: input.type },
     'saga decided',
@@ -83,29 +85,36 @@ export async function advanceSaga(
   cause: (history: StreamHistory) => Cause,
   known?: StreamHistory,
 ): Promise<MessageOutcome> {
-  const r = await handleCommand(ports.eventSourcing, orderStreamId(orderId), input, decider(ports), {
-    cause,
-    known,
-    onHistory: (history, source) => {
-      ports.metrics.histories.inc({ source });
-      ports.known.remember(orderId, history);
-      if (history.skipped > 0)
-        ports.logger.warn(
-          { orderId, skipped: history.skipped },
-          'stream holds events the catalogue does not know; left out',
-        );
+  const r = await handleCommand(
+    ports.eventSourcing,
+    orderStreamId(orderId),
+    input,
+    decider(ports),
+    {
+      cause,
+      known,
+      onHistory: (history, source) => {
+        ports.metrics.histories.inc({ source });
+        ports.known.remember(orderId, history);
+        if (history.skipped > 0)
+          ports.logger.warn(
+            { orderId, skipped: history.skipped },
+            'stream holds events the catalogue does not know; left out',
+          );
+      },
+      onConflict: (attempt) => {
+        ports.metrics.conflicts.inc();
+        ports.logger.debug({ orderId, attempt }, 'version conflict; reading again');
+      },
     },
-    onConflict: (attempt) => {
-      ports.metrics.conflicts.inc();
-      ports.logger.debug({ orderId, attempt }, 'version conflict; reading again');
-    },
-  });
+  );
   if (r.state.status === 'New') return 'ignored';
   if (r.appended.length === 0) {
     ports.metrics.decisions.inc({ decision: decisionLabel(r.result.outputs) });
     await record(ports, orderId, r.state, r.result.outputs, r.history.lastVersion);
     // A final order rarely hears of again: leave room for the ones in flight.
-    if (r.state.status === 'Approved' || r.state.status === 'Cancelled') ports.known.forget(orderId);
+    if (r.state.status === 'Approved' || r.state.status === 'Cancelled')
+      ports.known.forget(orderId);
     return 'duplicate';
   }
   // The stream now holds what was appended: the next message reads it.

@@ -1,6 +1,6 @@
 import { SpanKind, withSpan, type Logger } from '@orderflow/platform';
 import { advanceOnTimeout } from './advance-on-timeout';
-import type { SagaInstancesPort, SagaPorts } from './ports';
+import type { DueInstance, SagaInstancesPort, SagaPorts } from './ports';
 
 const BATCH = 100;
 
@@ -8,6 +8,23 @@ export interface TimeoutScanner {
   /** Runs one scan now (tests); resolves with the number of rows this replica claimed. */
   scanOnce(): Promise<number>;
   stop(): Promise<void>;
+}
+
+/** One claimed deadline; a failure is logged, and the row comes due again when its lease ends. */
+async function handleTimeout(ports: SagaPorts, logger: Logger, row: DueInstance): Promise<void> {
+  try {
+    await withSpan(
+      'saga timeout',
+      { kind: SpanKind.INTERNAL, attributes: { 'orderflow.saga.state': row.state } },
+      () => advanceOnTimeout(ports, row),
+    );
+  } catch (err: unknown) {
+    // The lease runs out and the row comes due again.
+    logger.warn(
+      { orderId: row.orderId, err: err instanceof Error ? err.message : String(err) },
+      'timeout handling failed; will retry',
+    );
+  }
 }
 
 /**
@@ -35,19 +52,7 @@ export function startTimeoutScanner(opts: {
         if (stopped) return claimed;
         if (!(await instances.claim(row, opts.leaseMs))) continue;
         claimed++;
-        try {
-          await withSpan(
-            'saga timeout',
-            { kind: SpanKind.INTERNAL, attributes: { 'orderflow.saga.state': row.state } },
-            () => advanceOnTimeout(ports, row),
-          );
-        } catch (err: unknown) {
-          // The lease runs out and the row comes due again.
-          logger.warn(
-            { orderId: row.orderId, err: err instanceof Error ? err.message : String(err) },
-            'timeout handling failed; will retry',
-          );
-        }
+        await handleTimeout(ports, logger, row);
       }
       if (due.length < BATCH || stopped) return claimed;
     }

@@ -15,7 +15,6 @@ export type { RecordedOrderEvent } from '@orderflow/events';
  * Pure: no I/O; the clock and the timeouts are parameters.
  */
 
-
 export type TimeoutKind = 'payment' | 'restaurant';
 
 export type SagaState =

@@ -35,7 +35,11 @@ export function failureOf(err: unknown, req: FastifyRequest, bodyLimitBytes: num
 
 export const statusOfFailure = (f: ApiFailure): number => problemOf(f).problem.status;
 
-export function sendProblem(req: FastifyRequest, reply: FastifyReply, failure: ApiFailure): FastifyReply {
+export function sendProblem(
+  req: FastifyRequest,
+  reply: FastifyReply,
+  failure: ApiFailure,
+): FastifyReply {
   const { problem, headers } = problemOf(failure);
   const body = { ...problem, instance: req.url.split('?')[0] ?? '/', requestId: req.id };
   return reply
@@ -71,4 +75,3 @@ export function clientErrorHandler(maxHeaderBytes: number) {
     socket.destroy();
   };
 }
-

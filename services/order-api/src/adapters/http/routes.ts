@@ -36,7 +36,11 @@ function methodNotAllowed(app: FastifyInstance, url: string, allow: readonly str
 }
 
 /** The routes of the public API: each hands its request to its use case (application/). */
-export function registerRoutes(app: FastifyInstance, ports: OrderApiPorts, opts: RouteOptions): void {
+export function registerRoutes(
+  app: FastifyInstance,
+  ports: OrderApiPorts,
+  opts: RouteOptions,
+): void {
   const span = traced(opts.bodyLimitBytes);
   /** Authentication of every /api route, before its body is read (and before the rate limit). */
   const onRequest = async (req: FastifyRequest): Promise<void> => {

@@ -121,7 +121,9 @@ const registerRateLimit = (app: FastifyInstance) =>
     global: false,
     hook: 'preParsing',
     keyGenerator: (req) =>
-      req.principal?.kind === 'customer' ? `customer:${req.principal.customerId}` : `address:${req.ip}`,
+      req.principal?.kind === 'customer'
+        ? `customer:${req.principal.customerId}`
+        : `address:${req.ip}`,
     errorResponseBuilder: (_req, ctx) =>
       fail({
         code: 'rate-limited',

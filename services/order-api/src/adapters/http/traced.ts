@@ -27,7 +27,11 @@ export const traced =
       {
         kind: SpanKind.SERVER,
         parent: extractTraceContext(carrier),
-        attributes: { 'http.request.method': req.method, 'http.route': route, 'url.scheme': 'http' },
+        attributes: {
+          'http.request.method': req.method,
+          'http.route': route,
+          'url.scheme': 'http',
+        },
       },
       async (span): Promise<Settled> => {
         try {
