@@ -71,15 +71,17 @@ export interface ConsumerServiceParts {
   afterConsumerStop?: () => Promise<void> | void;
 }
 
-export interface ConsumerServiceOptions<C extends ConsumerServiceConfig, P> {
+export interface ConsumerServiceOptions<C extends ConsumerServiceConfig> {
   /** The service: metrics label, NATS connection name, producer of what it appends. */
   name: string;
   consumer: ConsumerName;
   config: C;
   logger: Logger;
   migrationsDir: string;
-  setup: (ctx: ConsumerServiceContext<C>) => Promise<P> | P;
 }
+
+/** A service's own part of the start-up: builds its adapters and use cases, returns its handler. */
+export type ConsumerServiceSetup<C, P> = (ctx: ConsumerServiceContext<C>) => Promise<P> | P;
 
 export interface ConsumerService<P> {
   opsPort: number;
@@ -107,7 +109,7 @@ interface Resources {
 }
 
 async function openResources<C extends ConsumerServiceConfig>(
-  opts: ConsumerServiceOptions<C, unknown>,
+  opts: ConsumerServiceOptions<C>,
 ): Promise<Resources> {
   const { config, logger } = opts;
   const ops = await startServiceOps(opts.name, config, logger);
@@ -138,13 +140,13 @@ async function closeResources(r: Resources): Promise<void> {
 export async function startConsumerService<
   C extends ConsumerServiceConfig,
   P extends ConsumerServiceParts,
->(opts: ConsumerServiceOptions<C, P>): Promise<ConsumerService<P>> {
+>(opts: ConsumerServiceOptions<C>, setup: ConsumerServiceSetup<C, P>): Promise<ConsumerService<P>> {
   const { config, logger, name } = opts;
   const r = await openResources(opts);
   const { registry, readiness } = r.ops;
   let parts: P;
   try {
-    parts = await opts.setup({
+    parts = await setup({
       config,
       logger,
       registry,

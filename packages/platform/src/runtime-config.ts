@@ -57,3 +57,22 @@ export function watchRuntimeConfig(
     },
   };
 }
+
+/**
+ * A service's own runtime tunable: derived from each accepted runtime config (an empty one at
+ * first, i.e. the environment's value), read with `get`. `onChange` hears every new value.
+ */
+export function runtimeSetting<T>(
+  derive: (cfg: RuntimeConfig) => T,
+  onChange?: (next: T, previous: T) => void,
+): { get: () => T; apply: (cfg: RuntimeConfig) => void } {
+  let value = derive({});
+  return {
+    get: () => value,
+    apply: (cfg) => {
+      const previous = value;
+      value = derive(cfg);
+      onChange?.(value, previous);
+    },
+  };
+}

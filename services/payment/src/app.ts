@@ -1,8 +1,9 @@
 import { join } from 'node:path';
-import { consumers, type RuntimeConfig } from '@orderflow/contracts';
+import { consumers } from '@orderflow/contracts';
 import {
   createLogger,
-  migrateDatabase,
+  migrationsCommand,
+  runtimeSetting,
   startConsumerService,
   validateOrderEnvelope,
   type Envelope,
@@ -10,15 +11,14 @@ import {
   type MessageOutcome,
 } from '@orderflow/platform';
 import { paymentHandler } from './application/handle-message';
-import { paymentMetrics, txRetriesCounter } from './adapters/metrics';
-import { PgPayments } from './adapters/pg-payments';
+import { paymentAdapters } from './adapters/payment-adapters';
+import type { PgPayments } from './adapters/pg-payments';
 import type { Config } from './config';
 
 export const migrationsDir = join(__dirname, '..', 'migrations');
+export const runMigrations = migrationsCommand(migrationsDir);
 export const CONSUMER = consumers.payment;
 export const validateEvent = validateOrderEnvelope;
-export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
-  migrateDatabase(config.DATABASE_URL, migrationsDir, logger);
 
 export interface PaymentApp {
   opsPort: number;
@@ -33,37 +33,27 @@ export async function start(
   config: Config,
   logger: Logger = createLogger('payment', config.LOG_LEVEL),
 ): Promise<PaymentApp> {
-  let defaultCreditCents = config.DEFAULT_CREDIT_CENTS;
-  const service = await startConsumerService({
-    name: 'payment',
-    consumer: CONSUMER,
-    config,
-    logger,
-    migrationsDir,
-    setup: ({ pool, registry, eventSourcing }) => {
-      const txRetries = txRetriesCounter(registry);
-      const payments = new PgPayments(pool, { onRetry: () => txRetries.inc() });
-      const metrics = paymentMetrics(registry);
-      const ports = {
-        payments,
-        eventSourcing,
-        metrics,
-        logger,
-        defaultCreditCents: () => defaultCreditCents,
-      };
+  const defaultCreditCents = runtimeSetting(
+    (cfg) => cfg.payment?.defaultCreditCents ?? config.DEFAULT_CREDIT_CENTS,
+    (next, previous) => {
+      if (next !== previous)
+        logger.info({ defaultCreditCents: next }, 'default credit of new accounts changed');
+    },
+  );
+  const service = await startConsumerService(
+    { name: 'payment', consumer: CONSUMER, config, logger, migrationsDir },
+    ({ pool, registry, eventSourcing }) => {
+      const { payments, metrics } = paymentAdapters(pool, registry);
+      const ports = { payments, eventSourcing, metrics, logger };
+      const handle = paymentHandler({ ...ports, defaultCreditCents: defaultCreditCents.get });
       return {
         payments,
-        handle: paymentHandler(ports),
+        handle,
         validate: validateEvent,
-        onRuntimeConfig: (cfg: RuntimeConfig) => {
-          const next = cfg.payment?.defaultCreditCents ?? config.DEFAULT_CREDIT_CENTS;
-          if (next !== defaultCreditCents)
-            logger.info({ defaultCreditCents: next }, 'default credit of new accounts changed');
-          defaultCreditCents = next;
-        },
+        onRuntimeConfig: defaultCreditCents.apply,
       };
     },
-  });
+  );
   const { payments, handle } = service.parts;
   return { opsPort: service.opsPort, payments, handle, stop: () => service.stop() };
 }

@@ -3,7 +3,7 @@ import { consumers, subjects } from '@orderflow/contracts';
 import {
   createLogger,
   loadCatalogFile,
-  migrateDatabase,
+  migrationsCommand,
   startConsumerService,
   validateOrderEnvelope,
   type Envelope,
@@ -17,10 +17,9 @@ import { PgRestaurants } from './adapters/pg-restaurants';
 import type { Config } from './config';
 
 export const migrationsDir = join(__dirname, '..', 'migrations');
+export const runMigrations = migrationsCommand(migrationsDir);
 export const CONSUMER = consumers.restaurant;
 export const validateEvent = validateOrderEnvelope;
-export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
-  migrateDatabase(config.DATABASE_URL, migrationsDir, logger);
 
 export interface RestaurantApp {
   opsPort: number;
@@ -39,43 +38,25 @@ export async function start(
 ): Promise<RestaurantApp> {
   // A bad catalog file stops the start with a message naming the field.
   const fileCatalog = await loadCatalogFile(config.CATALOG_FILE);
-  const service = await startConsumerService({
-    name: 'restaurant',
-    consumer: CONSUMER,
-    config,
-    logger,
-    migrationsDir,
-    setup: async ({ pool, registry, eventSourcing }) => {
+  const service = await startConsumerService(
+    { name: 'restaurant', consumer: CONSUMER, config, logger, migrationsDir },
+    async ({ pool, registry, eventSourcing }) => {
       const restaurants = new PgRestaurants(pool);
-      await restaurants.replaceCatalog(fileCatalog);
-      logger.info(
-        { restaurants: fileCatalog.restaurants.length, source: config.CATALOG_FILE },
-        'catalog loaded',
-      );
-      const catalog = followCatalog({
-        restaurants,
-        fileCatalog,
-        catalogFile: config.CATALOG_FILE,
-        logger,
-      });
+      const catalogFile = config.CATALOG_FILE;
+      const catalog = await followCatalog({ restaurants, fileCatalog, catalogFile, logger });
       const metrics = restaurantMetrics(registry);
       return {
         restaurants,
-        catalog,
-        handle: restaurantHandler({ restaurants, eventSourcing, metrics, logger }),
+        catalogSettled: catalog.settled,
         validate: validateEvent,
+        handle: restaurantHandler({ restaurants, eventSourcing, metrics, logger }),
         filterSubject: subjects.event('order-payment-debited'),
         onRuntimeConfig: catalog.onRuntimeConfig,
         afterConsumerStop: catalog.settled,
       };
     },
-  });
-  const { restaurants, handle, catalog } = service.parts;
-  return {
-    opsPort: service.opsPort,
-    restaurants,
-    handle,
-    catalogSettled: catalog.settled,
-    stop: () => service.stop(),
-  };
+  );
+  const { restaurants, handle, catalogSettled } = service.parts;
+  const stop = () => service.stop();
+  return { opsPort: service.opsPort, restaurants, handle, catalogSettled, stop };
 }

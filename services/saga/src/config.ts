@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import type { RuntimeConfig } from '@orderflow/contracts';
 import { consumerServiceConfigShape, env } from '@orderflow/platform';
+import type { Timeouts } from './domain/workflow';
 
 /** Every environment variable of the saga, validated once at start (docs/conventions.md). */
 export const configSchema = z.object({
@@ -12,3 +14,9 @@ export const configSchema = z.object({
   TIMEOUT_SCAN_INTERVAL_MS: env.int(1000, 10, 600_000),
 });
 export type Config = z.infer<typeof configSchema>;
+
+/** The timeouts in force: the runtime config's `saga.*`, else the environment's. */
+export const timeoutsOf = (config: Config, cfg: RuntimeConfig): Timeouts => ({
+  paymentTimeoutMs: cfg.saga?.paymentTimeoutMs ?? config.PAYMENT_TIMEOUT_MS,
+  restaurantTimeoutMs: cfg.saga?.restaurantTimeoutMs ?? config.RESTAURANT_TIMEOUT_MS,
+});

@@ -7,13 +7,18 @@ import type { RestaurantsPort } from './ports';
  * runtime config's `restaurant.catalog` while present. Writes run one after another; one that
  * fails keeps the previous catalog.
  */
-export function followCatalog(opts: {
+export async function followCatalog(opts: {
   restaurants: RestaurantsPort;
   fileCatalog: Catalog;
   catalogFile: string;
   logger: Logger;
-}): { onRuntimeConfig: (cfg: RuntimeConfig) => void; settled: () => Promise<void> } {
-  const { restaurants, logger } = opts;
+}): Promise<{ onRuntimeConfig: (cfg: RuntimeConfig) => void; settled: () => Promise<void> }> {
+  const { restaurants, logger, fileCatalog } = opts;
+  await restaurants.replaceCatalog(fileCatalog);
+  logger.info(
+    { restaurants: fileCatalog.restaurants.length, source: opts.catalogFile },
+    'catalog loaded',
+  );
   let chain: Promise<void> = Promise.resolve();
   const onRuntimeConfig = catalogFollower({
     fileCatalog: opts.fileCatalog,

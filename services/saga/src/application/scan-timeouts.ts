@@ -1,6 +1,6 @@
 import { SpanKind, withSpan, type Logger } from '@orderflow/platform';
 import { advanceOnTimeout } from './advance-on-timeout';
-import type { DueInstance, SagaInstancesPort, SagaPorts } from './ports';
+import type { DueInstance, SagaPorts } from './ports';
 
 const BATCH = 100;
 
@@ -32,14 +32,12 @@ async function handleTimeout(ports: SagaPorts, logger: Logger, row: DueInstance)
  * claims each with a compare-and-set on its deadline (the lease: `leaseMs`, after which an
  * unfinished row comes due again), and runs the saga with a timeout tick. Scans never overlap.
  */
-export function startTimeoutScanner(opts: {
-  instances: SagaInstancesPort;
-  ports: SagaPorts;
-  intervalMs: number;
-  leaseMs: number;
-  logger: Logger;
-}): TimeoutScanner {
-  const { instances, ports, logger } = opts;
+export function startTimeoutScanner(
+  ports: SagaPorts,
+  intervalMs: number,
+  leaseMs: number,
+): TimeoutScanner {
+  const { instances, logger } = ports;
   let stopped = false;
   let running: Promise<number> | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -50,7 +48,7 @@ export function startTimeoutScanner(opts: {
       const due = await instances.due(BATCH);
       for (const row of due) {
         if (stopped) return claimed;
-        if (!(await instances.claim(row, opts.leaseMs))) continue;
+        if (!(await instances.claim(row, leaseMs))) continue;
         claimed++;
         await handleTimeout(ports, logger, row);
       }
@@ -75,10 +73,10 @@ export function startTimeoutScanner(opts: {
         ),
       )
       .finally(() => {
-        if (!stopped) timer = setTimeout(tick, opts.intervalMs);
+        if (!stopped) timer = setTimeout(tick, intervalMs);
       });
   };
-  timer = setTimeout(tick, opts.intervalMs);
+  timer = setTimeout(tick, intervalMs);
 
   return {
     scanOnce,
