@@ -83,7 +83,6 @@ export default tseslint.config(
     // member is the clearest form, and the compiler checks that none is missing. Splitting them
     // would scatter one table over several functions.
     files: [
-      'services/order-query-worker/src/domain/projection.ts',
       'services/restaurant/src/domain/decide.ts',
       'services/order-api/src/domain/problems.ts',
       'services/eventstore/src/domain/append.ts',

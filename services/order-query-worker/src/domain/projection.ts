@@ -25,48 +25,53 @@ export type ProjectionResult = OrderRecord | 'duplicate' | 'gap';
  * until the missing events arrive.
  */
 export function project(current: OrderRecord | undefined, e: VersionedEvent): ProjectionResult {
-  if (!current) {
-    if (e.version !== 0 || e.event.type !== 'order-created') return 'gap';
-    const d = e.event.data;
-    return {
-      orderId: d.orderId,
-      customerId: d.customerId,
-      restaurantId: d.restaurantId,
-      items: d.items,
-      amount: d.amount,
-      status: 'Pending',
-      version: 0,
-      cancellationReason: null,
-      refunded: false,
-      createdAt: e.createdAt,
-      updatedAt: e.createdAt,
-    };
-  }
+  if (!current) return e.version === 0 ? created(e) : 'gap';
   if (e.version <= current.version) return 'duplicate';
   if (e.version > current.version + 1) return 'gap';
   const next: OrderRecord = { ...current, version: e.version, updatedAt: e.createdAt };
   // Once Approved or Cancelled, later events advance the version but never the status.
-  const settled = finalOrderStatuses.has(current.status);
-  const ev = e.event;
+  if (finalOrderStatuses.has(current.status))
+    return e.event.type === 'order-payment-refunded' ? { ...next, refunded: true } : next;
+  return { ...next, ...changeOf(e.event) };
+}
+
+/** The row of a new order, from its `order-created` (version 0). */
+function created(e: VersionedEvent): OrderRecord | 'gap' {
+  if (e.event.type !== 'order-created') return 'gap';
+  const d = e.event.data;
+  return {
+    orderId: d.orderId,
+    customerId: d.customerId,
+    restaurantId: d.restaurantId,
+    items: d.items,
+    amount: d.amount,
+    status: 'Pending',
+    version: 0,
+    cancellationReason: null,
+    refunded: false,
+    createdAt: e.createdAt,
+    updatedAt: e.createdAt,
+  };
+}
+
+/** What an event changes in a row that is not final yet. */
+function changeOf(ev: OrderEvent): Partial<OrderRecord> {
   switch (ev.type) {
     case 'order-created':
     case 'order-refund-requested':
-      return next;
+      return {};
     case 'order-payment-debited':
-      return settled ? next : { ...next, status: 'Paid' };
+      return { status: 'Paid' };
     case 'order-payment-declined':
-      return settled ? next : { ...next, status: 'PaymentDeclined' };
+      return { status: 'PaymentDeclined' };
     case 'order-approved':
-      return settled ? next : { ...next, status: 'Approved' };
+      return { status: 'Approved' };
     case 'order-rejected':
-      return settled ? next : { ...next, status: 'Rejected' };
+      return { status: 'Rejected' };
     case 'order-payment-refunded':
-      // The money went back whatever the status: a refund after a cancellation only sets the flag.
-      return settled
-        ? { ...next, refunded: true }
-        : { ...next, status: 'Refunded', refunded: true };
+      return { status: 'Refunded', refunded: true };
     case 'order-cancelled':
-      return settled ? next : { ...next, status: 'Cancelled', cancellationReason: ev.data.reason };
+      return { status: 'Cancelled', cancellationReason: ev.data.reason };
     default: {
       const never: never = ev;
       throw new Error(`unknown event ${JSON.stringify(never)}`);
