@@ -95,12 +95,8 @@ export default tseslint.config(
     // one external API each (the gRPC service definition, the Kubernetes and JetStream ports, the
     // ops server, the event store's start-up and its fast append path, telemetry, token checks).
     files: [
-      'packages/platform/src/ops-server.ts',
       'packages/platform/src/streamed-appends.ts',
       'packages/platform/src/telemetry.ts',
-      'services/eventstore/src/app.ts',
-      'services/eventstore/src/grpc-service.ts',
-      'services/operator/src/adapters/*.ts',
       'services/operator/src/operator.ts',
       'services/operator/src/controller.ts',
       'services/operator/src/plan.ts',
