@@ -97,9 +97,6 @@ export default tseslint.config(
     files: [
       'packages/platform/src/streamed-appends.ts',
       'packages/platform/src/telemetry.ts',
-      'services/operator/src/operator.ts',
-      'services/operator/src/controller.ts',
-      'services/operator/src/plan.ts',
       'services/order-api/src/authenticate.ts',
       'services/order-api/src/adapters/token-verifier.ts',
       'services/order-api/src/config.ts',
