@@ -97,10 +97,6 @@ export default tseslint.config(
     files: [
       'packages/platform/src/streamed-appends.ts',
       'packages/platform/src/telemetry.ts',
-      'services/order-api/src/authenticate.ts',
-      'services/order-api/src/adapters/token-verifier.ts',
-      'services/order-api/src/config.ts',
-      'services/order-query-worker/src/rebuild.ts',
       'services/payment/src/adapters/pg-payments.ts',
     ],
     rules: { 'max-lines-per-function': 'off', complexity: 'off' },
