@@ -78,27 +78,4 @@ export default tseslint.config(
     ],
     rules: { 'max-lines-per-function': 'off', complexity: 'off' },
   },
-  {
-    // Exhaustive switches over a closed union (an event, a state, a failure code): one case per
-    // member is the clearest form, and the compiler checks that none is missing. Splitting them
-    // would scatter one table over several functions.
-    files: [
-      'services/restaurant/src/domain/decide.ts',
-      'services/order-api/src/domain/problems.ts',
-      'services/eventstore/src/domain/append.ts',
-      'packages/platform/src/envelope.ts',
-    ],
-    rules: { 'max-lines-per-function': 'off', complexity: 'off' },
-  },
-  {
-    // Not yet split (see the closing note of issue 14): composition roots and adapters that wire
-    // one external API each (the gRPC service definition, the Kubernetes and JetStream ports, the
-    // ops server, the event store's start-up and its fast append path, telemetry, token checks).
-    files: [
-      'packages/platform/src/streamed-appends.ts',
-      'packages/platform/src/telemetry.ts',
-      'services/payment/src/adapters/pg-payments.ts',
-    ],
-    rules: { 'max-lines-per-function': 'off', complexity: 'off' },
-  },
 );

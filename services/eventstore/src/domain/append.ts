@@ -26,6 +26,52 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const STREAM_ID = /^[^\s\u0000-\u001f\u007f]+$/;
 const NUL = '\u0000';
 
+function validateEventType(eventType: string, f: string): void {
+  if (!eventType) throw invalidArgument(`${f}.event_type`, 'must not be empty');
+  if (eventType.length > limits.maxEventTypeLength)
+    throw invalidArgument(
+      `${f}.event_type`,
+      `must be at most ${limits.maxEventTypeLength} characters`,
+    );
+  if (!/^[A-Za-z0-9_.-]+$/.test(eventType))
+    throw invalidArgument(
+      `${f}.event_type`,
+      'may hold only letters, digits, ".", "_" and "-" (it names a NATS subject)',
+    );
+}
+
+function validateMetadata(metadata: Record<string, string>, f: string): void {
+  const entries = Object.entries(metadata);
+  if (entries.length > limits.maxMetadataEntries)
+    throw invalidArgument(
+      `${f}.metadata`,
+      `must hold at most ${limits.maxMetadataEntries} entries`,
+    );
+  for (const [k, v] of entries) {
+    if (Buffer.byteLength(v, 'utf8') > limits.maxMetadataValueBytes)
+      throw invalidArgument(`${f}.metadata.${k}`, 'must be at most 8 KiB');
+    if (k.includes(NUL) || v.includes(NUL))
+      throw invalidArgument(`${f}.metadata`, 'keys and values must not contain NUL characters');
+  }
+}
+
+/** One event of an append (`f` names it: `events[2]`); `seen` holds the ids before it. */
+function validateEvent(e: NewEvent, f: string, seen: Set<string>): void {
+  if (!UUID.test(e.eventId)) throw invalidArgument(`${f}.event_id`, 'must be a UUID');
+  const id = e.eventId.toLowerCase();
+  if (seen.has(id)) throw invalidArgument(`${f}.event_id`, 'appears twice in one append');
+  seen.add(id);
+  validateEventType(e.eventType, f);
+  if (Buffer.byteLength(e.data, 'utf8') > limits.maxDataBytes)
+    throw invalidArgument(`${f}.data`, 'must be at most 1 MiB');
+  try {
+    JSON.parse(e.data);
+  } catch {
+    throw invalidArgument(`${f}.data`, 'must be a JSON document');
+  }
+  validateMetadata(e.metadata, f);
+}
+
 /**
  * Checks an append request before any I/O. Every problem names the field (`events[2].data`).
  * Pure: no database, no clock.
@@ -42,43 +88,7 @@ export function validateAppend(cmd: AppendCommand): AppendCommand {
   if (cmd.events.length > limits.maxEventsPerAppend)
     throw invalidArgument('events', `must hold at most ${limits.maxEventsPerAppend} events`);
   const seen = new Set<string>();
-  cmd.events.forEach((e, i) => {
-    const f = `events[${i}]`;
-    if (!UUID.test(e.eventId)) throw invalidArgument(`${f}.event_id`, 'must be a UUID');
-    const id = e.eventId.toLowerCase();
-    if (seen.has(id)) throw invalidArgument(`${f}.event_id`, 'appears twice in one append');
-    seen.add(id);
-    if (!e.eventType) throw invalidArgument(`${f}.event_type`, 'must not be empty');
-    if (e.eventType.length > limits.maxEventTypeLength)
-      throw invalidArgument(
-        `${f}.event_type`,
-        `must be at most ${limits.maxEventTypeLength} characters`,
-      );
-    if (!/^[A-Za-z0-9_.-]+$/.test(e.eventType))
-      throw invalidArgument(
-        `${f}.event_type`,
-        'may hold only letters, digits, ".", "_" and "-" (it names a NATS subject)',
-      );
-    if (Buffer.byteLength(e.data, 'utf8') > limits.maxDataBytes)
-      throw invalidArgument(`${f}.data`, 'must be at most 1 MiB');
-    try {
-      JSON.parse(e.data);
-    } catch {
-      throw invalidArgument(`${f}.data`, 'must be a JSON document');
-    }
-    const entries = Object.entries(e.metadata);
-    if (entries.length > limits.maxMetadataEntries)
-      throw invalidArgument(
-        `${f}.metadata`,
-        `must hold at most ${limits.maxMetadataEntries} entries`,
-      );
-    for (const [k, v] of entries) {
-      if (Buffer.byteLength(v, 'utf8') > limits.maxMetadataValueBytes)
-        throw invalidArgument(`${f}.metadata.${k}`, 'must be at most 8 KiB');
-      if (k.includes(NUL) || v.includes(NUL))
-        throw invalidArgument(`${f}.metadata`, 'keys and values must not contain NUL characters');
-    }
-  });
+  cmd.events.forEach((e, i) => validateEvent(e, `events[${i}]`, seen));
   return { ...cmd, events: cmd.events.map((e) => ({ ...e, eventId: e.eventId.toLowerCase() })) };
 }
 

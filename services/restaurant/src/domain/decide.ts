@@ -90,8 +90,29 @@ export type Assessment =
   /** The stream has no order-created: nothing to decide on. */
   | { kind: 'no-order' };
 
-const ownDecision = (e: StreamEvent, orderId: string): boolean =>
-  e.eventId === decisionEventId(orderId);
+const decisionOf = (ev: EventOf<'order-approved'> | EventOf<'order-rejected'>): Decision =>
+  ev.type === 'order-approved'
+    ? { decision: 'approved' }
+    : { decision: 'rejected', reason: ev.data.reason };
+
+/** Our own decision (by its deterministic id), the first one only. */
+const withDecision = (
+  state: OrderSoFar,
+  eventId: string,
+  ev: EventOf<'order-approved'> | EventOf<'order-rejected'>,
+): OrderSoFar =>
+  state.decided || eventId !== decisionEventId(ev.data.orderId)
+    ? state
+    : { ...state, decided: { restaurantId: ev.data.restaurantId, decision: decisionOf(ev) } };
+
+/** The first refund request or cancellation. */
+const withTooLate = (
+  state: OrderSoFar,
+  because: 'order-refund-requested' | 'order-cancelled',
+): OrderSoFar =>
+  state.tooLate
+    ? state
+    : { ...state, tooLate: { restaurantId: state.order?.restaurantId ?? '', because } };
 
 /** The next state after one event of the order's stream. */
 export function evolve(state: OrderSoFar, e: StreamEvent): OrderSoFar {
@@ -107,27 +128,11 @@ export function evolve(state: OrderSoFar, e: StreamEvent): OrderSoFar {
         },
       };
     case 'order-approved':
-      if (state.decided || !ownDecision(e, ev.data.orderId)) return state;
-      return {
-        ...state,
-        decided: { restaurantId: ev.data.restaurantId, decision: { decision: 'approved' } },
-      };
     case 'order-rejected':
-      if (state.decided || !ownDecision(e, ev.data.orderId)) return state;
-      return {
-        ...state,
-        decided: {
-          restaurantId: ev.data.restaurantId,
-          decision: { decision: 'rejected', reason: ev.data.reason },
-        },
-      };
+      return withDecision(state, e.eventId, ev);
     case 'order-refund-requested':
     case 'order-cancelled':
-      if (state.tooLate) return state;
-      return {
-        ...state,
-        tooLate: { restaurantId: state.order?.restaurantId ?? '', because: ev.type },
-      };
+      return withTooLate(state, ev.type);
     case 'order-payment-debited':
     case 'order-payment-declined':
     case 'order-payment-refunded':
