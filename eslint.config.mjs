@@ -71,7 +71,6 @@ export default tseslint.config(
     // the dead-letter tool's argument dispatch): long, flat and covered by their own runs.
     files: [
       'bench/src/**/*.ts',
-      'tools/chaos/src/**/*.ts',
       'tools/runner/src/system.ts',
       'tools/cli/src/cli.ts',
       'tools/deadletters/src/cli.ts',
