@@ -72,7 +72,6 @@ export default tseslint.config(
     files: [
       'bench/src/**/*.ts',
       'tools/runner/src/system.ts',
-      'tools/deadletters/src/cli.ts',
     ],
     rules: { 'max-lines-per-function': 'off', complexity: 'off' },
   },
