@@ -35,21 +35,11 @@ export interface OrderRecord {
   updatedAt: string;
 }
 
-/** What `GET /api/orders/:id` and each item of `GET /api/orders` answer. */
-export interface OrderView {
-  orderId: string;
-  customerId: string;
-  restaurantId: string;
-  items: OrderItem[];
-  amount: number;
-  status: OrderStatus;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  /** Only on a Cancelled order. */
-  cancellationReason?: string;
-  refunded: boolean;
-}
+/**
+ * What `GET /api/orders/:id` and each item of `GET /api/orders` answer: the record, with
+ * `cancellationReason` only on a Cancelled order.
+ */
+export type OrderView = Omit<OrderRecord, 'cancellationReason'> & { cancellationReason?: string };
 
 /** The `orders` table's row as `pg` returns it. */
 export interface OrderRow {
