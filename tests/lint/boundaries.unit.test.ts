@@ -37,6 +37,15 @@ test('when a domain file imports pg or reads the clock, then lint fails', async 
   ]);
 }, 60_000);
 
+test('when a domain file imports an adapter, then lint fails', async () => {
+  const errors = await boundaryErrors('services/fixture-service/src/domain/imports-adapter.ts');
+  expect(errors).toEqual([expect.stringContaining('domain/ does not import adapters/')]);
+}, 60_000);
+
+test('when an adapter imports nothing it may not, then lint lets it', async () => {
+  expect(await boundaryErrors('services/fixture-service/src/adapters/store.ts')).toEqual([]);
+}, 60_000);
+
 test('when a service imports another service, then lint fails', async () => {
   const errors = await boundaryErrors(
     'services/fixture-service/src/application/imports-another-service.ts',
