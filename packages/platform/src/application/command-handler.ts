@@ -84,11 +84,11 @@ async function historyFor(
 }
 
 /** The appended events as the stream now holds them (their commit time is the store's to know). */
-const recordedAfter = (history: StreamHistory, events: readonly EmittedEvent[]) =>
+const recordedUpTo = (last: number, events: readonly EmittedEvent[]): RecordedOrderEvent[] =>
   events.map((e, i) => ({
     event: e.event,
     eventId: e.eventId,
-    version: history.lastVersion + 1 + i,
+    version: last - events.length + 1 + i,
     recordedAt: '',
   }));
 
@@ -122,7 +122,9 @@ export async function handleCommand<Command, State, Result>(
         eventMetadata(cause, es.producer),
         opts.signal,
       );
-      const after = r.duplicate ? state : fold(decider, recordedAfter(history, append), state);
+      const after = r.duplicate
+        ? state
+        : fold(decider, recordedUpTo(r.nextExpectedVersion, append), state);
       return {
         ...base,
         state: after,
