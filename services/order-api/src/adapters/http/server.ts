@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { counter, histogram, type Logger, type Registry } from '@orderflow/platform';
 import type { OrderApiPorts } from '../../application/ports';
 import type { Authenticate } from '../../authenticate';
+import type { Config } from '../../config';
 import type { Principal } from '../../domain/auth';
 import { fail } from '../../domain/problems';
 import { clientErrorHandler, failureOf, sendProblem } from './problems';
@@ -157,3 +158,24 @@ export async function buildHttp(deps: HttpDeps): Promise<OrderHttp> {
     },
   };
 }
+
+/** The HTTP limits of the configuration. */
+export const httpLimitsOf = (config: Config): HttpLimits => ({
+  bodyLimitBytes: config.BODY_LIMIT_BYTES,
+  maxHeaderBytes: config.HTTP_MAX_HEADER_BYTES,
+  requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+  trustProxyHops: config.HTTP_TRUST_PROXY_HOPS,
+  rateLimitMax: config.RATE_LIMIT_MAX,
+  rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
+  keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT_MS,
+});
+
+/** What the start-up logs about the listener (never a secret). */
+export const listeningOf = (config: Config, port: number) => ({
+  port,
+  host: config.HTTP_HOST,
+  eventstore: config.EVENTSTORE_ADDRESS,
+  authMode: config.AUTH_MODE,
+  rateLimit:
+    config.RATE_LIMIT_MAX > 0 ? `${config.RATE_LIMIT_MAX}/${config.RATE_LIMIT_WINDOW_MS}ms` : 'off',
+});
