@@ -30,6 +30,7 @@ typecheck: node_modules/.installed ## Type-check sources and tests
 
 lint: node_modules/.installed ## ESLint (type-checked rules) and Prettier
 	npx eslint .
+	npx jscpd --threshold 0.3
 	npx prettier --check .
 
 format: node_modules/.installed ## Format everything with Prettier

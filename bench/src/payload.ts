@@ -41,3 +41,13 @@ export function orderCreated(): {
     },
   };
 }
+
+/** An append of one new `order-created` stream, as the bench sends it. */
+export function orderCreatedAppend() {
+  const e = orderCreated();
+  return {
+    streamId: `order-${e.orderId}`,
+    expectedVersion: -1,
+    events: [{ eventId: e.eventId, eventType: e.eventType, data: e.data, metadata: e.metadata }],
+  };
+}

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { createPool, migrate } from '@orderflow/platform';
 import { PgEventStore, migrationsDir } from '@orderflow/eventstore';
-import { orderCreated } from './payload';
+import { orderCreated, orderCreatedAppend } from './payload';
 import { measure } from './stats';
 
 async function main(): Promise<void> {
@@ -18,20 +18,7 @@ async function main(): Promise<void> {
     await migrate(pool, migrationsDir);
     // The Publisher relay is off: emmett publishes to no broker, so this compares the storage path.
     const store = new PgEventStore(pool);
-    const r = await measure(
-      concurrency,
-      () => {
-        const e = orderCreated();
-        return store.append({
-          streamId: `order-${e.orderId}`,
-          expectedVersion: -1,
-          events: [
-            { eventId: e.eventId, eventType: e.eventType, data: e.data, metadata: e.metadata },
-          ],
-        });
-      },
-      timing,
-    );
+    const r = await measure(concurrency, () => store.append(orderCreatedAppend()), timing);
     await pool.end();
     process.stdout.write(`${JSON.stringify(r)}\n`);
     return;

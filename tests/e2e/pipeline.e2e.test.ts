@@ -5,6 +5,7 @@ import pg from 'pg';
 import { run, type Io } from '@orderflow/cli';
 import { startSystem, type RunningSystem } from '@orderflow/runner';
 import { freePort, waitFor } from '@orderflow/testkit';
+import type { OrderView } from '@orderflow/contracts';
 
 // The whole pipeline with every service as a real process (the built dist/ of each service),
 // against a real PostgreSQL and nats-server, exactly as `make up AUTH=dev` runs it: the order API
@@ -69,14 +70,6 @@ afterAll(async () => {
   await system?.stop();
   rmSync(workDir, { recursive: true, force: true });
 });
-
-interface OrderView {
-  orderId: string;
-  status: string;
-  amount: number;
-  cancellationReason?: string;
-  refunded?: boolean;
-}
 
 const tokens = new Map<string, string>();
 async function bearer(customer: string): Promise<Record<string, string>> {

@@ -1,8 +1,8 @@
 import { Registry } from '@orderflow/platform';
-import type { OrderView } from '../../services/order-query-worker/src/domain/projection';
-import { endToEndLatency } from '../../services/order-query-worker/src/end-to-end';
+import type { OrderRecord } from '@orderflow/contracts';
+import { endToEndLatency } from '../../services/order-query-worker/src/adapters/order-latency-metric';
 
-const view = (over: Partial<OrderView>): OrderView => ({
+const view = (over: Partial<OrderRecord>): OrderRecord => ({
   orderId: 'o1',
   customerId: 'c1',
   restaurantId: 'r1',

@@ -5,7 +5,7 @@ import {
   ensureDatabase,
 } from '@orderflow/platform';
 import { freePort } from '@orderflow/testkit';
-import { orderCreated } from '../payload';
+import { orderCreated, orderCreatedAppend } from '../payload';
 import { spawnService, waitReady } from '../procs';
 import { log, measureAlternating, round, type ResultRow } from '../stats';
 
@@ -66,14 +66,7 @@ export async function appendScenario(
     await raw.query(RAW_TABLE);
     for (const c of concurrencies) {
       const appendWith = (c: typeof client) => async () => {
-        const e = orderCreated();
-        await c.appendToStream({
-          streamId: `order-${e.orderId}`,
-          expectedVersion: -1,
-          events: [
-            { eventId: e.eventId, eventType: e.eventType, data: e.data, metadata: e.metadata },
-          ],
-        });
+        await c.appendToStream(orderCreatedAppend());
       };
       const r = await measureAlternating(
         c,

@@ -91,3 +91,12 @@ export const metadataKeys = {
   schemaVersion: 'schema_version',
   producer: 'producer',
 } as const;
+
+/** An order event as read from its stream: the catalogue event plus where and when it was stored. */
+export interface RecordedOrderEvent {
+  event: OrderEvent;
+  eventId: string;
+  version: number;
+  /** When the event store committed it (RFC 3339); empty when the writer does not know it yet. */
+  recordedAt: string;
+}

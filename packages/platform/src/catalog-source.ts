@@ -41,48 +41,56 @@ export interface CatalogChange {
 }
 
 /**
- * The catalog in force: the file's, replaced by the runtime config's `restaurant.catalog` while
- * that is present (the operator writes it from the OrderFlow resource), and the file's again when
- * it is removed. `onChange` runs for every change of the catalog in force, never for the file's
- * first load (the caller has it already); `onRuntime` sees every accepted runtime config, for the
- * caller's other tunables. An invalid runtime catalog is logged and the previous catalog stays.
- * The restaurant service and the order API both read the catalog this way, so they agree on menus.
+ * Follows the catalog in force through runtime configs: the file's, replaced by the runtime
+ * config's `restaurant.catalog` while that is present (the operator writes it from the OrderFlow
+ * resource), and the file's again when it is removed. `onChange` runs for every change of the
+ * catalog in force, never for the file's first load (the caller has it already). An invalid
+ * runtime catalog is logged and the previous catalog stays. The restaurant service and the order
+ * API both follow the catalog this way, so they agree on menus.
  */
+export function catalogFollower(opts: {
+  fileCatalog: Catalog;
+  catalogFile: string;
+  logger: Logger;
+  onChange: (change: CatalogChange) => void;
+}): (cfg: RuntimeConfig) => void {
+  let fromRuntime = false;
+  return (cfg) => {
+    const raw = cfg.restaurant?.catalog;
+    if (raw === undefined) {
+      if (!fromRuntime) return;
+      fromRuntime = false;
+      opts.onChange({ catalog: opts.fileCatalog, source: opts.catalogFile });
+      return;
+    }
+    let catalog: Catalog;
+    try {
+      catalog = parseCatalog(raw, 'runtime config restaurant.catalog');
+    } catch (err: unknown) {
+      opts.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'runtime catalog rejected; keeping the previous one',
+      );
+      return;
+    }
+    fromRuntime = true;
+    opts.onChange({ catalog, source: 'runtime config' });
+  };
+}
+
+/** Watches the runtime config file and follows the catalog in force (catalogFollower). */
 export function watchCatalog(opts: {
   fileCatalog: Catalog;
   catalogFile: string;
   runtimeConfigFile: string | undefined;
   logger: Logger;
   onChange: (change: CatalogChange) => void;
-  onRuntime?: (cfg: RuntimeConfig) => void;
   pollMs?: number;
 }): { close(): void } {
-  let fromRuntime = false;
   return watchRuntimeConfig(
     opts.runtimeConfigFile,
     opts.logger,
-    (cfg) => {
-      opts.onRuntime?.(cfg);
-      const raw = cfg.restaurant?.catalog;
-      if (raw === undefined) {
-        if (!fromRuntime) return;
-        fromRuntime = false;
-        opts.onChange({ catalog: opts.fileCatalog, source: opts.catalogFile });
-        return;
-      }
-      let catalog: Catalog;
-      try {
-        catalog = parseCatalog(raw, 'runtime config restaurant.catalog');
-      } catch (err: unknown) {
-        opts.logger.error(
-          { err: err instanceof Error ? err.message : String(err) },
-          'runtime catalog rejected; keeping the previous one',
-        );
-        return;
-      }
-      fromRuntime = true;
-      opts.onChange({ catalog, source: 'runtime config' });
-    },
+    catalogFollower(opts),
     opts.pollMs,
   );
 }

@@ -48,6 +48,21 @@ export function encodeEnvelope(e: Omit<Envelope, 'data'> & { data: string }): Ui
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
+/** A non-empty string member of the envelope, or the poison it makes. */
+function required(raw: Record<string, unknown>, key: 'eventId' | 'eventType' | 'streamId'): string {
+  const v = raw[key];
+  if (typeof v !== 'string' || !v) throw new PoisonMessageError(`envelope.${key} is missing`);
+  return v;
+}
+
+/** The string entries of the metadata (anything else is dropped). */
+function stringsOf(metadata: unknown): Record<string, string> {
+  const meta: Record<string, string> = {};
+  if (isRecord(metadata))
+    for (const [k, v] of Object.entries(metadata)) if (typeof v === 'string') meta[k] = v;
+  return meta;
+}
+
 /** Decodes and shape-checks an envelope; anything malformed is a PoisonMessageError. */
 export function decodeEnvelope(bytes: Uint8Array): Envelope {
   let raw: unknown;
@@ -57,26 +72,20 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
     throw new PoisonMessageError('message body is not JSON');
   }
   if (!isRecord(raw)) throw new PoisonMessageError('message body is not a JSON object');
-  const { eventId, eventType, streamId, version, data, metadata, createdAt } = raw;
-  if (typeof eventId !== 'string' || !eventId)
-    throw new PoisonMessageError('envelope.eventId is missing');
-  if (typeof eventType !== 'string' || !eventType)
-    throw new PoisonMessageError('envelope.eventType is missing');
-  if (typeof streamId !== 'string' || !streamId)
-    throw new PoisonMessageError('envelope.streamId is missing');
+  const { version, data, metadata, createdAt } = raw;
+  const eventId = required(raw, 'eventId');
+  const eventType = required(raw, 'eventType');
+  const streamId = required(raw, 'streamId');
   if (typeof version !== 'number' || !Number.isInteger(version) || version < 0)
     throw new PoisonMessageError('envelope.version is not a non-negative integer');
   if (!isRecord(data)) throw new PoisonMessageError('envelope.data is not a JSON object');
-  const meta: Record<string, string> = {};
-  if (isRecord(metadata))
-    for (const [k, v] of Object.entries(metadata)) if (typeof v === 'string') meta[k] = v;
   return {
     eventId,
     eventType,
     streamId,
     version,
     data,
-    metadata: meta,
+    metadata: stringsOf(metadata),
     createdAt: typeof createdAt === 'string' ? createdAt : '',
   };
 }

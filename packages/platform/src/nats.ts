@@ -11,18 +11,11 @@ import {
 } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
+import { subjects } from '@orderflow/contracts';
 
 export type { NatsConnection } from '@nats-io/transport-node';
 
-/** Subjects and stream names of DESIGN §4 (docs/conventions.md). */
-export const subjects = {
-  eventsPrefix: 'orderflow.events',
-  event: (eventType: string) => `orderflow.events.${eventType}`,
-  allEvents: 'orderflow.events.>',
-  deadLetter: (consumer: string) => `orderflow.deadletter.${consumer}`,
-  allDeadLetters: 'orderflow.deadletter.>',
-  deadLetterStream: (stream: string) => `${stream}_DLQ`,
-};
+export { subjects } from '@orderflow/contracts';
 
 /**
  * Connects with unlimited reconnects: a NATS restart makes the service unready (its readiness

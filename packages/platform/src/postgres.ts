@@ -265,6 +265,12 @@ export function withDatabase(url: string, database: string): string {
   return u.toString();
 }
 
+/** The `migrate` command of a service whose migrations are in `dir`. */
+export const migrationsCommand =
+  (dir: string) =>
+  (config: { DATABASE_URL: string }, logger: Logger): Promise<void> =>
+    migrateDatabase(config.DATABASE_URL, dir, logger);
+
 /** Runs a service's migrations on a short-lived pool: the `migrate` command and init containers. */
 export async function migrateDatabase(
   url: string,

@@ -1,35 +1,9 @@
 import { readFile, watch } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { runtimeConfigSchema, type RuntimeConfig } from '@orderflow/contracts';
 
-/** The runtime tunables the operator writes to the `<name>-runtime` ConfigMap (docs/conventions.md). */
-export const runtimeConfigSchema = z
-  .object({
-    saga: z
-      .object({
-        paymentTimeoutMs: z.number().int().positive().optional(),
-        restaurantTimeoutMs: z.number().int().positive().optional(),
-      })
-      .partial()
-      .optional(),
-    payment: z.object({ defaultCreditCents: z.number().int().nonnegative().optional() }).optional(),
-    restaurant: z.object({ catalog: z.unknown().optional() }).optional(),
-    consumers: z
-      .record(
-        z.string(),
-        z
-          .object({
-            ackWaitMs: z.number().int().positive().optional(),
-            maxDeliver: z.number().int().positive().optional(),
-            maxAckPending: z.number().int().positive().optional(),
-          })
-          .loose(),
-      )
-      .optional(),
-  })
-  .loose();
-export type RuntimeConfig = z.infer<typeof runtimeConfigSchema>;
+export { runtimeConfigSchema, type RuntimeConfig } from '@orderflow/contracts';
 
 /**
  * Reads the runtime config file and calls `onChange` with it now and whenever it changes. The
@@ -80,6 +54,25 @@ export function watchRuntimeConfig(
     close: () => {
       ac.abort();
       clearInterval(timer);
+    },
+  };
+}
+
+/**
+ * A service's own runtime tunable: derived from each accepted runtime config (an empty one at
+ * first, i.e. the environment's value), read with `get`. `onChange` hears every new value.
+ */
+export function runtimeSetting<T>(
+  derive: (cfg: RuntimeConfig) => T,
+  onChange?: (next: T, previous: T) => void,
+): { get: () => T; apply: (cfg: RuntimeConfig) => void } {
+  let value = derive({});
+  return {
+    get: () => value,
+    apply: (cfg) => {
+      const previous = value;
+      value = derive(cfg);
+      onChange?.(value, previous);
     },
   };
 }

@@ -6,6 +6,7 @@ import type {
   DeepPartial,
   EventStoreClient,
   StreamedAppend,
+  StreamedAppendResult,
 } from '@orderflow/proto';
 import { AsyncQueue } from './async-queue';
 import { SpanKind, injectTraceContext, withSpan } from './tracing';
@@ -35,14 +36,41 @@ interface OpenCall {
 const MAX_BATCH_BYTES = 1024 * 1024;
 const MAX_BATCH_APPENDS = 256;
 
-const sizeOf = (request: DeepPartial<AppendToStreamRequest>): number => {
-  let n = 64 + (request.streamId?.length ?? 0);
-  for (const e of request.events ?? []) {
-    n += 64 + (e?.data?.length ?? 0);
-    for (const [k, v] of Object.entries(e?.metadata ?? {})) n += k.length + (v?.length ?? 0);
-  }
+type RequestedEvent = NonNullable<DeepPartial<AppendToStreamRequest>['events']>[number];
+
+const eventSize = (e: RequestedEvent): number => {
+  let n = 64 + (e?.data?.length ?? 0);
+  for (const [k, v] of Object.entries(e?.metadata ?? {})) n += k.length + (v?.length ?? 0);
   return n;
 };
+
+const sizeOf = (request: DeepPartial<AppendToStreamRequest>): number => {
+  let n = 64 + (request.streamId?.length ?? 0);
+  for (const e of request.events ?? []) n += eventSize(e);
+  return n;
+};
+
+/** Settles the pending append an answer is for (unless its caller gave up). */
+function settleAnswer(pending: Map<number, Pending>, r: StreamedAppendResult): void {
+  const p = pending.get(r.requestId);
+  if (!p) return; // its caller gave up (aborted)
+  pending.delete(r.requestId);
+  if (r.error) p.reject(new ClientError(APPEND_PATH, r.error.code, r.error.message));
+  else if (r.result) p.resolve(r.result);
+  else p.reject(new ClientError(APPEND_PATH, Status.INTERNAL, 'answer without result or error'));
+}
+
+/** The error every append left unanswered by an ended call fails with. */
+function endedCallError(failure: unknown, closed: boolean): ClientError {
+  if (failure instanceof ClientError)
+    return new ClientError(APPEND_PATH, failure.code, failure.details);
+  const reason = closed
+    ? 'client closed'
+    : failure
+      ? `append stream failed: ${failure instanceof Error ? failure.message : 'unknown error'}`
+      : 'the event store ended the append stream';
+  return new ClientError(APPEND_PATH, Status.UNAVAILABLE, reason);
+}
 
 const abortError = (): Error =>
   Object.assign(new Error('The operation has been aborted'), { name: 'AbortError' });
@@ -146,36 +174,14 @@ export class StreamedAppends {
     try {
       for await (const answer of this.client.appendToStreams(call.requests, {
         signal: call.abort.signal,
-      })) {
-        for (const r of answer.results) {
-          const p = call.pending.get(r.requestId);
-          if (!p) continue; // its caller gave up (aborted)
-          call.pending.delete(r.requestId);
-          if (r.error) p.reject(new ClientError(APPEND_PATH, r.error.code, r.error.message));
-          else if (r.result) p.resolve(r.result);
-          else
-            p.reject(
-              new ClientError(APPEND_PATH, Status.INTERNAL, 'answer without result or error'),
-            );
-        }
-      }
+      }))
+        for (const r of answer.results) settleAnswer(call.pending, r);
     } catch (err: unknown) {
       failure = err;
     }
     if (this.call === call) this.call = undefined;
     call.requests.end();
-    const error =
-      failure instanceof ClientError
-        ? new ClientError(APPEND_PATH, failure.code, failure.details)
-        : new ClientError(
-            APPEND_PATH,
-            Status.UNAVAILABLE,
-            this.closed
-              ? 'client closed'
-              : failure
-                ? `append stream failed: ${failure instanceof Error ? failure.message : 'unknown error'}`
-                : 'the event store ended the append stream',
-          );
+    const error = endedCallError(failure, this.closed);
     for (const p of call.pending.values()) p.reject(error);
     call.pending.clear();
   }

@@ -3,6 +3,12 @@ import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 let sdk: NodeSDK | undefined;
 
+/** Whether the standard variables ask for traces to be exported. */
+const tracingConfigured = (env: Record<string, string | undefined>): boolean =>
+  !!env['OTEL_EXPORTER_OTLP_ENDPOINT'] ||
+  !!env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ||
+  (!!env['OTEL_TRACES_EXPORTER'] && env['OTEL_TRACES_EXPORTER'] !== 'none');
+
 /**
  * Starts the OpenTelemetry SDK when tracing is configured by the standard variables
  * (`OTEL_EXPORTER_OTLP_ENDPOINT` or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, or
@@ -15,12 +21,9 @@ export function startTelemetry(
   opts: { env?: Record<string, string | undefined>; spanProcessors?: SpanProcessor[] } = {},
 ): boolean {
   const env = opts.env ?? process.env;
-  const configured =
-    !!env['OTEL_EXPORTER_OTLP_ENDPOINT'] ||
-    !!env['OTEL_EXPORTER_OTLP_TRACES_ENDPOINT'] ||
-    (!!env['OTEL_TRACES_EXPORTER'] && env['OTEL_TRACES_EXPORTER'] !== 'none');
-  if (sdk || (!configured && !opts.spanProcessors) || env['OTEL_SDK_DISABLED'] === 'true')
-    return !!sdk;
+  if (sdk) return true;
+  if ((!tracingConfigured(env) && !opts.spanProcessors) || env['OTEL_SDK_DISABLED'] === 'true')
+    return false;
   process.env['OTEL_SERVICE_NAME'] ??= serviceName;
   process.env['OTEL_METRICS_EXPORTER'] ??= 'none';
   process.env['OTEL_LOGS_EXPORTER'] ??= 'none';

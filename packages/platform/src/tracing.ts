@@ -50,15 +50,20 @@ export async function withSpan<T>(
   try {
     return await context.with(trace.setSpan(parent, span), () => fn(span));
   } catch (err: unknown) {
-    span.recordException(err instanceof Error ? err : String(err));
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: err instanceof Error ? err.name : 'error',
-    });
+    failed(span, err);
     throw err;
   } finally {
     span.end();
   }
+}
+
+/** Marks a span failed with the error that ended it. */
+function failed(span: Span, err: unknown): void {
+  span.recordException(err instanceof Error ? err : String(err));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: err instanceof Error ? err.name : 'error',
+  });
 }
 
 /**
@@ -87,11 +92,7 @@ export async function* withSpanGenerator<T, R>(
       yield step.value;
     }
   } catch (err: unknown) {
-    span.recordException(err instanceof Error ? err : String(err));
-    span.setStatus({
-      code: SpanStatusCode.ERROR,
-      message: err instanceof Error ? err.name : 'error',
-    });
+    failed(span, err);
     throw err;
   } finally {
     span.end();

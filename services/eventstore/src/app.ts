@@ -1,32 +1,29 @@
 import { join } from 'node:path';
-import { createServer } from 'nice-grpc';
-import { HealthDefinition, HealthServiceImpl, HealthState } from 'nice-grpc-server-health';
 import {
-  Readiness,
   connectNats,
-  counter,
   createLogger,
-  createMetricsRegistry,
   createPool,
+  databaseCheck,
   ensureStreams,
   jsManager,
   migrate,
-  serverMiddleware,
-  grpcServerMetrics,
-  startOpsServer,
-  type Logger,
-  migrateDatabase,
-  databaseCheck,
+  migrationsCommand,
   natsCheck,
+  startServiceOps,
+  type Logger,
 } from '@orderflow/platform';
-import { EventStoreDefinition } from '@orderflow/proto';
-import { ServerEventStoreDefinition } from './wire';
-import { PgEventStore } from './adapters/pg-event-store';
-import { Publisher } from './adapters/publisher';
+import { eventStoreOn } from './adapters/store';
+import type { Publisher } from './adapters/publisher';
 import type { Config } from './config';
-import { eventStoreService } from './grpc-service';
+import type { RecordedEvent } from './domain/append';
+import { startGrpcServer } from './grpc/server';
 
 export const migrationsDir = join(__dirname, '..', 'migrations');
+
+/** Test seams: a test may act between the commit and the publish (e.g. crash there). */
+export interface EventStoreSeams {
+  afterCommit?: (events: RecordedEvent[]) => void;
+}
 
 export interface EventStoreApp {
   grpcPort: number;
@@ -35,23 +32,15 @@ export interface EventStoreApp {
   stop(): Promise<void>;
 }
 
-export const runMigrations = (config: Config, logger: Logger): Promise<void> =>
-  migrateDatabase(config.DATABASE_URL, migrationsDir, logger);
+export const runMigrations = migrationsCommand(migrationsDir);
 
 /** Starts the event store: migrations, JetStream stream, gRPC server, relay, ops server. */
 export async function start(
   config: Config,
   logger: Logger = createLogger('eventstore', config.LOG_LEVEL),
+  seams: EventStoreSeams = {},
 ): Promise<EventStoreApp> {
-  const registry = createMetricsRegistry('eventstore');
-  const readiness = new Readiness();
-  const ops = await startOpsServer({
-    host: config.OPS_HOST,
-    port: config.OPS_PORT,
-    logger,
-    registry,
-    readiness,
-  });
+  const { registry, readiness, ops } = await startServiceOps('eventstore', config, logger);
 
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   if (config.MIGRATE_ON_START) await migrate(pool, migrationsDir, logger);
@@ -59,80 +48,23 @@ export async function start(
   const jsm = await jsManager(nc);
   await ensureStreams(jsm, { name: config.NATS_STREAM, replicas: config.NATS_STREAM_REPLICAS });
 
-  const publisher = new Publisher(
-    nc,
-    pool,
-    {
-      relayIntervalMs: config.RELAY_INTERVAL_MS,
-      relayGraceMs: config.RELAY_GRACE_MS,
-      relayBatchSize: config.RELAY_BATCH_SIZE,
-      maxInFlight: config.PUBLISH_MAX_IN_FLIGHT,
-    },
-    logger,
-    registry,
-  );
-  const retries = counter(registry, {
-    name: 'orderflow_eventstore_tx_retries_total',
-    help: 'Transactions run again after SQLSTATE 40001 (serialization failure).',
-  });
-  const store = new PgEventStore(
-    pool,
-    {
-      onRetry: () => retries.inc(),
-      afterCommit: (events) => {
-        if (config.FAULT_INJECTION === 'crash-after-commit') {
-          logger.warn(
-            { eventIds: events.map((e) => e.eventId) },
-            'fault injection: crashing after commit, before publish',
-          );
-          process.kill(process.pid, 'SIGKILL');
-        }
-        publisher.publishCommitted(events);
-      },
-    },
-    { maxBatch: config.APPEND_BATCH_MAX, maxConcurrentBatches: config.APPEND_BATCH_CONCURRENCY },
-  );
-
-  const healthState = HealthState();
-  const grpcMetrics = grpcServerMetrics(registry);
-  const onUnexpected = (err: unknown, method: string): void =>
-    logger.error({ err, method }, 'unexpected error in gRPC handler');
-  const stopping = new AbortController();
-  const server = createServer({ 'grpc.max_receive_message_length': 8 * 1024 * 1024 }).use(
-    serverMiddleware(grpcMetrics, onUnexpected),
-  );
-  server.add(
-    ServerEventStoreDefinition,
-    eventStoreService(store, registry, { grpcMetrics, onUnexpected, stopping: stopping.signal }),
-  );
-  server.add(HealthDefinition, HealthServiceImpl(healthState));
-  const grpcPort = await server.listen(`${config.GRPC_HOST}:${config.GRPC_PORT}`);
-  logger.info({ port: grpcPort, host: config.GRPC_HOST }, 'gRPC server listening');
-
+  const afterCommit = seams.afterCommit;
+  const { store, publisher } = eventStoreOn({ pool, nc, config, registry, logger, afterCommit });
+  const { GRPC_HOST: host, GRPC_PORT: port } = config;
+  const grpc = await startGrpcServer({ store, registry, readiness, logger, host, port });
   readiness.add('database', databaseCheck(pool)).add('nats', natsCheck(nc, jsm));
-  // The gRPC health service mirrors the readiness checks.
-  const syncHealth = async (): Promise<void> => {
-    const r = await readiness.report();
-    healthState.setStatus(r.ready ? 'healthy' : 'unhealthy');
-    healthState.setStatus(r.ready ? 'healthy' : 'unhealthy', EventStoreDefinition.fullName);
-  };
   publisher.startRelay();
   readiness.started();
-  await syncHealth();
-  const healthTimer = setInterval(() => void syncHealth(), 2_000);
-  healthTimer.unref();
+  await grpc.startHealth();
   logger.info('event store started');
 
   return {
-    grpcPort,
+    grpcPort: grpc.port,
     opsPort: ops.port,
     publisher,
     async stop() {
       readiness.markStopping();
-      clearInterval(healthTimer);
-      healthState.setStatus('unhealthy');
-      stopping.abort(); // AppendToStreams calls answer what they read and end, so shutdown can finish
-      await server.shutdown();
+      await grpc.stop();
       await publisher.stop();
       await nc.drain().catch(() => undefined);
       await pool.end();

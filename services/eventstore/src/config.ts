@@ -18,7 +18,5 @@ export const configSchema = z.object({
   APPEND_BATCH_MAX: env.int(256, 1, 1000),
   /** Group-commit transactions running at once; keep it below DATABASE_POOL_MAX. */
   APPEND_BATCH_CONCURRENCY: env.int(4, 1, 100),
-  /** Testing only: `crash-after-commit` kills the process after a commit, before the publish. */
-  FAULT_INJECTION: z.enum(['none', 'crash-after-commit']).default('none'),
 });
 export type Config = z.infer<typeof configSchema>;

@@ -9,16 +9,27 @@ import { freePort, freshDatabase, startNats, waitFor, type NatsServer } from '@o
 import { newEvent } from './harness';
 
 // Runs the built event store (services/eventstore/dist) as a real process, so that it can be
-// killed with SIGKILL between the commit and the publish.
-const main = join(__dirname, '..', 'dist', 'main.js');
+// killed with SIGKILL between the commit and the publish: the crashing one through the test seam
+// of `start` (`afterCommit`), never through anything in the production start-up.
+const dist = join(__dirname, '..', 'dist');
+const main = join(dist, 'main.js');
+const crashAfterCommit = `
+const { loadConfig, createLogger } = require('@orderflow/platform');
+const { start } = require(${JSON.stringify(join(dist, 'app.js'))});
+const { configSchema } = require(${JSON.stringify(join(dist, 'config.js'))});
+const config = loadConfig(configSchema);
+start(config, createLogger('eventstore', config.LOG_LEVEL), {
+  afterCommit: () => process.kill(process.pid, 'SIGKILL'),
+});
+`;
 
 let nats: NatsServer;
 let databaseUrl: string;
 let grpcPort: number;
 const children: ChildProcess[] = [];
 
-function startProcess(env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, [main], {
+function startProcess(args: string[]): ChildProcess {
+  const child = spawn(process.execPath, args, {
     env: {
       ...process.env,
       DATABASE_URL: databaseUrl,
@@ -30,7 +41,6 @@ function startProcess(env: Record<string, string>): ChildProcess {
       LOG_LEVEL: 'warn',
       RELAY_INTERVAL_MS: '100',
       RELAY_GRACE_MS: '100',
-      ...env,
     },
     stdio: 'ignore',
   });
@@ -50,7 +60,7 @@ afterAll(async () => {
 });
 
 test('when the process is killed after commit and before publish, then on restart the relay publishes the event exactly once', async () => {
-  const crashing = startProcess({ FAULT_INJECTION: 'crash-after-commit' });
+  const crashing = startProcess(['-e', crashAfterCommit]);
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>
     crashing.once('exit', (_c, s) => resolve(s)),
   );
@@ -97,7 +107,7 @@ test('when the process is killed after commit and before publish, then on restar
   expect(await countInStream()).toBe(0);
 
   // Restart normally: the relay finds the outbox row and publishes it.
-  startProcess({});
+  startProcess([main]);
   await waitFor(
     'the relay to publish the committed event',
     async () => (await countInStream()) === 1,

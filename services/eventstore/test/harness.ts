@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEventStoreClient, createLogger } from '@orderflow/platform';
-import type { EventStoreClient } from '@orderflow/proto';
+import { createEventStoreClient, createLogger, type Envelope } from '@orderflow/platform';
+import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
 import { freshDatabase, startNats, type NatsServer } from '@orderflow/testkit';
 import { start, type EventStoreApp } from '../src/app';
 import { configSchema, type Config } from '../src/config';
@@ -132,3 +132,23 @@ export const newEvent = (
   data: JSON.stringify(data),
   metadata,
 });
+
+/** A stored event as the bus carries it (a consumer's input). */
+export const toEnvelope = (e: RecordedEvent): Envelope => ({
+  eventId: e.eventId,
+  eventType: e.eventType,
+  streamId: e.streamId,
+  version: e.version,
+  data: JSON.parse(e.data) as unknown,
+  metadata: e.metadata,
+  createdAt: e.createdAt,
+});
+
+/** Every event of an order's stream. */
+export async function readOrderStream(
+  client: EventStoreClient,
+  orderId: string,
+): Promise<RecordedEvent[]> {
+  return (await client.readStream({ streamId: `order-${orderId}`, fromVersion: 0, maxCount: 0 }))
+    .events;
+}

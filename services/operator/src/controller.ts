@@ -181,8 +181,45 @@ export class Controller {
     return `${meta.namespace ?? this.opts.namespace}/${meta.name ?? ''}`;
   }
 
+  /** The object is gone: forget its history, its metrics and its queue entry. */
+  private forgetDeleted(key: string, name: string): void {
+    const { metrics } = this.opts;
+    this.histories.delete(key);
+    metrics.desiredReplicas.remove({ orderflow: name });
+    for (const consumer of CONSUMER_NAMES)
+      metrics.consumerLag.remove({ orderflow: name, consumer });
+    this.queue.forget(key);
+    metrics.reconciles.inc({ result: 'success' });
+  }
+
+  /** The cached object as an OrderFlow; undefined (logged, counted) when it does not parse. */
+  private parseResource(raw: unknown, key: string, namespace: string): OrderFlow | undefined {
+    const { metrics, logger, expectedStream } = this.opts;
+    let resource: OrderFlow;
+    try {
+      resource = parseOrderFlow({
+        apiVersion: `${GROUP}/${VERSION}`,
+        kind: 'OrderFlow',
+        ...(raw as object),
+      });
+    } catch (err: unknown) {
+      // The CRD schema should make this impossible; retrying would not help.
+      logger.error({ key, err: errorText(err) }, 'OrderFlow does not parse; skipped');
+      metrics.reconciles.inc({ result: 'error' });
+      return undefined;
+    }
+    resource.metadata.namespace ??= namespace;
+    const stream = resource.spec.eventBus.streamName;
+    if (expectedStream && stream !== expectedStream)
+      logger.warn(
+        { key, stream, natsStream: expectedStream },
+        'the resource names another stream than NATS_STREAM; services read NATS_STREAM',
+      );
+    return resource;
+  }
+
   private async reconcileKey(key: string): Promise<{ requeueAfterMs?: number } | void> {
-    const { metrics, logger } = this.opts;
+    const { metrics } = this.opts;
     if (!this.opts.isLeader()) {
       metrics.reconciles.inc({ result: 'skipped' });
       return;
@@ -192,37 +229,11 @@ export class Controller {
     try {
       const raw = this.cache.get(key);
       if (raw === undefined) {
-        this.histories.delete(key);
-        metrics.desiredReplicas.remove({ orderflow: name });
-        for (const consumer of CONSUMER_NAMES)
-          metrics.consumerLag.remove({ orderflow: name, consumer });
-        this.queue.forget(key);
-        metrics.reconciles.inc({ result: 'success' });
+        this.forgetDeleted(key, name);
         return;
       }
-      let resource: OrderFlow;
-      try {
-        resource = parseOrderFlow({
-          apiVersion: `${GROUP}/${VERSION}`,
-          kind: 'OrderFlow',
-          ...(raw as object),
-        });
-      } catch (err: unknown) {
-        // The CRD schema should make this impossible; retrying would not help.
-        logger.error({ key, err: errorText(err) }, 'OrderFlow does not parse; skipped');
-        metrics.reconciles.inc({ result: 'error' });
-        return;
-      }
-      resource.metadata.namespace ??= namespace;
-      if (
-        this.opts.expectedStream &&
-        resource.spec.eventBus.streamName !== this.opts.expectedStream
-      ) {
-        logger.warn(
-          { key, stream: resource.spec.eventBus.streamName, natsStream: this.opts.expectedStream },
-          'the resource names another stream than NATS_STREAM; services read NATS_STREAM',
-        );
-      }
+      const resource = this.parseResource(raw, key, namespace);
+      if (!resource) return;
       const outcome = await this.reconcileResource(resource, key);
       metrics.reconciles.inc({ result: outcome.failed ? 'error' : 'success' });
       if (outcome.failed) throw new Error(outcome.failed);

@@ -10,11 +10,11 @@ import {
   type Registry,
 } from '@orderflow/platform';
 import { createJetStreamAdapter } from './adapters/jetstream';
-import { createKubeAdapter } from './adapters/kube';
+import { createKubeAdapter, type KubePort } from './adapters/kube';
 import type { OperatorConfig } from './config';
 import { Controller } from './controller';
 import { LeaderElector } from './leader';
-import { createOperatorMetrics } from './metrics';
+import { createOperatorMetrics, type OperatorMetrics } from './metrics';
 
 export interface RunningOperator {
   opsPort: number;
@@ -49,27 +49,7 @@ export async function startOperator(
     watchRestartDelayMs: config.WATCH_RESTART_DELAY_SECONDS * 1000,
     expectedStream: config.NATS_STREAM,
   });
-  const elector: LeaderElector = new LeaderElector(kube, {
-    namespace: config.WATCH_NAMESPACE,
-    name: config.LEASE_NAME,
-    identity: config.POD_NAME,
-    leaseDurationSeconds: config.LEASE_DURATION_SECONDS,
-    renewDeadlineSeconds: config.LEASE_RENEW_DEADLINE_SECONDS,
-    retryPeriodSeconds: config.LEASE_RETRY_PERIOD_SECONDS,
-    onStartedLeading: () => {
-      logger.info({ identity: config.POD_NAME, lease: config.LEASE_NAME }, 'leading');
-      metrics.leader.set(1);
-      controller.leadershipChanged(true);
-    },
-    onStoppedLeading: () => {
-      logger.info({ identity: config.POD_NAME }, 'standing by');
-      metrics.leader.set(0);
-      controller.leadershipChanged(false);
-    },
-    onError: (err) =>
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'leader election'),
-  });
-
+  const elector = leaderElector(kube, config, logger, metrics, controller);
   // Ready = leader or standby, as long as the watch works (a standby is ready to take over).
   const readiness = new Readiness().add('watch', () => controller.watchHealthy);
   const ops = await startOpsServer({
@@ -98,6 +78,36 @@ export async function startOperator(
       await ops.close();
     },
   };
+}
+
+/** Leader election on the release's Lease: the leader reconciles, a standby keeps its watch warm. */
+function leaderElector(
+  kube: KubePort,
+  config: OperatorConfig,
+  logger: Logger,
+  metrics: OperatorMetrics,
+  controller: Controller,
+): LeaderElector {
+  return new LeaderElector(kube, {
+    namespace: config.WATCH_NAMESPACE,
+    name: config.LEASE_NAME,
+    identity: config.POD_NAME,
+    leaseDurationSeconds: config.LEASE_DURATION_SECONDS,
+    renewDeadlineSeconds: config.LEASE_RENEW_DEADLINE_SECONDS,
+    retryPeriodSeconds: config.LEASE_RETRY_PERIOD_SECONDS,
+    onStartedLeading: () => {
+      logger.info({ identity: config.POD_NAME, lease: config.LEASE_NAME }, 'leading');
+      metrics.leader.set(1);
+      controller.leadershipChanged(true);
+    },
+    onStoppedLeading: () => {
+      logger.info({ identity: config.POD_NAME }, 'standing by');
+      metrics.leader.set(0);
+      controller.leadershipChanged(false);
+    },
+    onError: (err) =>
+      logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'leader election'),
+  });
 }
 
 function defaultKubeConfig(): KubeConfig {

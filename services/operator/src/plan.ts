@@ -1,10 +1,11 @@
+import { consumers } from '@orderflow/contracts';
 import { parseAllDocuments } from 'yaml';
 import type { JetStreamPort } from './adapters/jetstream';
 import { observe } from './controller';
 import { queryWorkerDeploymentName, reconcile } from './domain/reconcile';
 import { recommendReplicas } from './domain/scaling';
 import { parseOrderFlow, type OrderFlow } from './domain/spec';
-import type { Action } from './domain/types';
+import type { Action, Observed } from './domain/types';
 import { describeAction } from './executor';
 
 /** Picks the OrderFlow out of a YAML file (it may hold other documents too). */
@@ -30,12 +31,26 @@ export async function plan(
   const key = `${namespace}/${resource.metadata.name}`;
   const observed = await observe(resource, namespace, { jetstream }, undefined);
   const result = reconcile(resource, observed, Date.now());
-  const lines: string[] = [`OrderFlow ${key} (plan: nothing is changed)`, ''];
+  const lines = [
+    `OrderFlow ${key} (plan: nothing is changed)`,
+    '',
+    ...jetStreamLines(result, observed, natsUrl),
+    '',
+    'Kubernetes changes:',
+    ...configMapLines(result, resource, namespace),
+    scaleLine(resource, observed, namespace),
+    `  - patch status of OrderFlow ${key} (observedGeneration, conditions, consumer lag, replicas)`,
+  ];
+  return `${lines.join('\n')}\n`;
+}
 
+type Result = ReturnType<typeof reconcile>;
+
+function jetStreamLines(result: Result, observed: Observed, natsUrl: string): string[] {
+  const lines = [`JetStream changes (${natsUrl}):`];
   const js = result.actions.filter((a) =>
     ['CreateStream', 'UpdateStream', 'CreateConsumer', 'UpdateConsumer'].includes(a.type),
   );
-  lines.push(`JetStream changes (${natsUrl}):`);
   if (!observed.jetstream.reachable)
     lines.push(`  ! cannot read JetStream: ${observed.jetstream.message}`);
   else if (js.length === 0) lines.push('  (none)');
@@ -47,39 +62,37 @@ export async function plan(
     lines.push('', 'Conditions that would be reported:');
     for (const c of problems) lines.push(`  - ${c.type}=${c.status} ${c.reason}: ${c.message}`);
   }
+  return lines;
+}
 
-  lines.push('', 'Kubernetes changes:');
+function configMapLines(result: Result, resource: OrderFlow, namespace: string): string[] {
   const write = result.actions.find(
     (a): a is Extract<Action, { type: 'WriteConfigMap' }> => a.type === 'WriteConfigMap',
   );
-  if (write) {
-    lines.push(`  - create or replace ConfigMap ${namespace}/${write.name}, key runtime.json:`);
-    const runtime = write.data['runtime.json'] ?? '';
-    for (const line of runtime.trimEnd().split('\n')) lines.push(`      ${line}`);
-    const catalog = resource.spec.restaurant.catalog;
-    if (catalog)
-      lines.push(
-        `    (restaurant.catalog is copied from ConfigMap ${namespace}/${catalog.name} key ${catalog.key} when applied)`,
-      );
-  }
+  if (!write) return [];
+  const lines = [`  - create or replace ConfigMap ${namespace}/${write.name}, key runtime.json:`];
+  const runtime = write.data['runtime.json'] ?? '';
+  for (const line of runtime.trimEnd().split('\n')) lines.push(`      ${line}`);
+  const catalog = resource.spec.restaurant.catalog;
+  if (catalog)
+    lines.push(
+      `    (restaurant.catalog is copied from ConfigMap ${namespace}/${catalog.name} key ${catalog.key} when applied)`,
+    );
+  return lines;
+}
+
+function scaleLine(resource: OrderFlow, observed: Observed, namespace: string): string {
   const deployment = queryWorkerDeploymentName(resource.metadata.name);
   const queryLag = observed.jetstream.reachable
-    ? observed.jetstream.consumers['order-query']
+    ? observed.jetstream.consumers[consumers.orderQuery]
     : null;
-  if (queryLag) {
-    const lag = queryLag.numPending + queryLag.numAckPending;
-    const replicas = recommendReplicas(lag, resource.spec.queryWorkers);
-    lines.push(
-      `  - scale Deployment ${namespace}/${deployment} to ${replicas} replicas (lag ${lag} at ${resource.spec.queryWorkers.targetLagPerReplica} per replica, ` +
-        `within ${resource.spec.queryWorkers.minReplicas}..${resource.spec.queryWorkers.maxReplicas}; a scale-down waits ${resource.spec.queryWorkers.scaleDownStabilizationSeconds}s)`,
-    );
-  } else {
-    lines.push(
-      `  - Deployment ${namespace}/${deployment}: not scaled (consumer order-query missing, lag unknown)`,
-    );
-  }
-  lines.push(
-    `  - patch status of OrderFlow ${key} (observedGeneration, conditions, consumer lag, replicas)`,
+  if (!queryLag)
+    return `  - Deployment ${namespace}/${deployment}: not scaled (consumer order-query missing, lag unknown)`;
+  const lag = queryLag.numPending + queryLag.numAckPending;
+  const q = resource.spec.queryWorkers;
+  const replicas = recommendReplicas(lag, q);
+  return (
+    `  - scale Deployment ${namespace}/${deployment} to ${replicas} replicas (lag ${lag} at ${q.targetLagPerReplica} per replica, ` +
+    `within ${q.minReplicas}..${q.maxReplicas}; a scale-down waits ${q.scaleDownStabilizationSeconds}s)`
   );
-  return `${lines.join('\n')}\n`;
 }

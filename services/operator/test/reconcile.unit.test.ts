@@ -7,6 +7,16 @@ const types = (actions: Action[]) => actions.map((a) => a.type);
 const condition = (result: ReturnType<typeof reconcile>, type: string) =>
   result.status.conditions.find((c) => c.type === type);
 
+/** Reconciles a resource whose restaurant catalog comes from the ConfigMap `menu`. */
+function withMenu(observed: Observed) {
+  const result = reconcile(orderFlow({ restaurant: { catalog: { name: 'menu' } } }), observed, NOW);
+  const write = result.actions.find((a) => a.type === 'WriteConfigMap') as Extract<
+    Action,
+    { type: 'WriteConfigMap' }
+  >;
+  return { result, write };
+}
+
 describe('reconcile: create', () => {
   it('when nothing exists yet, then it creates both streams, the four consumers, the runtime ConfigMap and reports status', () => {
     const observed: Observed = {
@@ -86,15 +96,7 @@ describe('reconcile: create', () => {
 
   it('when the catalog ConfigMap is found, then its JSON goes into runtime.json under restaurant.catalog', () => {
     const observed = inSync({ catalog: { state: 'found', text: '{"restaurants":[{"id":"r1"}]}' } });
-    const result = reconcile(
-      orderFlow({ restaurant: { catalog: { name: 'menu' } } }),
-      observed,
-      NOW,
-    );
-    const write = result.actions.find((a) => a.type === 'WriteConfigMap') as Extract<
-      Action,
-      { type: 'WriteConfigMap' }
-    >;
+    const { result, write } = withMenu(observed);
 
     expect((JSON.parse(write.data['runtime.json']!) as RuntimeConfig).restaurant).toEqual({
       catalog: { restaurants: [{ id: 'r1' }] },
@@ -295,15 +297,7 @@ describe('reconcile: missing consumer and missing pieces', () => {
       runtimeConfigMap: { data: { 'runtime.json': previous } },
       catalog: { state: 'missing', message: 'ConfigMap menu not found' },
     });
-    const result = reconcile(
-      orderFlow({ restaurant: { catalog: { name: 'menu' } } }),
-      observed,
-      NOW,
-    );
-    const write = result.actions.find((a) => a.type === 'WriteConfigMap') as Extract<
-      Action,
-      { type: 'WriteConfigMap' }
-    >;
+    const { result, write } = withMenu(observed);
 
     expect((JSON.parse(write.data['runtime.json']!) as RuntimeConfig).restaurant?.catalog).toEqual({
       restaurants: ['kept'],

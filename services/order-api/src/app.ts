@@ -1,20 +1,18 @@
+import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { indexCatalog } from '@orderflow/menu';
 import {
-  Readiness,
+  counter,
   createLogger,
-  createMetricsRegistry,
   createPool,
-  loadCatalogFile,
-  startOpsServer,
-  watchCatalog,
+  startServiceOps,
   type Logger,
 } from '@orderflow/platform';
 import { EventStoreGateway } from './adapters/event-store';
+import { buildHttp, httpLimitsOf, listeningOf } from './adapters/http/server';
+import { followMenu } from './adapters/menu';
 import { PgReadModel } from './adapters/read-model';
 import { createAuthenticator } from './authenticate';
 import type { Config } from './config';
-import { buildHttp } from './http';
 
 export interface OrderApiApp {
   httpPort: number;
@@ -31,75 +29,29 @@ export async function start(
   config: Config,
   logger: Logger = createLogger('order-api', config.LOG_LEVEL),
 ): Promise<OrderApiApp> {
-  // The menus orders are priced from: the restaurant service's catalog file, replaced live by the
-  // runtime config's restaurant.catalog (docs/flow.md). A bad file stops the start naming the field.
-  const fileCatalog = await loadCatalogFile(config.CATALOG_FILE);
-  let menu = indexCatalog(fileCatalog);
-  logger.info(
-    { restaurants: fileCatalog.restaurants.length, source: config.CATALOG_FILE },
-    'catalog loaded',
-  );
-  const catalogWatch = watchCatalog({
-    fileCatalog,
-    catalogFile: config.CATALOG_FILE,
-    runtimeConfigFile: config.RUNTIME_CONFIG_FILE,
-    logger,
-    onChange: ({ catalog, source }) => {
-      menu = indexCatalog(catalog);
-      logger.info({ restaurants: catalog.restaurants.length, source }, 'catalog replaced');
-    },
-  });
+  const menu = await followMenu(config, logger);
   const authenticate = createAuthenticator(config, logger);
-
-  const registry = createMetricsRegistry('order-api');
-  const readiness = new Readiness();
-  const ops = await startOpsServer({
-    host: config.OPS_HOST,
-    port: config.OPS_PORT,
-    logger,
-    registry,
-    readiness,
-  });
-
+  const { registry, readiness, ops } = await startServiceOps('order-api', config, logger);
   const pool = createPool(config.DATABASE_URL, config.DATABASE_POOL_MAX);
   const readModel = new PgReadModel(pool);
-  const eventStore = new EventStoreGateway(config.EVENTSTORE_ADDRESS, config.EVENTSTORE_TIMEOUT_MS);
-  readiness.add('database', () => readModel.ping()).add('eventstore', () => eventStore.check());
-
+  const events = new EventStoreGateway(config.EVENTSTORE_ADDRESS, config.EVENTSTORE_TIMEOUT_MS);
+  readiness.add('database', () => readModel.ping()).add('eventstore', () => events.check());
+  const ordersCreated = counter(registry, {
+    name: 'orderflow_orders_created_total',
+    help: 'Orders accepted (order-created appended); idempotent replays are not counted.',
+  });
+  const ports = { events, readModel, menu: menu.menu, newId: randomUUID, ordersCreated, logger };
   const { app: http, drain } = await buildHttp({
-    readModel,
-    eventStore,
-    menu: () => menu,
+    ports,
     authenticate,
     registry,
     logger,
-    limits: {
-      bodyLimitBytes: config.BODY_LIMIT_BYTES,
-      maxHeaderBytes: config.HTTP_MAX_HEADER_BYTES,
-      requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
-      trustProxyHops: config.HTTP_TRUST_PROXY_HOPS,
-      rateLimitMax: config.RATE_LIMIT_MAX,
-      rateLimitWindowMs: config.RATE_LIMIT_WINDOW_MS,
-      keepAliveTimeoutMs: config.KEEP_ALIVE_TIMEOUT_MS,
-    },
+    limits: httpLimitsOf(config),
   });
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (http.server.address() as AddressInfo).port;
   readiness.started();
-  logger.info(
-    {
-      port: httpPort,
-      host: config.HTTP_HOST,
-      eventstore: config.EVENTSTORE_ADDRESS,
-      authMode: config.AUTH_MODE,
-      rateLimit:
-        config.RATE_LIMIT_MAX > 0
-          ? `${config.RATE_LIMIT_MAX}/${config.RATE_LIMIT_WINDOW_MS}ms`
-          : 'off',
-    },
-    'order API listening',
-  );
-
+  logger.info(listeningOf(config, httpPort), 'order API listening');
   return {
     httpPort,
     opsPort: ops.port,
@@ -109,13 +61,13 @@ export async function start(
       // idle connections are closed. On Kubernetes a preStop wait comes before all this.
       readiness.markStopping();
       drain();
-      catalogWatch.close();
+      menu.close();
       if (config.SHUTDOWN_DRAIN_MS > 0) {
         logger.info({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'draining connections');
         await new Promise((r) => setTimeout(r, config.SHUTDOWN_DRAIN_MS));
       }
       await http.close();
-      eventStore.close();
+      events.close();
       await pool.end();
       await ops.close();
     },

@@ -52,19 +52,32 @@ export function createAuthenticator(config: Config, logger: Logger): Authenticat
     },
     'bearer tokens required',
   );
+  return bearerAuthentication(verifier, rules, logger);
+}
+
+/** The token of a bearer Authorization header, or the 401 it answers. */
+function bearerToken(authorization: string | string[] | undefined): string {
+  if (authorization === undefined || authorization === '') throw fail({ code: 'unauthenticated' });
+  const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
+  if (!match?.[1] || match[1].length > MAX_TOKEN_CHARS)
+    throw fail({
+      code: 'unauthenticated',
+      error: 'invalid_request',
+      description: 'the Authorization header must be one "Bearer <token>"',
+    });
+  return match[1];
+}
+
+/** Verifies the bearer token and takes the principal from its claims. */
+function bearerAuthentication(
+  verifier: TokenVerifier,
+  rules: ClaimRules,
+  logger: Logger,
+): Authenticate {
   return async (authorization) => {
-    if (authorization === undefined || authorization === '')
-      throw fail({ code: 'unauthenticated' });
-    const match = typeof authorization === 'string' ? BEARER.exec(authorization) : null;
-    if (!match?.[1] || match[1].length > MAX_TOKEN_CHARS)
-      throw fail({
-        code: 'unauthenticated',
-        error: 'invalid_request',
-        description: 'the Authorization header must be one "Bearer <token>"',
-      });
     let claims: Record<string, unknown>;
     try {
-      claims = await verifier.verify(match[1]);
+      claims = await verifier.verify(bearerToken(authorization));
     } catch (err: unknown) {
       if (err instanceof InvalidTokenError)
         throw fail({

@@ -25,6 +25,20 @@ const url = (v: string): URL | undefined => {
   }
 };
 
+/** https, or http on this machine. */
+const fetchable = (u: URL): boolean =>
+  u.protocol === 'https:' || (u.protocol === 'http:' && isLoopback(u));
+
+/** What is wrong with AUTH_ISSUER for the mode (oidc or dev), if anything. */
+function issuerProblem(mode: 'oidc' | 'dev', value: string | undefined): string | undefined {
+  const issuer = value === undefined ? undefined : url(value);
+  if (!issuer) return `is required with AUTH_MODE=${mode} (an http(s) URL)`;
+  if (mode === 'dev' && !isLoopback(issuer))
+    return 'must be on this machine (127.0.0.1 or localhost) with AUTH_MODE=dev';
+  if (!fetchable(issuer)) return 'must be an https URL (http only on 127.0.0.1 or localhost)';
+  return undefined;
+}
+
 /** Every environment variable of the order API, validated once at start (docs/conventions.md). */
 export const configSchema = z
   .object({
@@ -114,38 +128,15 @@ export const configSchema = z
   })
   .superRefine((c, ctx) => {
     if (c.AUTH_MODE === 'none') return;
-    const issuer = c.AUTH_ISSUER === undefined ? undefined : url(c.AUTH_ISSUER);
-    if (!issuer) {
+    const issuer = issuerProblem(c.AUTH_MODE, c.AUTH_ISSUER);
+    if (issuer) ctx.addIssue({ code: 'custom', path: ['AUTH_ISSUER'], message: issuer });
+    const jwks = c.AUTH_JWKS_URL === undefined ? undefined : url(c.AUTH_JWKS_URL);
+    if (c.AUTH_JWKS_URL !== undefined && !(jwks && fetchable(jwks)))
       ctx.addIssue({
         code: 'custom',
-        path: ['AUTH_ISSUER'],
-        message: `is required with AUTH_MODE=${c.AUTH_MODE} (an http(s) URL)`,
-      });
-    } else if (c.AUTH_MODE === 'dev' && !isLoopback(issuer)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['AUTH_ISSUER'],
-        message: 'must be on this machine (127.0.0.1 or localhost) with AUTH_MODE=dev',
-      });
-    } else if (
-      issuer.protocol !== 'https:' &&
-      !(issuer.protocol === 'http:' && isLoopback(issuer))
-    ) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['AUTH_ISSUER'],
+        path: ['AUTH_JWKS_URL'],
         message: 'must be an https URL (http only on 127.0.0.1 or localhost)',
       });
-    }
-    if (c.AUTH_JWKS_URL !== undefined) {
-      const jwks = url(c.AUTH_JWKS_URL);
-      if (!jwks || !(jwks.protocol === 'https:' || (jwks.protocol === 'http:' && isLoopback(jwks))))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['AUTH_JWKS_URL'],
-          message: 'must be an https URL (http only on 127.0.0.1 or localhost)',
-        });
-    }
   });
 export type Config = z.infer<typeof configSchema>;
 

@@ -1,3 +1,4 @@
+import type { OrderRecord } from '@orderflow/contracts';
 import { eventSchemas } from '@orderflow/events';
 import {
   orderCreatedPayload,
@@ -157,7 +158,7 @@ describe('list query and cursor', () => {
 });
 
 describe('views and problems', () => {
-  const record = {
+  const record: OrderRecord = {
     orderId: 'o1',
     customerId: 'c1',
     restaurantId: 'r',

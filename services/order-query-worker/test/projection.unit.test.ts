@@ -3,7 +3,7 @@ import {
   VersionGapError,
   foldOrder,
   project,
-  type OrderView,
+  type OrderRecord,
   type VersionedEvent,
 } from '../src/domain/projection';
 
@@ -50,7 +50,7 @@ const cancelled = (
   reason: 'payment-timeout' | 'restaurant-rejected' = 'restaurant-rejected',
 ) => ev(v, { type: 'order-cancelled', data: { orderId, reason } });
 
-const row = (r: ReturnType<typeof project>): OrderView => {
+const row = (r: ReturnType<typeof project>): OrderRecord => {
   if (typeof r === 'string') throw new Error(`expected a row, got ${r}`);
   return r;
 };

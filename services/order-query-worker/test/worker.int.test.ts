@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
 import { waitFor } from '@orderflow/testkit';
-import { foldOrder, type OrderView } from '../src/domain/projection';
+import { foldOrder, type OrderRecord } from '../src/domain/projection';
 import { envelope, orderStory, startWorkers, type WorkersUnderTest } from './harness';
 
 let sut: WorkersUnderTest;
@@ -39,7 +39,7 @@ test('when an order’s events arrive in order, then its row holds the folded st
     return r?.version === 5 ? r : undefined;
   });
   expect(row).toEqual(expected);
-  expect(row).toMatchObject<Partial<OrderView>>({
+  expect(row).toMatchObject<Partial<OrderRecord>>({
     status: 'Cancelled',
     refunded: true,
     cancellationReason: 'restaurant-rejected',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger, type Envelope } from '@orderflow/platform';
+import { createLogger } from '@orderflow/platform';
 import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
 import { waitFor } from '@orderflow/testkit';
 import { startServiceWithStore, type ServiceWithStore } from '../../eventstore/test/harness';
@@ -24,15 +24,7 @@ export const order = (customerId: string, amount: number, orderId: string = rand
   amount,
 });
 
-export const toEnvelope = (e: RecordedEvent): Envelope => ({
-  eventId: e.eventId,
-  eventType: e.eventType,
-  streamId: e.streamId,
-  version: e.version,
-  data: JSON.parse(e.data) as unknown,
-  metadata: e.metadata,
-  createdAt: e.createdAt,
-});
+export { toEnvelope } from '../../eventstore/test/harness';
 
 export async function readStream(
   client: EventStoreClient,

@@ -30,20 +30,20 @@ afterAll(async () => {
   await sut.stop();
 });
 
-async function createOrder(customerId: string, amount: number): Promise<string> {
-  const o = order(customerId, amount);
+/** Appends the order's `order-created` as the order API would. */
+async function appendOrderCreated(o: ReturnType<typeof order>, metadata: Record<string, string>) {
   await sut.client.appendToStream({
     streamId: orderStreamId(o.orderId),
     expectedVersion: -1,
     events: [
-      {
-        eventId: randomUUID(),
-        eventType: 'order-created',
-        data: JSON.stringify(o),
-        metadata: { correlation_id: o.orderId },
-      },
+      { eventId: randomUUID(), eventType: 'order-created', data: JSON.stringify(o), metadata },
     ],
   });
+}
+
+async function createOrder(customerId: string, amount: number): Promise<string> {
+  const o = order(customerId, amount);
+  await appendOrderCreated(o, { correlation_id: o.orderId });
   return o.orderId;
 }
 
@@ -126,13 +126,7 @@ test('when a payment was recorded but its append was lost in a crash, then the n
   const o = order(customerId, 1200);
   // The local transaction committed; the process died before the append.
   expect((await sut.app.payments.pay(o, 100_000)).kind).toBe('debit');
-  await sut.client.appendToStream({
-    streamId: orderStreamId(o.orderId),
-    expectedVersion: -1,
-    events: [
-      { eventId: randomUUID(), eventType: 'order-created', data: JSON.stringify(o), metadata: {} },
-    ],
-  });
+  await appendOrderCreated(o, {});
   const events = await waitForEvent(sut.client, orderStreamId(o.orderId), 'order-payment-debited');
   expect(events.map((e) => e.eventType)).toEqual(['order-created', 'order-payment-debited']);
   expect(await count('SELECT count(*) AS n FROM ledger WHERE order_id = $1', [o.orderId])).toBe(1);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { orderStreamId } from '@orderflow/events';
-import { createLogger, type Envelope } from '@orderflow/platform';
+import { createLogger } from '@orderflow/platform';
 import type { EventStoreClient, RecordedEvent } from '@orderflow/proto';
 import { waitFor } from '@orderflow/testkit';
 import { startServiceWithStore, type ServiceWithStore } from '../../eventstore/test/harness';
@@ -71,14 +71,9 @@ export async function paidOrder(
   return orderId;
 }
 
-export async function readStream(
-  client: EventStoreClient,
-  orderId: string,
-): Promise<RecordedEvent[]> {
-  return (
-    await client.readStream({ streamId: orderStreamId(orderId), fromVersion: 0, maxCount: 0 })
-  ).events;
-}
+import { readOrderStream as readStream } from '../../eventstore/test/harness';
+
+export { readStream };
 
 export async function waitForEvent(
   client: EventStoreClient,
@@ -91,12 +86,4 @@ export async function waitForEvent(
   });
 }
 
-export const toEnvelope = (e: RecordedEvent): Envelope => ({
-  eventId: e.eventId,
-  eventType: e.eventType,
-  streamId: e.streamId,
-  version: e.version,
-  data: JSON.parse(e.data) as unknown,
-  metadata: e.metadata,
-  createdAt: e.createdAt,
-});
+export { toEnvelope } from '../../eventstore/test/harness';

@@ -1,25 +1,22 @@
 import { z } from 'zod';
-import {
-  baseConfigShape,
-  consumerConfigShape,
-  databaseConfigShape,
-  env,
-  natsConfigShape,
-} from '@orderflow/platform';
+import type { RuntimeConfig } from '@orderflow/contracts';
+import { consumerServiceConfigShape, env } from '@orderflow/platform';
+import type { Timeouts } from './domain/workflow';
 
 /** Every environment variable of the saga, validated once at start (docs/conventions.md). */
 export const configSchema = z.object({
-  ...baseConfigShape,
-  ...databaseConfigShape,
-  ...natsConfigShape,
-  EVENTSTORE_ADDRESS: env.address('127.0.0.1:50051'),
+  ...consumerServiceConfigShape(16),
   /** From `order-created` to a payment outcome; runtime config `saga.paymentTimeoutMs` overrides it. */
   PAYMENT_TIMEOUT_MS: env.int(30_000, 1, 7 * 24 * 3600 * 1000),
   /** From the debit to the restaurant's decision; runtime config `saga.restaurantTimeoutMs` overrides it. */
   RESTAURANT_TIMEOUT_MS: env.int(60_000, 1, 7 * 24 * 3600 * 1000),
   /** How often the timeout scanner looks for due deadlines. */
   TIMEOUT_SCAN_INTERVAL_MS: env.int(1000, 10, 600_000),
-  ...consumerConfigShape(16),
-  RUNTIME_CONFIG_FILE: env.optionalPath(),
 });
 export type Config = z.infer<typeof configSchema>;
+
+/** The timeouts in force: the runtime config's `saga.*`, else the environment's. */
+export const timeoutsOf = (config: Config, cfg: RuntimeConfig): Timeouts => ({
+  paymentTimeoutMs: cfg.saga?.paymentTimeoutMs ?? config.PAYMENT_TIMEOUT_MS,
+  restaurantTimeoutMs: cfg.saga?.restaurantTimeoutMs ?? config.RESTAURANT_TIMEOUT_MS,
+});

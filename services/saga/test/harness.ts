@@ -157,14 +157,9 @@ export function actors(client: EventStoreClient) {
   };
 }
 
-export async function readStream(
-  client: EventStoreClient,
-  orderId: string,
-): Promise<RecordedEvent[]> {
-  return (
-    await client.readStream({ streamId: orderStreamId(orderId), fromVersion: 0, maxCount: 0 })
-  ).events;
-}
+import { readOrderStream as readStream } from '../../eventstore/test/harness';
+
+export { readStream };
 
 export function countByType(events: RecordedEvent[]): Partial<Record<EventType, number>> {
   const out: Partial<Record<EventType, number>> = {};

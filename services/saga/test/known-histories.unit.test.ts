@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { OrderEvent } from '@orderflow/events';
-import { KnownHistories } from '../src/known-histories';
+import { KnownHistories } from '../src/application/known-histories';
 import type { RecordedOrderEvent } from '../src/domain/workflow';
 
 const orderId = randomUUID();

@@ -86,30 +86,23 @@ class CounterWatch {
   }
 }
 
-/**
- * Runs the whole system, places orders while killing processes and restarting NATS and
- * PostgreSQL, waits for every accepted order to settle, then checks every invariant.
- */
-export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
-  const log = opts.log ?? ((m: string) => process.stdout.write(`[chaos] ${m}\n`));
-  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
-  const random = seeded(seed);
-  log(`seed ${seed}: ${opts.orders} orders at ${opts.rate}/s, ${opts.concurrency} clients`);
-  const runDir = mkdtempSync(join(tmpdir(), 'orderflow-chaos-'));
-  const started = Date.now();
+type Log = (m: string) => void;
+type Fault =
+  { at: number; kind: 'kill'; service: string } | { at: number; kind: 'nats' | 'postgres' };
+
+/** The whole system on free ports, with the chaos run's settings and the order API's own menu. */
+async function startChaosSystem(
+  opts: ChaosOptions,
+  runDir: string,
+  log: Log,
+): Promise<RunningSystem> {
   const root = resolve(opts.root ?? process.cwd());
   const apiCatalog = join(runDir, 'order-api-catalog.json');
-  writeFileSync(
-    apiCatalog,
-    JSON.stringify(
-      chaosApiCatalog(
-        JSON.parse(readFileSync(join(root, 'config', 'catalog.json'), 'utf8')) as Parameters<
-          typeof chaosApiCatalog
-        >[0],
-      ),
-    ),
-  );
-  const system = await startSystem({
+  const catalog = JSON.parse(
+    readFileSync(join(root, 'config', 'catalog.json'), 'utf8'),
+  ) as Parameters<typeof chaosApiCatalog>[0];
+  writeFileSync(apiCatalog, JSON.stringify(chaosApiCatalog(catalog)));
+  return startSystem({
     root: opts.root,
     runDir,
     apiPort: await freePort(),
@@ -128,145 +121,186 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
     },
     onEvent: (name, message) => log(`${name}: ${message}`),
   });
+}
+
+/** The workload: open loop at `rate`, at most `concurrency` in flight. */
+async function runWorkload(system: RunningSystem, planned: PlannedOrder[], opts: ChaosOptions) {
+  const accepted: AcceptedOrder[] = [];
+  let notAccepted = 0;
+  const queue: PlannedOrder[] = [...planned];
+  const t0 = Date.now();
+  let next = 0;
+  const workers = Array.from({ length: opts.concurrency }, async () => {
+    for (;;) {
+      const order = queue.shift();
+      if (!order) return;
+      const due = t0 + (next++ * 1000) / opts.rate;
+      if (due > Date.now()) await sleep(due - Date.now());
+      const result = await placeOrder(system.endpoints.api, order, Date.now() + 120_000);
+      if (result) accepted.push(result);
+      else notAccepted++;
+    }
+  });
+  await Promise.all(workers);
+  return { accepted, notAccepted };
+}
+
+/**
+ * The faults: one SIGKILL per kind of service, a NATS restart and a PostgreSQL restart, spread at
+ * random over the workload window, plus extra random kills.
+ */
+function planFaults(
+  kinds: string[],
+  windowMs: number,
+  extraKills: number,
+  random: () => number,
+): Fault[] {
+  return [
+    ...kinds.map((service): Fault => ({
+      at: windowMs * (0.1 + 0.8 * random()),
+      kind: 'kill',
+      service,
+    })),
+    ...Array.from({ length: extraKills }, (): Fault => ({
+      at: windowMs * (0.1 + 0.8 * random()),
+      kind: 'kill',
+      service: kinds[Math.floor(random() * kinds.length)]!,
+    })),
+    { at: windowMs * (0.25 + 0.2 * random()), kind: 'nats' as const },
+    { at: windowMs * (0.55 + 0.2 * random()), kind: 'postgres' as const },
+  ].sort((a, b) => a.at - b.at);
+}
+
+/**
+ * SIGKILLs a running process of the service. One may be restarting right now (after an earlier
+ * kill, or a PostgreSQL restart): wait for one to be running rather than skip the kill.
+ */
+async function killOne(system: RunningSystem, service: string, random: () => number, log: Log) {
+  let victim: RunningSystem['processes'][number] | undefined;
+  for (let waited = 0; !victim && waited < 15_000; waited += 100) {
+    const candidates = system.processes.filter((p) => p.spec.service === service && p.running);
+    victim = candidates[Math.floor(random() * candidates.length)];
+    if (!victim) await sleep(100);
+  }
+  if (victim?.kill('SIGKILL')) log(`SIGKILL ${victim.spec.name}`);
+  else log(`no running ${service} process to kill within 15 s`);
+}
+
+async function runFaults(system: RunningSystem, faults: Fault[], random: () => number, log: Log) {
+  const restarts = { nats: 0, postgres: 0 };
+  const t0 = Date.now();
+  for (const f of faults) {
+    const wait = t0 + f.at - Date.now();
+    if (wait > 0) await sleep(wait);
+    if (f.kind === 'kill') await killOne(system, f.service, random, log);
+    else if (f.kind === 'nats' && system.nats) {
+      log('restarting nats-server');
+      await system.nats.restart();
+      restarts.nats++;
+    } else if (f.kind === 'postgres' && system.postgres) {
+      log('restarting PostgreSQL (immediate shutdown)');
+      await system.postgres.restart('immediate');
+      restarts.postgres++;
+    }
+  }
+  return restarts;
+}
+
+/** Settle: every accepted order reaches a final state; the outbox drains (each waited for, not required). */
+async function settle(
+  system: RunningSystem,
+  accepted: AcceptedOrder[],
+  opts: ChaosOptions,
+  log: Log,
+) {
+  const query = new pg.Client({ connectionString: system.databaseUrl('order-query-worker') });
+  const es = new pg.Client({ connectionString: system.databaseUrl('eventstore') });
+  await Promise.all([query.connect(), es.connect()]);
+  try {
+    const ids = accepted.map((o) => o.orderId);
+    let lastLog = 0;
+    await waitFor(
+      'every accepted order to reach a final state',
+      async () => {
+        const r = await query.query<{ n: number }>(
+          "SELECT count(*)::INT AS n FROM orders WHERE order_id = ANY($1::UUID[]) AND status IN ('Approved', 'Cancelled')",
+          [ids],
+        );
+        const done = r.rows[0]?.n ?? 0;
+        if (Date.now() - lastLog > 5_000) {
+          lastLog = Date.now();
+          log(`${done}/${ids.length} orders final`);
+        }
+        return done === ids.length;
+      },
+      { timeoutMs: opts.settleTimeoutMs ?? 180_000, intervalMs: 500 },
+    ).catch((err: unknown) => log(String(err)));
+    await waitFor(
+      'the outbox to drain',
+      async () =>
+        (await es.query<{ n: number }>('SELECT count(*)::INT AS n FROM outbox')).rows[0]?.n === 0,
+      { timeoutMs: 30_000, intervalMs: 500 },
+    ).catch((err: unknown) => log(String(err)));
+  } finally {
+    await Promise.all([query.end(), es.end()]);
+  }
+}
+
+const checkSystem = (system: RunningSystem, accepted: AcceptedOrder[]) =>
+  check({
+    orders: accepted,
+    databases: {
+      eventstore: system.databaseUrl('eventstore'),
+      payment: system.databaseUrl('payment'),
+      query: system.databaseUrl('order-query-worker'),
+    },
+    natsUrl: system.endpoints.nats,
+    stream: 'ORDERS',
+  });
+
+function killsOf(system: RunningSystem): Record<string, number> {
+  const kills: Record<string, number> = {};
+  for (const p of system.processes) kills[p.spec.service] = (kills[p.spec.service] ?? 0) + p.kills;
+  return kills;
+}
+
+/**
+ * Runs the whole system, places orders while killing processes and restarting NATS and
+ * PostgreSQL, waits for every accepted order to settle, then checks every invariant.
+ */
+export async function runChaos(opts: ChaosOptions): Promise<ChaosReport> {
+  const log = opts.log ?? ((m: string) => process.stdout.write(`[chaos] ${m}\n`));
+  const seed = opts.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const random = seeded(seed);
+  log(`seed ${seed}: ${opts.orders} orders at ${opts.rate}/s, ${opts.concurrency} clients`);
+  const runDir = mkdtempSync(join(tmpdir(), 'orderflow-chaos-'));
+  const started = Date.now();
+  const system = await startChaosSystem(opts, runDir, log);
   const redeliveries = new CounterWatch(system, 'orderflow_consumer_redeliveries_total');
   const sampler = setInterval(() => void redeliveries.sample(), 1_000);
-  let natsRestarts = 0;
-  let postgresRestarts = 0;
   try {
+    // The seeded draws come in a fixed order (orders, then faults, then victims): a seed replays a run.
     const planned = planOrders(opts.orders, random);
-    const accepted: AcceptedOrder[] = [];
-    let notAccepted = 0;
-    const windowMs = (opts.orders / opts.rate) * 1000;
-
-    // The workload: open loop at `rate`, at most `concurrency` in flight.
-    const workload = (async () => {
-      const queue: PlannedOrder[] = [...planned];
-      const t0 = Date.now();
-      let next = 0;
-      const workers = Array.from({ length: opts.concurrency }, async () => {
-        for (;;) {
-          const order = queue.shift();
-          if (!order) return;
-          const due = t0 + (next++ * 1000) / opts.rate;
-          if (due > Date.now()) await sleep(due - Date.now());
-          const result = await placeOrder(system.endpoints.api, order, Date.now() + 120_000);
-          if (result) accepted.push(result);
-          else notAccepted++;
-        }
-      });
-      await Promise.all(workers);
-    })();
-
-    // The faults: one SIGKILL per kind of service, a NATS restart and a PostgreSQL restart, spread
-    // at random over the workload window, plus extra random kills.
+    const workload = runWorkload(system, planned, opts);
     const kinds = [...new Set(system.processes.map((p) => p.spec.service))];
-    type Fault =
-      { at: number; kind: 'kill'; service: string } | { at: number; kind: 'nats' | 'postgres' };
-    const faults: Fault[] = [
-      ...kinds.map((service): Fault => ({
-        at: windowMs * (0.1 + 0.8 * random()),
-        kind: 'kill',
-        service,
-      })),
-      ...Array.from({ length: opts.extraKills }, (): Fault => ({
-        at: windowMs * (0.1 + 0.8 * random()),
-        kind: 'kill',
-        service: kinds[Math.floor(random() * kinds.length)]!,
-      })),
-      { at: windowMs * (0.25 + 0.2 * random()), kind: 'nats' as const },
-      { at: windowMs * (0.55 + 0.2 * random()), kind: 'postgres' as const },
-    ].sort((a, b) => a.at - b.at);
-    const faultRun = (async () => {
-      const t0 = Date.now();
-      for (const f of faults) {
-        const wait = t0 + f.at - Date.now();
-        if (wait > 0) await sleep(wait);
-        if (f.kind === 'kill') {
-          // A process of that kind may be restarting right now (after an earlier kill, or a
-          // PostgreSQL restart): wait for one to be running rather than skip the kill.
-          let victim: (typeof system.processes)[number] | undefined;
-          for (let waited = 0; !victim && waited < 15_000; waited += 100) {
-            const candidates = system.processes.filter(
-              (p) => p.spec.service === f.service && p.running,
-            );
-            victim = candidates[Math.floor(random() * candidates.length)];
-            if (!victim) await sleep(100);
-          }
-          if (victim?.kill('SIGKILL')) log(`SIGKILL ${victim.spec.name}`);
-          else log(`no running ${f.service} process to kill within 15 s`);
-        } else if (f.kind === 'nats' && system.nats) {
-          log('restarting nats-server');
-          await system.nats.restart();
-          natsRestarts++;
-        } else if (f.kind === 'postgres' && system.postgres) {
-          log('restarting PostgreSQL (immediate shutdown)');
-          await system.postgres.restart('immediate');
-          postgresRestarts++;
-        }
-      }
-    })();
-    await Promise.all([workload, faultRun]);
+    const faults = planFaults(kinds, (opts.orders / opts.rate) * 1000, opts.extraKills, random);
+    const [{ accepted, notAccepted }, restarts] = await Promise.all([
+      workload,
+      runFaults(system, faults, random, log),
+    ]);
     log(
       `workload done: ${accepted.length} accepted, ${notAccepted} never accepted; waiting for final states`,
     );
-
-    // Settle: every accepted order reaches a final state; the outbox drains.
-    const query = new pg.Client({ connectionString: system.databaseUrl('order-query-worker') });
-    const es = new pg.Client({ connectionString: system.databaseUrl('eventstore') });
-    await Promise.all([query.connect(), es.connect()]);
-    try {
-      const ids = accepted.map((o) => o.orderId);
-      let lastLog = 0;
-      await waitFor(
-        'every accepted order to reach a final state',
-        async () => {
-          const r = await query.query<{ n: number }>(
-            "SELECT count(*)::INT AS n FROM orders WHERE order_id = ANY($1::UUID[]) AND status IN ('Approved', 'Cancelled')",
-            [ids],
-          );
-          const done = r.rows[0]?.n ?? 0;
-          if (Date.now() - lastLog > 5_000) {
-            lastLog = Date.now();
-            log(`${done}/${ids.length} orders final`);
-          }
-          return done === ids.length;
-        },
-        { timeoutMs: opts.settleTimeoutMs ?? 180_000, intervalMs: 500 },
-      ).catch((err: unknown) => log(String(err)));
-      await waitFor(
-        'the outbox to drain',
-        async () =>
-          (await es.query<{ n: number }>('SELECT count(*)::INT AS n FROM outbox')).rows[0]?.n === 0,
-        {
-          timeoutMs: 30_000,
-          intervalMs: 500,
-        },
-      ).catch((err: unknown) => log(String(err)));
-    } finally {
-      await Promise.all([query.end(), es.end()]);
-    }
+    await settle(system, accepted, opts, log);
     await redeliveries.sample();
-
-    const result = await check({
-      orders: accepted,
-      databases: {
-        eventstore: system.databaseUrl('eventstore'),
-        payment: system.databaseUrl('payment'),
-        query: system.databaseUrl('order-query-worker'),
-      },
-      natsUrl: system.endpoints.nats,
-      stream: 'ORDERS',
-    });
-    const kills: Record<string, number> = {};
-    for (const p of system.processes)
-      kills[p.spec.service] = (kills[p.spec.service] ?? 0) + p.kills;
+    const result = await checkSystem(system, accepted);
     return {
       ...result,
       planned: planned.length,
-      kills,
+      kills: killsOf(system),
       restarts: system.processes.reduce((n, p) => n + p.restarts, 0),
-      natsRestarts,
-      postgresRestarts,
+      natsRestarts: restarts.nats,
+      postgresRestarts: restarts.postgres,
       redeliveries: redeliveries.total,
       notAccepted,
       durationMs: Date.now() - started,

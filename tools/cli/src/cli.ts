@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { OrderView } from '@orderflow/contracts';
 
 /** Where the CLI writes and what it reads from its surroundings; tests pass their own. */
 export interface Io {
@@ -78,20 +79,13 @@ class UsageError extends Error {
 }
 
 /** The API answered with a problem, or could not be reached: printed as one line per field. */
-class ApiFailure extends Error {
-  override name = 'ApiFailure';
+class ApiCallError extends Error {
+  override name = 'ApiCallError';
 }
 
 interface FieldError {
   field: string;
   message: string;
-}
-
-interface OrderItem {
-  code: string;
-  name: string;
-  unitPrice: number;
-  quantity: number;
 }
 
 /** An item as the CLI sends it: a code and a quantity, perhaps the expected price (and a name). */
@@ -102,19 +96,9 @@ export interface RequestedItem {
   name?: string;
 }
 
-interface Order {
-  orderId: string;
-  customerId: string;
-  restaurantId: string;
-  items: OrderItem[];
-  amount: number;
-  status: string;
-  version?: number;
-  createdAt?: string;
-  updatedAt?: string;
-  cancellationReason?: string;
-  refunded?: boolean;
-}
+/** An order as the API answers it; `version` and the times are missing from a just-placed one. */
+type Order = Omit<OrderView, 'version' | 'createdAt' | 'updatedAt' | 'refunded'> &
+  Partial<Pick<OrderView, 'version' | 'createdAt' | 'updatedAt' | 'refunded'>>;
 
 const options = {
   api: { type: 'string' },
@@ -181,7 +165,7 @@ async function devToken(tokenUrl: string, customer: string, staff: boolean): Pro
       signal: AbortSignal.timeout(5_000),
     });
   } catch (err: unknown) {
-    throw new ApiFailure(
+    throw new ApiCallError(
       `cannot reach the development issuer at ${tokenUrl} (is make up AUTH=dev running?): ${err instanceof Error ? err.message : String(err)}`,
     );
   }
@@ -190,7 +174,7 @@ async function devToken(tokenUrl: string, customer: string, staff: boolean): Pro
     error_description?: unknown;
   };
   if (!res.ok || typeof body.access_token !== 'string')
-    throw new ApiFailure(
+    throw new ApiCallError(
       `the development issuer refused a token: ${typeof body.error_description === 'string' ? body.error_description : res.status}`,
     );
   return body.access_token;
@@ -238,6 +222,25 @@ interface Answer {
   headers: Headers;
 }
 
+/** Why fetch failed, as its cause says (a code such as ECONNREFUSED, or a message). */
+function fetchFailure(err: unknown): string {
+  const c =
+    err instanceof Error
+      ? (err.cause as { code?: unknown; message?: unknown } | undefined)
+      : undefined;
+  if (typeof c?.code === 'string') return c.code;
+  return typeof c?.message === 'string' ? c.message : String(err);
+}
+
+/** The answer's JSON body; a body that is not JSON stays text, for the message. */
+function bodyOf(text: string): unknown {
+  try {
+    return text ? (JSON.parse(text) as unknown) : undefined;
+  } catch {
+    return text;
+  }
+}
+
 class Client {
   constructor(
     private readonly base: string,
@@ -265,29 +268,12 @@ class Client {
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err: unknown) {
-      const c =
-        err instanceof Error
-          ? (err.cause as { code?: unknown; message?: unknown } | undefined)
-          : undefined;
-      const cause =
-        typeof c?.code === 'string'
-          ? c.code
-          : typeof c?.message === 'string'
-            ? c.message
-            : String(err);
-      throw new ApiFailure(`cannot reach the order API at ${this.base}: ${cause}`);
+      throw new ApiCallError(`cannot reach the order API at ${this.base}: ${fetchFailure(err)}`);
     }
-    const text = await res.text();
-    let parsed: unknown = text;
-    try {
-      parsed = text ? (JSON.parse(text) as unknown) : undefined;
-    } catch {
-      // not JSON: keep the text for the message
-    }
-    return { status: res.status, body: parsed, headers: res.headers };
+    return { status: res.status, body: bodyOf(await res.text()), headers: res.headers };
   }
 
-  /** The answer's body when the status is one of `ok`, else an ApiFailure describing the problem. */
+  /** The answer's body when the status is one of `ok`, else an ApiCallError describing the problem. */
   async expect<T>(
     ok: number[],
     method: string,
@@ -301,7 +287,7 @@ class Client {
       a.status === 401
         ? '\nthe API wants a bearer token: --token or ORDERFLOW_TOKEN (with make up AUTH=dev the CLI gets one itself)'
         : '';
-    throw new ApiFailure(describeProblem(a.status, a.body) + hint);
+    throw new ApiCallError(describeProblem(a.status, a.body) + hint);
   }
 }
 
@@ -332,6 +318,27 @@ function orderText(o: Order): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** One line per status change: text, or JSON with --json. */
+function changeLine(o: Order, at: string, json: boolean): string {
+  if (json)
+    return `${JSON.stringify({ at, orderId: o.orderId, status: o.status, version: o.version, cancellationReason: o.cancellationReason })}\n`;
+  return `${at}  ${o.orderId}  ${o.status}${o.cancellationReason ? ` (${o.cancellationReason})` : ''}\n`;
+}
+
+/** The order now; undefined while it is not visible or the API is away (a restart). */
+async function poll(client: Client, path: string): Promise<Order | undefined> {
+  let a: Answer;
+  try {
+    a = await client.call('GET', path);
+  } catch (err: unknown) {
+    if (!(err instanceof ApiCallError)) throw err;
+    return undefined; // The API may be restarting: keep watching until the deadline.
+  }
+  if (a.status === 200) return a.body as Order;
+  if (a.status !== 404 && a.status < 500) throw new ApiCallError(describeProblem(a.status, a.body));
+  return undefined;
+}
+
 async function watch(client: Client, orderId: string, values: Values, io: Io): Promise<number> {
   const timeoutMs = positiveInt('timeout', values.timeout, 30) * 1000;
   const intervalMs = positiveInt('interval', values.interval, 1000);
@@ -339,31 +346,12 @@ async function watch(client: Client, orderId: string, values: Values, io: Io): P
   const path = `/api/orders/${encodeURIComponent(orderId)}`;
   let last: string | undefined;
   for (;;) {
-    let a: Answer | undefined;
-    try {
-      a = await client.call('GET', path);
-    } catch (err: unknown) {
-      if (!(err instanceof ApiFailure)) throw err;
-      // The API may be restarting: keep watching until the deadline.
-    }
-    if (a && a.status === 200) {
-      const o = a.body as Order;
+    const o = await poll(client, path);
+    if (o) {
       const state = `${o.status}${o.refunded ? '+refunded' : ''}`;
-      if (state !== last) {
-        last = state;
-        const at = new Date(io.now()).toISOString();
-        if (values.json)
-          io.stdout(
-            `${JSON.stringify({ at, orderId: o.orderId, status: o.status, version: o.version, cancellationReason: o.cancellationReason })}\n`,
-          );
-        else
-          io.stdout(
-            `${at}  ${o.orderId}  ${o.status}${o.cancellationReason ? ` (${o.cancellationReason})` : ''}\n`,
-          );
-      }
+      if (state !== last) io.stdout(changeLine(o, new Date(io.now()).toISOString(), values.json));
+      last = state;
       if (FINAL_STATES.has(o.status)) return 0;
-    } else if (a && a.status !== 404 && a.status < 500) {
-      throw new ApiFailure(describeProblem(a.status, a.body));
     }
     if (io.now() + intervalMs > deadline) {
       io.stderr(
@@ -375,110 +363,127 @@ async function watch(client: Client, orderId: string, values: Values, io: Io): P
   }
 }
 
+/** What every command gets: the parsed options, the API client and the way to print. */
+interface Ctx {
+  args: string[];
+  values: Values;
+  io: Io;
+  client: Client;
+  /** A token given explicitly (--token or ORDERFLOW_TOKEN). */
+  explicit: string | undefined;
+  /** The local development issuer's token URL (make up AUTH=dev), if there is one. */
+  tokenUrl: string | undefined;
+  print(value: unknown, text: string): void;
+}
+
+async function place(c: Ctx): Promise<number> {
+  const { values } = c;
+  if (!values.customer && c.explicit === undefined)
+    throw new UsageError('place needs --customer (or a token that names the customer)');
+  if (!values.restaurant) throw new UsageError('place needs --restaurant');
+  if (!values.item || values.item.length === 0)
+    throw new UsageError('place needs at least one --item code:quantity');
+  const body = {
+    ...(values.customer ? { customerId: values.customer } : {}),
+    restaurantId: values.restaurant,
+    items: values.item.map(parseItem),
+  };
+  const key = values['idempotency-key'];
+  const headers: Record<string, string> = key ? { 'idempotency-key': key } : {};
+  const order = await c.client.expect<Order>([201], 'POST', '/api/orders', body, headers);
+  c.print(
+    order,
+    `placed order ${order.orderId}: ${order.status}, ${formatCents(order.amount)} (${order.amount} cents)\n`,
+  );
+  return values.wait ? watch(c.client, order.orderId, values, c.io) : 0;
+}
+
+async function get(c: Ctx): Promise<number> {
+  const id = c.args[0];
+  if (!id) throw new UsageError('get needs an order id');
+  const order = await c.client.expect<Order>([200], 'GET', `/api/orders/${encodeURIComponent(id)}`);
+  c.print(order, orderText(order));
+  return 0;
+}
+
+async function list(c: Ctx): Promise<number> {
+  const { values } = c;
+  if (!values.customer && c.explicit === undefined)
+    throw new UsageError('list needs --customer (or a token that names the customer)');
+  const q = new URLSearchParams(values.customer ? { customerId: values.customer } : {});
+  if (values.limit !== undefined) q.set('limit', values.limit);
+  if (values.cursor !== undefined) q.set('cursor', values.cursor);
+  const page = await c.client.expect<{ items: Order[]; nextCursor: string | null }>(
+    [200],
+    'GET',
+    `/api/orders?${q.toString()}`,
+  );
+  const rows = page.items.map(
+    (o) =>
+      `${o.orderId}  ${o.status.padEnd(15)}  ${formatCents(o.amount).padStart(10)}  ${o.createdAt ?? ''}`,
+  );
+  const more = page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '';
+  c.print(
+    page,
+    rows.length
+      ? `${rows.join('\n')}\n${more}`
+      : `no orders for ${values.customer ?? 'this customer'}\n`,
+  );
+  return 0;
+}
+
+function watchCommand(c: Ctx): Promise<number> {
+  const id = c.args[0];
+  if (!id) throw new UsageError('watch needs an order id');
+  return watch(c.client, id, c.values, c.io);
+}
+
+async function token(c: Ctx): Promise<number> {
+  if (!c.values.customer) throw new UsageError('token needs --customer');
+  if (c.tokenUrl === undefined)
+    throw new UsageError(
+      'token works with the local development issuer only: run make up AUTH=dev (it writes .run/endpoints.json)',
+    );
+  c.io.stdout(`${await devToken(c.tokenUrl, c.values.customer, c.values.staff)}\n`);
+  return 0;
+}
+
+const commands: Record<string, (c: Ctx) => Promise<number>> = {
+  place,
+  get,
+  list,
+  watch: watchCommand,
+  token,
+};
+
+/** The bearer token, fetched once and only when a request is made. */
+function bearerOf(values: Values, explicit: string | undefined, tokenUrl: string | undefined) {
+  let token: Promise<string | undefined> | undefined;
+  return (): Promise<string | undefined> => {
+    if (explicit !== undefined) token ??= Promise.resolve(explicit);
+    else if (tokenUrl === undefined) token ??= Promise.resolve(undefined);
+    else if (values.customer !== undefined)
+      token ??= devToken(tokenUrl, values.customer, values.staff);
+    else token ??= devToken(tokenUrl, 'orders-cli', true);
+    return token;
+  };
+}
+
 async function dispatch(
   command: string | undefined,
   args: string[],
   values: Values,
   io: Io,
 ): Promise<number> {
-  // The bearer token, fetched once and only when a request is made.
-  let token: Promise<string | undefined> | undefined;
+  if (command === undefined) throw new UsageError('no command given');
+  const run = Object.hasOwn(commands, command) ? commands[command] : undefined;
+  if (!run) throw new UsageError(`unknown command "${command}"`);
   const explicit = values.token ?? (io.env['ORDERFLOW_TOKEN'] || undefined);
   const tokenUrl = devTokenUrl(io.cwd);
-  const bearer = (): Promise<string | undefined> => {
-    token ??=
-      explicit !== undefined
-        ? Promise.resolve(explicit)
-        : tokenUrl === undefined
-          ? Promise.resolve(undefined)
-          : values.customer !== undefined
-            ? devToken(tokenUrl, values.customer, values.staff)
-            : devToken(tokenUrl, 'orders-cli', true);
-    return token;
-  };
-  const client = new Client(resolveApi(values.api, io), bearer);
+  const client = new Client(resolveApi(values.api, io), bearerOf(values, explicit, tokenUrl));
   const print = (value: unknown, text: string): void =>
     io.stdout(values.json ? `${JSON.stringify(value, null, 2)}\n` : text);
-  switch (command) {
-    case 'place': {
-      if (!values.customer && explicit === undefined)
-        throw new UsageError('place needs --customer (or a token that names the customer)');
-      if (!values.restaurant) throw new UsageError('place needs --restaurant');
-      if (!values.item || values.item.length === 0)
-        throw new UsageError('place needs at least one --item code:quantity');
-      const body = {
-        ...(values.customer ? { customerId: values.customer } : {}),
-        restaurantId: values.restaurant,
-        items: values.item.map(parseItem),
-      };
-      const key = values['idempotency-key'];
-      const order = await client.expect<Order>(
-        [201],
-        'POST',
-        '/api/orders',
-        body,
-        key ? { 'idempotency-key': key } : {},
-      );
-      print(
-        order,
-        `placed order ${order.orderId}: ${order.status}, ${formatCents(order.amount)} (${order.amount} cents)\n`,
-      );
-      return values.wait ? watch(client, order.orderId, values, io) : 0;
-    }
-    case 'get': {
-      const id = args[0];
-      if (!id) throw new UsageError('get needs an order id');
-      const order = await client.expect<Order>(
-        [200],
-        'GET',
-        `/api/orders/${encodeURIComponent(id)}`,
-      );
-      print(order, orderText(order));
-      return 0;
-    }
-    case 'list': {
-      if (!values.customer && explicit === undefined)
-        throw new UsageError('list needs --customer (or a token that names the customer)');
-      const q = new URLSearchParams(values.customer ? { customerId: values.customer } : {});
-      if (values.limit !== undefined) q.set('limit', values.limit);
-      if (values.cursor !== undefined) q.set('cursor', values.cursor);
-      const page = await client.expect<{ items: Order[]; nextCursor: string | null }>(
-        [200],
-        'GET',
-        `/api/orders?${q.toString()}`,
-      );
-      const rows = page.items.map(
-        (o) =>
-          `${o.orderId}  ${o.status.padEnd(15)}  ${formatCents(o.amount).padStart(10)}  ${o.createdAt ?? ''}`,
-      );
-      const more = page.nextCursor ? `more: --cursor ${page.nextCursor}\n` : '';
-      print(
-        page,
-        rows.length
-          ? `${rows.join('\n')}\n${more}`
-          : `no orders for ${values.customer ?? 'this customer'}\n`,
-      );
-      return 0;
-    }
-    case 'watch': {
-      const id = args[0];
-      if (!id) throw new UsageError('watch needs an order id');
-      return watch(client, id, values, io);
-    }
-    case 'token': {
-      if (!values.customer) throw new UsageError('token needs --customer');
-      if (tokenUrl === undefined)
-        throw new UsageError(
-          'token works with the local development issuer only: run make up AUTH=dev (it writes .run/endpoints.json)',
-        );
-      io.stdout(`${await devToken(tokenUrl, values.customer, values.staff)}\n`);
-      return 0;
-    }
-    case undefined:
-      throw new UsageError('no command given');
-    default:
-      throw new UsageError(`unknown command "${command}"`);
-  }
+  return run({ args, values, io, client, explicit, tokenUrl, print });
 }
 
 /** Runs one CLI invocation and returns its exit code; never calls process.exit. */
@@ -508,7 +513,7 @@ export async function run(argv: string[], io: Io = defaultIo()): Promise<number>
       io.stderr(`${err.message}\nsee --help\n`);
       return 2;
     }
-    if (err instanceof ApiFailure) {
+    if (err instanceof ApiCallError) {
       io.stderr(`${err.message}\n`);
       return 1;
     }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { connect } from '@nats-io/transport-node';
+import type { JetStreamManager } from '@nats-io/jetstream';
+import { connect, type NatsConnection } from '@nats-io/transport-node';
 import { jsManager } from '@orderflow/platform';
 import {
   DeadLetterNotFound,
@@ -62,6 +63,10 @@ interface Args {
   help: boolean;
 }
 
+/** $NATS_URL, else the running system's (endpoints.json), else none. */
+const defaultNats = (env: Record<string, string | undefined>, cwd: string): string | undefined =>
+  env['NATS_URL'] || runningSystemNats(env, cwd);
+
 export class UsageError extends Error {
   override name = 'UsageError';
 }
@@ -74,7 +79,7 @@ export function parseArgs(
   const args: Args = {
     command: undefined,
     positional: [],
-    nats: env['NATS_URL'] || runningSystemNats(env, cwd),
+    nats: defaultNats(env, cwd),
     stream: env['NATS_STREAM'] ?? 'ORDERS',
     consumer: undefined,
     json: false,
@@ -128,8 +133,12 @@ const table = (rows: DeadLetter[]): string[] => {
   );
 };
 
-/** Runs the tool; resolves with the exit code. */
-export async function run(argv: readonly string[], io: Io): Promise<number> {
+/** The sequence `redrive` names, or undefined when it is not a positive integer. */
+const sequenceOf = (s: string | undefined): number | undefined =>
+  s !== undefined && /^[1-9]\d*$/.test(s) ? Number(s) : undefined;
+
+/** What the command line asks for, or the exit code of a usage problem (help included). */
+function request(argv: readonly string[], io: Io): { args: Args; seq?: number } | number {
   let args: Args;
   try {
     args = parseArgs(argv, io.env, io.cwd);
@@ -145,15 +154,49 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     io.err(`unknown command "${args.command}"; see --help`);
     return 2;
   }
-  let seq: number | undefined;
-  if (args.command === 'redrive') {
-    const s = args.positional[0];
-    seq = s !== undefined && /^[1-9]\d*$/.test(s) ? Number(s) : undefined;
-    if (seq === undefined) {
-      io.err("redrive needs the dead letter's sequence (a positive integer); see `list`");
-      return 2;
+  if (args.command === 'list') return { args };
+  const seq = sequenceOf(args.positional[0]);
+  if (seq !== undefined) return { args, seq };
+  io.err("redrive needs the dead letter's sequence (a positive integer); see `list`");
+  return 2;
+}
+
+async function list(jsm: JetStreamManager, dlq: string, args: Args, io: Io): Promise<number> {
+  const rows = await listDeadLetters(jsm, dlq, { consumer: args.consumer });
+  if (args.json) for (const d of rows) io.out(JSON.stringify(d));
+  else if (rows.length === 0)
+    io.out(`no dead letters in ${dlq}${args.consumer ? ` for consumer ${args.consumer}` : ''}`);
+  else for (const line of table(rows)) io.out(line);
+  return 0;
+}
+
+async function redriveOne(
+  nc: NatsConnection,
+  jsm: JetStreamManager,
+  dlq: string,
+  seq: number,
+  io: Io,
+): Promise<number> {
+  try {
+    const r = await redrive(nc, jsm, dlq, seq);
+    io.out(
+      `re-drove ${dlq} #${seq} to ${r.subject} (Nats-Msg-Id ${r.msgId}, stream sequence ${r.streamSequence}); dead letter deleted`,
+    );
+    return 0;
+  } catch (err: unknown) {
+    if (err instanceof DeadLetterNotFound) {
+      io.err(err.message);
+      return 1;
     }
+    throw err;
   }
+}
+
+/** Runs the tool; resolves with the exit code. */
+export async function run(argv: readonly string[], io: Io): Promise<number> {
+  const r = request(argv, io);
+  if (typeof r === 'number') return r;
+  const { args, seq } = r;
   if (!args.nats) {
     io.err(
       'no NATS to ask: start the system with `make up` (it writes .run/endpoints.json), or pass --nats <url> (or NATS_URL)',
@@ -168,27 +211,9 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   });
   try {
     const jsm = await jsManager(nc);
-    if (seq === undefined) {
-      const rows = await listDeadLetters(jsm, dlq, { consumer: args.consumer });
-      if (args.json) for (const d of rows) io.out(JSON.stringify(d));
-      else if (rows.length === 0)
-        io.out(`no dead letters in ${dlq}${args.consumer ? ` for consumer ${args.consumer}` : ''}`);
-      else for (const line of table(rows)) io.out(line);
-      return 0;
-    }
-    try {
-      const r = await redrive(nc, jsm, dlq, seq);
-      io.out(
-        `re-drove ${dlq} #${seq} to ${r.subject} (Nats-Msg-Id ${r.msgId}, stream sequence ${r.streamSequence}); dead letter deleted`,
-      );
-      return 0;
-    } catch (err: unknown) {
-      if (err instanceof DeadLetterNotFound) {
-        io.err(err.message);
-        return 1;
-      }
-      throw err;
-    }
+    return seq === undefined
+      ? await list(jsm, dlq, args, io)
+      : await redriveOne(nc, jsm, dlq, seq, io);
   } finally {
     await nc.close();
   }

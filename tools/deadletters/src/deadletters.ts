@@ -1,5 +1,6 @@
 import { jetstream, type JetStreamManager, type StoredMsg } from '@nats-io/jetstream';
 import { headers as natsHeaders, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import { deadLetterHeaders, eventHeaders } from '@orderflow/contracts';
 import { decodeEnvelope, isNotFound, subjects } from '@orderflow/platform';
 
 /** One message of the dead-letter stream, as `startConsumer` recorded it. */
@@ -21,14 +22,7 @@ export interface DeadLetter {
 }
 
 /** Headers `startConsumer` adds to a dead letter; a re-drive strips them. */
-const deadLetterHeaders = [
-  'orderflow-dead-reason',
-  'orderflow-dead-kind',
-  'orderflow-original-subject',
-  'orderflow-original-sequence',
-  'orderflow-delivery-count',
-  'orderflow-consumer',
-];
+const deadLetterHeaderNames = Object.values(deadLetterHeaders).map((h) => h.toLowerCase());
 
 /** Header look-up regardless of case (the consumer copies original headers lower-cased). */
 function header(h: MsgHdrs | undefined, name: string): string | undefined {
@@ -50,21 +44,21 @@ export function describe(m: StoredMsg): DeadLetter {
   } catch {
     /* the body is what made it poison: list it without event details */
   }
-  const consumerFromSubject = m.subject.startsWith('orderflow.deadletter.')
-    ? m.subject.slice('orderflow.deadletter.'.length)
+  const consumerFromSubject = m.subject.startsWith(subjects.deadLetterPrefix)
+    ? m.subject.slice(subjects.deadLetterPrefix.length)
     : m.subject;
   return {
     seq: m.seq,
-    consumer: header(m.header, 'Orderflow-Consumer') ?? consumerFromSubject,
-    originalSubject: header(m.header, 'Orderflow-Original-Subject') ?? '',
-    originalSequence: toInt(header(m.header, 'Orderflow-Original-Sequence')),
-    reason: header(m.header, 'Orderflow-Dead-Reason') ?? '',
-    kind: header(m.header, 'Orderflow-Dead-Kind') ?? '',
-    deliveryCount: toInt(header(m.header, 'Orderflow-Delivery-Count')),
+    consumer: header(m.header, deadLetterHeaders.consumer) ?? consumerFromSubject,
+    originalSubject: header(m.header, deadLetterHeaders.originalSubject) ?? '',
+    originalSequence: toInt(header(m.header, deadLetterHeaders.originalSequence)),
+    reason: header(m.header, deadLetterHeaders.reason) ?? '',
+    kind: header(m.header, deadLetterHeaders.kind) ?? '',
+    deliveryCount: toInt(header(m.header, deadLetterHeaders.deliveryCount)),
     time: m.time.toISOString(),
-    eventType: envelope.eventType ?? header(m.header, 'Orderflow-Event-Type'),
+    eventType: envelope.eventType ?? header(m.header, eventHeaders.eventType),
     eventId: envelope.eventId,
-    streamId: envelope.streamId ?? header(m.header, 'Orderflow-Stream-Id'),
+    streamId: envelope.streamId ?? header(m.header, eventHeaders.streamId),
   };
 }
 
@@ -127,7 +121,7 @@ export async function redrive(
   if (m.header)
     for (const k of m.header.keys()) {
       const lower = k.toLowerCase();
-      if (lower.startsWith('nats-') || deadLetterHeaders.includes(lower)) continue;
+      if (lower.startsWith('nats-') || deadLetterHeaderNames.includes(lower)) continue;
       for (const v of m.header.values(k)) h.append(k, v);
     }
   const msgId = `redrive:${dl.eventId ?? dl.originalSequence ?? 'unknown'}:${seq}`;

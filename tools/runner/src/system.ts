@@ -96,6 +96,177 @@ async function ready(url: string, timeoutMs = 90_000): Promise<void> {
   });
 }
 
+interface Infrastructure {
+  postgres: PostgresServer | undefined;
+  nats: NatsServer | undefined;
+  issuer: DevIssuer | undefined;
+  adminUrl: string;
+  natsUrl: string;
+  auth: AuthEndpoint;
+}
+
+/** PostgreSQL, nats-server and the development issuer, unless given; each one's stop in `cleanup`. */
+async function startInfrastructure(
+  opts: SystemOptions,
+  runDir: string,
+  cleanup: (() => Promise<void>)[],
+): Promise<Infrastructure> {
+  const dataDir = (name: string) => {
+    if (!opts.persistent) return undefined;
+    const dir = join(runDir, name);
+    mkdirSync(dir, { recursive: true });
+    return dir;
+  };
+  const postgres = opts.postgresUrl
+    ? undefined
+    : await startPostgres({ dataDir: dataDir('postgres'), durable: true });
+  if (postgres) cleanup.push(() => postgres.stop());
+  const nats = opts.natsUrl ? undefined : await startNats({ dataDir: dataDir('nats') });
+  if (nats) cleanup.push(() => nats.stop());
+  const issuer = opts.auth === 'dev' ? await startIssuer() : undefined;
+  if (issuer) cleanup.push(() => issuer.stop());
+  const auth: AuthEndpoint = issuer
+    ? { mode: 'dev', issuer: issuer.issuer, tokenUrl: issuer.tokenUrl, audience: issuer.audience }
+    : { mode: 'none' };
+  const adminUrl = opts.postgresUrl ?? postgres!.url;
+  const natsUrl = opts.natsUrl ?? nats!.url;
+  return { postgres, nats, issuer, adminUrl, natsUrl, auth };
+}
+
+/** Defaults per service that the caller's env and serviceEnv may override. */
+function serviceDefaults(root: string, auth: AuthEndpoint) {
+  const catalogFile = join(root, 'config', 'catalog.json');
+  const defaults: Partial<Record<ServiceName, Record<string, string>>> = {
+    restaurant: { CATALOG_FILE: catalogFile },
+    // The order API prices orders from the restaurant's catalog.
+    'order-api': {
+      CATALOG_FILE: catalogFile,
+      AUTH_MODE: auth.mode,
+      ...(auth.mode === 'dev' ? { AUTH_ISSUER: auth.issuer, AUTH_AUDIENCE: auth.audience } : {}),
+    },
+  };
+  return defaults;
+}
+
+interface Launch {
+  opts: SystemOptions;
+  root: string;
+  logDir: string;
+  infra: Infrastructure;
+  eventstoreAddress: string;
+  databaseUrl: (s: ServiceName) => string;
+  endpoints: RunningSystem['endpoints'];
+  processes: Supervised[];
+}
+
+/** Spawns one supervised service process on a free ops port; resolves with its ops URL. */
+async function spawnService(
+  l: Launch,
+  service: ServiceName,
+  name: string,
+  extra: Record<string, string> = {},
+): Promise<string> {
+  const { opts, root } = l;
+  const opsPort = await freePort();
+  const env: Record<string, string> = {
+    LOG_LEVEL: 'info',
+    OPS_HOST: '127.0.0.1',
+    OPS_PORT: String(opsPort),
+    NATS_URL: l.infra.natsUrl,
+    EVENTSTORE_ADDRESS: l.eventstoreAddress,
+    DATABASE_URL: l.databaseUrl(service),
+    OTEL_SERVICE_NAME: service,
+    ...serviceDefaults(root, l.infra.auth)[service],
+    ...opts.env,
+    ...opts.serviceEnv?.[service],
+    ...extra,
+  };
+  const spec: ProcessSpec = {
+    name,
+    service,
+    command: process.execPath,
+    args: [...(opts.nodeArgs ?? []), join(root, 'services', service, 'dist', 'main.js')],
+    env,
+    cwd: root,
+    logFile: join(l.logDir, `${name}.log`),
+  };
+  const p = new Supervised(spec, opts.onEvent);
+  p.start();
+  l.processes.push(p);
+  const http = `http://127.0.0.1:${opsPort}`;
+  l.endpoints.services[name] = { http };
+  return http;
+}
+
+const PHASES: ServiceName[][] = [
+  ['eventstore'],
+  ['order-query-worker', 'payment', 'restaurant', 'saga'],
+  ['order-api'],
+];
+
+/** The processes of one service: the event store and the API on their fixed ports, N workers. */
+function launchService(l: Launch, service: ServiceName): Promise<string>[] {
+  const { opts } = l;
+  switch (service) {
+    case 'eventstore':
+      return [
+        spawnService(l, service, service, {
+          GRPC_HOST: '127.0.0.1',
+          GRPC_PORT: String(opts.grpcPort ?? 50051),
+        }),
+      ];
+    case 'order-api':
+      return [
+        spawnService(l, service, service, {
+          HTTP_HOST: '127.0.0.1',
+          HTTP_PORT: String(opts.apiPort ?? 8080),
+        }),
+      ];
+    case 'order-query-worker':
+      return Array.from({ length: opts.queryWorkers ?? 2 }, (_, i) =>
+        spawnService(l, service, `${service}-${i + 1}`),
+      );
+    case 'payment':
+    case 'restaurant':
+    case 'saga':
+      return [spawnService(l, service, service)];
+    default: {
+      const never: never = service;
+      throw new Error(`unknown service ${String(never)}`);
+    }
+  }
+}
+
+/** The services that are built (the others are reported and skipped). */
+function wantedServices(opts: SystemOptions, root: string): ServiceName[] {
+  return (opts.only ?? [...SERVICES]).filter((s) => {
+    if (existsSync(join(root, 'services', s, 'dist', 'main.js'))) return true;
+    opts.onEvent?.(s, 'not built (services/' + s + '/dist/main.js missing); skipped');
+    return false;
+  });
+}
+
+/** Stops in reverse dependency order (the API first, the event store last), then the infrastructure. */
+async function stopAll(processes: Supervised[], cleanup: (() => Promise<void>)[]): Promise<void> {
+  const order = [...processes].reverse();
+  for (const phase of [...PHASES].reverse())
+    await Promise.all(
+      order.filter((p) => phase.includes(p.spec.service as ServiceName)).map((p) => p.stop()),
+    );
+  for (const c of cleanup.reverse()) await c();
+}
+
+/** Every wanted service, phase by phase, each phase ready before the next starts. */
+async function launchAll(l: Launch, root: string): Promise<void> {
+  const wanted = wantedServices(l.opts, root);
+  for (const phase of PHASES) {
+    const urls = phase.filter((s) => wanted.includes(s)).flatMap((s) => launchService(l, s));
+    await Promise.all((await Promise.all(urls)).map((u) => ready(u)));
+  }
+  if (l.endpoints.services['eventstore'])
+    l.endpoints.services['eventstore'].grpc = l.eventstoreAddress;
+}
+
 /**
  * Starts the whole system on one machine: PostgreSQL and nats-server (embedded defaults, on free
  * ports, unless URLs are given), then every service as its own supervised process, in dependency
@@ -106,148 +277,36 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
   const runDir = resolve(opts.runDir ?? join(root, '.run'));
   const logDir = join(runDir, 'logs');
   mkdirSync(logDir, { recursive: true });
-
-  let postgres: PostgresServer | undefined;
-  let nats: NatsServer | undefined;
   const cleanup: (() => Promise<void>)[] = [];
   try {
-    if (!opts.postgresUrl) {
-      const dataDir = opts.persistent ? join(runDir, 'postgres') : undefined;
-      if (dataDir) mkdirSync(dataDir, { recursive: true });
-      postgres = await startPostgres({ dataDir, durable: true });
-      cleanup.push(() => postgres!.stop());
-    }
-    const adminUrl = opts.postgresUrl ?? postgres!.url;
-    if (!opts.natsUrl) {
-      const dataDir = opts.persistent ? join(runDir, 'nats') : undefined;
-      if (dataDir) mkdirSync(dataDir, { recursive: true });
-      nats = await startNats({ dataDir });
-      cleanup.push(() => nats!.stop());
-    }
-    const natsUrl = opts.natsUrl ?? nats!.url;
-    let issuer: DevIssuer | undefined;
-    if (opts.auth === 'dev') {
-      issuer = await startIssuer();
-      cleanup.push(() => issuer!.stop());
-    }
-    const auth: AuthEndpoint = issuer
-      ? { mode: 'dev', issuer: issuer.issuer, tokenUrl: issuer.tokenUrl, audience: issuer.audience }
-      : { mode: 'none' };
-    for (const db of new Set(Object.values(DATABASES))) await ensureDatabase(adminUrl, db);
+    const infra = await startInfrastructure(opts, runDir, cleanup);
+    for (const db of new Set(Object.values(DATABASES))) await ensureDatabase(infra.adminUrl, db);
     const databaseUrl = (s: ServiceName): string =>
-      withDatabase(adminUrl, DATABASES[s] ?? 'postgres');
-
-    const apiPort = opts.apiPort ?? 8080;
-    const grpcPort = opts.grpcPort ?? 50051;
-    const eventstoreAddress = `127.0.0.1:${grpcPort}`;
-    const built = (s: ServiceName): boolean =>
-      existsSync(join(root, 'services', s, 'dist', 'main.js'));
-    const wanted = (opts.only ?? [...SERVICES]).filter((s) => {
-      if (built(s)) return true;
-      opts.onEvent?.(s, 'not built (services/' + s + '/dist/main.js missing); skipped');
-      return false;
-    });
-
+      withDatabase(infra.adminUrl, DATABASES[s] ?? 'postgres');
     const endpoints: RunningSystem['endpoints'] = {
       services: {},
-      postgres: adminUrl,
-      nats: natsUrl,
-      api: `http://127.0.0.1:${apiPort}`,
-      auth,
+      postgres: infra.adminUrl,
+      nats: infra.natsUrl,
+      api: `http://127.0.0.1:${opts.apiPort ?? 8080}`,
+      auth: infra.auth,
     };
     const processes: Supervised[] = [];
-    // Defaults per service that the caller's env and serviceEnv may override.
-    const catalogFile = join(root, 'config', 'catalog.json');
-    const serviceDefaults: Partial<Record<ServiceName, Record<string, string>>> = {
-      restaurant: { CATALOG_FILE: catalogFile },
-      // The order API prices orders from the restaurant's catalog.
-      'order-api': {
-        CATALOG_FILE: catalogFile,
-        AUTH_MODE: auth.mode,
-        ...(auth.mode === 'dev' ? { AUTH_ISSUER: auth.issuer, AUTH_AUDIENCE: auth.audience } : {}),
-      },
-    };
-    const spawnService = async (
-      service: ServiceName,
-      name: string,
-      extra: Record<string, string> = {},
-    ): Promise<string> => {
-      const opsPort = await freePort();
-      const env: Record<string, string> = {
-        LOG_LEVEL: 'info',
-        OPS_HOST: '127.0.0.1',
-        OPS_PORT: String(opsPort),
-        NATS_URL: natsUrl,
-        EVENTSTORE_ADDRESS: eventstoreAddress,
-        DATABASE_URL: databaseUrl(service),
-        OTEL_SERVICE_NAME: service,
-        ...serviceDefaults[service],
-        ...opts.env,
-        ...opts.serviceEnv?.[service],
-        ...extra,
-      };
-      const spec: ProcessSpec = {
-        name,
-        service,
-        command: process.execPath,
-        args: [...(opts.nodeArgs ?? []), join(root, 'services', service, 'dist', 'main.js')],
-        env,
-        cwd: root,
-        logFile: join(logDir, `${name}.log`),
-      };
-      const p = new Supervised(spec, opts.onEvent);
-      p.start();
-      processes.push(p);
-      const http = `http://127.0.0.1:${opsPort}`;
-      endpoints.services[name] = { http };
-      return http;
-    };
-
-    const phases: ServiceName[][] = [
-      ['eventstore'],
-      ['order-query-worker', 'payment', 'restaurant', 'saga'],
-      ['order-api'],
-    ];
-    for (const phase of phases) {
-      const urls: Promise<string>[] = [];
-      for (const service of phase.filter((s) => wanted.includes(s))) {
-        if (service === 'eventstore') {
-          urls.push(
-            spawnService(service, service, { GRPC_HOST: '127.0.0.1', GRPC_PORT: String(grpcPort) }),
-          );
-        } else if (service === 'order-api') {
-          urls.push(
-            spawnService(service, service, { HTTP_HOST: '127.0.0.1', HTTP_PORT: String(apiPort) }),
-          );
-        } else if (service === 'order-query-worker') {
-          for (let i = 1; i <= (opts.queryWorkers ?? 2); i++)
-            urls.push(spawnService(service, `${service}-${i}`));
-        } else {
-          urls.push(spawnService(service, service));
-        }
-      }
-      await Promise.all((await Promise.all(urls)).map((u) => ready(u)));
-    }
-    if (endpoints.services['eventstore']) endpoints.services['eventstore'].grpc = eventstoreAddress;
-    writeFileSync(join(runDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
-
-    return {
+    const eventstoreAddress = `127.0.0.1:${opts.grpcPort ?? 50051}`;
+    const launch = {
+      opts,
+      root,
+      logDir,
+      infra,
+      eventstoreAddress,
+      databaseUrl,
       endpoints,
       processes,
-      postgres,
-      nats,
-      issuer,
-      databaseUrl,
-      async stop() {
-        // Reverse dependency order: the API first, the event store last.
-        const order = [...processes].reverse();
-        for (const phase of [...phases].reverse())
-          await Promise.all(
-            order.filter((p) => phase.includes(p.spec.service as ServiceName)).map((p) => p.stop()),
-          );
-        for (const c of cleanup.reverse()) await c();
-      },
     };
+    await launchAll(launch, root);
+    writeFileSync(join(runDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
+    const { postgres, nats, issuer } = infra;
+    const stop = () => stopAll(processes, cleanup);
+    return { endpoints, processes, postgres, nats, issuer, databaseUrl, stop };
   } catch (err: unknown) {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
     throw err;

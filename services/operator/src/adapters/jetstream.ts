@@ -85,6 +85,54 @@ function consumerObserved(info: ConsumerInfo): ConsumerObserved {
   };
 }
 
+/** What the operator may change of a stream in place. */
+const streamSettings = (config: StreamConfigWanted) => ({
+  subjects: config.subjects,
+  num_replicas: config.replicas,
+  max_age: toNanos(config.maxAgeMs),
+  duplicate_window: toNanos(config.duplicateWindowMs),
+});
+
+/** What the operator may change of a consumer in place. */
+const consumerSettings = (config: ConsumerConfigWanted) => ({
+  ack_wait: toNanos(config.ackWaitMs),
+  max_deliver: SERVER_MAX_DELIVER,
+  max_ack_pending: config.maxAckPending,
+});
+
+/** A JetStream look-up that answers null for "not found". */
+async function orNull<T>(lookUp: () => Promise<T>): Promise<T | null> {
+  try {
+    return await lookUp();
+  } catch (err: unknown) {
+    if (!isNotFound(err)) throw err;
+    return null;
+  }
+}
+
+async function observeJetStream(
+  m: JetStreamManager,
+  nc: NatsConnection,
+  streams: string[],
+  stream: string,
+  consumers: readonly string[],
+): Promise<JetStreamObserved> {
+  const streamInfos: Record<string, StreamObserved | null> = {};
+  for (const name of streams)
+    streamInfos[name] = await orNull(async () => streamObserved(await m.streams.info(name)));
+  const consumerInfos: Record<string, ConsumerObserved | null> = {};
+  for (const name of consumers)
+    consumerInfos[name] = streamInfos[stream]
+      ? await orNull(async () => consumerObserved(await m.consumers.info(stream, name)))
+      : null;
+  return {
+    reachable: true,
+    streams: streamInfos,
+    consumers: consumerInfos,
+    clustered: Boolean(nc.info?.cluster),
+  };
+}
+
 export function createJetStreamAdapter(nc: NatsConnection): JetStreamPort {
   let manager: Promise<JetStreamManager> | undefined;
   const jsm = async () => {
@@ -98,35 +146,7 @@ export function createJetStreamAdapter(nc: NatsConnection): JetStreamPort {
   return {
     async observe(streams, stream, consumers) {
       try {
-        const m = await jsm();
-        const streamInfos: Record<string, StreamObserved | null> = {};
-        for (const name of streams) {
-          try {
-            streamInfos[name] = streamObserved(await m.streams.info(name));
-          } catch (err: unknown) {
-            if (!isNotFound(err)) throw err;
-            streamInfos[name] = null;
-          }
-        }
-        const consumerInfos: Record<string, ConsumerObserved | null> = {};
-        for (const name of consumers) {
-          if (!streamInfos[stream]) {
-            consumerInfos[name] = null;
-            continue;
-          }
-          try {
-            consumerInfos[name] = consumerObserved(await m.consumers.info(stream, name));
-          } catch (err: unknown) {
-            if (!isNotFound(err)) throw err;
-            consumerInfos[name] = null;
-          }
-        }
-        return {
-          reachable: true,
-          streams: streamInfos,
-          consumers: consumerInfos,
-          clustered: Boolean(nc.info?.cluster),
-        };
+        return await observeJetStream(await jsm(), nc, streams, stream, consumers);
       } catch (err: unknown) {
         return {
           reachable: false,
@@ -136,50 +156,33 @@ export function createJetStreamAdapter(nc: NatsConnection): JetStreamPort {
     },
 
     async createStream(config) {
-      const m = await jsm();
-      await m.streams.add({
+      await (
+        await jsm()
+      ).streams.add({
         name: config.name,
-        subjects: config.subjects,
         storage: config.storage === 'memory' ? StorageType.Memory : StorageType.File,
-        num_replicas: config.replicas,
-        max_age: toNanos(config.maxAgeMs),
-        duplicate_window: toNanos(config.duplicateWindowMs),
         retention: RetentionPolicy.Limits,
         discard: DiscardPolicy.Old,
+        ...streamSettings(config),
       });
     },
-
     async updateStream(config) {
-      const m = await jsm();
-      await m.streams.update(config.name, {
-        subjects: config.subjects,
-        num_replicas: config.replicas,
-        max_age: toNanos(config.maxAgeMs),
-        duplicate_window: toNanos(config.duplicateWindowMs),
-      });
+      await (await jsm()).streams.update(config.name, streamSettings(config));
     },
-
     async createConsumer(config) {
-      const m = await jsm();
-      await m.consumers.add(config.stream, {
+      await (
+        await jsm()
+      ).consumers.add(config.stream, {
         durable_name: config.name,
         ack_policy: AckPolicy.Explicit,
         deliver_policy: DeliverPolicy.All,
         // The same consumer the services' ensureConsumer() would create (@orderflow/platform).
         filter_subject: EVENT_SUBJECTS,
-        ack_wait: toNanos(config.ackWaitMs),
-        max_deliver: SERVER_MAX_DELIVER,
-        max_ack_pending: config.maxAckPending,
+        ...consumerSettings(config),
       });
     },
-
     async updateConsumer(config) {
-      const m = await jsm();
-      await m.consumers.update(config.stream, config.name, {
-        ack_wait: toNanos(config.ackWaitMs),
-        max_deliver: SERVER_MAX_DELIVER,
-        max_ack_pending: config.maxAckPending,
-      });
+      await (await jsm()).consumers.update(config.stream, config.name, consumerSettings(config));
     },
   };
 }

@@ -87,11 +87,19 @@ function leaseBody(name: string, lease: LeaseRecord): V1Lease {
   };
 }
 
-export function createKubeAdapter(kc: KubeConfig): KubePort {
+type OrderFlowApi = Pick<
+  KubePort,
+  'listOrderFlows' | 'watchOrderFlows' | 'getOrderFlow' | 'patchOrderFlowStatus'
+>;
+type WorkloadApi = Pick<
+  KubePort,
+  'readConfigMap' | 'writeConfigMap' | 'readScale' | 'scaleDeployment'
+>;
+type LeaseApi = Pick<KubePort, 'readLease' | 'createLease' | 'replaceLease'>;
+
+/** The OrderFlow custom resources: list, watch, get, status. */
+function orderFlowApi(kc: KubeConfig): OrderFlowApi {
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const coordination = kc.makeApiClient(CoordinationV1Api);
   const watch = new Watch(kc);
   const crd = (namespace: string) => ({
     group: GROUP,
@@ -99,7 +107,6 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
     plural: PLURAL,
     namespace,
   });
-
   return {
     async listOrderFlows(namespace) {
       const list = (await custom.listNamespacedCustomObject(crd(namespace))) as {
@@ -131,7 +138,14 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
         mergePatch,
       );
     },
+  };
+}
 
+/** The runtime ConfigMap and the query workers' scale. */
+function workloadApi(kc: KubeConfig): WorkloadApi {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  return {
     async readConfigMap(namespace, name) {
       const cm = await orNull(core.readNamespacedConfigMap({ namespace, name }));
       return cm ? { data: cm.data ?? {} } : null;
@@ -178,7 +192,13 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
         mergePatch,
       );
     },
+  };
+}
 
+/** The leader election's Lease. */
+function leaseApi(kc: KubeConfig): LeaseApi {
+  const coordination = kc.makeApiClient(CoordinationV1Api);
+  return {
     async readLease(namespace, name) {
       const lease = await orNull(coordination.readNamespacedLease({ namespace, name }));
       if (!lease) return null;
@@ -216,4 +236,8 @@ export function createKubeAdapter(kc: KubeConfig): KubePort {
       }
     },
   };
+}
+
+export function createKubeAdapter(kc: KubeConfig): KubePort {
+  return { ...orderFlowApi(kc), ...workloadApi(kc), ...leaseApi(kc) };
 }

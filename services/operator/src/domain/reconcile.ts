@@ -1,5 +1,12 @@
+import {
+  RUNTIME_CONFIG_KEY,
+  consumers as consumerNames,
+  runtimeConfigMapName,
+  subjects,
+  type RuntimeConfigDocument,
+} from '@orderflow/contracts';
 import { decideScale } from './scaling';
-import { CONSUMER_NAMES, durationsMs, type ConsumerName, type OrderFlow } from './spec';
+import { CONSUMER_NAMES, durationsMs, type OrderFlow } from './spec';
 import { parseDuration } from './duration';
 import type {
   Action,
@@ -11,31 +18,27 @@ import type {
   Observed,
   OrderFlowStatus,
   ReconcileResult,
+  ScaleHistory,
   StreamConfigWanted,
   StreamObserved,
 } from './types';
 import { CONDITION_TYPES } from './types';
 
-export const EVENT_SUBJECTS = 'orderflow.events.>';
-export const DEAD_LETTER_SUBJECTS = 'orderflow.deadletter.>';
-export const RUNTIME_KEY = 'runtime.json';
+export const EVENT_SUBJECTS = subjects.allEvents;
+export const DEAD_LETTER_SUBJECTS = subjects.allDeadLetters;
+export const RUNTIME_KEY = RUNTIME_CONFIG_KEY;
 /**
  * Redelivery stays unlimited on the server: the services dead-letter a message themselves after
  * `maxDeliver` attempts (runtime.json), so a crash during the last attempt cannot lose it.
  */
 export const SERVER_MAX_DELIVER = -1;
 
-export const runtimeConfigMapName = (orderflow: string) => `${orderflow}-runtime`;
+export { runtimeConfigMapName };
 export const queryWorkerDeploymentName = (orderflow: string) => `${orderflow}-order-query-worker`;
-export const deadLetterStreamName = (stream: string) => `${stream}_DLQ`;
+export const deadLetterStreamName = subjects.deadLetterStream;
 
 /** The JSON the services read from `runtime.json` (docs/conventions.md, "Operator runtime ConfigMap"). */
-export interface RuntimeConfig {
-  saga: { paymentTimeoutMs: number; restaurantTimeoutMs: number };
-  payment: { defaultCreditCents: number };
-  restaurant?: { catalog: unknown };
-  consumers: Record<ConsumerName, { ackWaitMs: number; maxDeliver: number; maxAckPending: number }>;
-}
+export type RuntimeConfig = RuntimeConfigDocument;
 
 export function wantedStreams(resource: OrderFlow): StreamConfigWanted[] {
   const bus = resource.spec.eventBus;
@@ -210,9 +213,255 @@ function sameStatus(a: unknown, b: unknown): boolean {
   return JSON.stringify(a) === JSON.stringify(b);
 }
 
+/** What one concern of the reconcile decides: its actions and its condition(s). */
+interface Part {
+  actions: Action[];
+  conditions: ConditionDraft[];
+}
+
+const unknownNats = (type: ConditionType, message: string): ConditionDraft => ({
+  type,
+  status: 'Unknown',
+  reason: 'NatsUnavailable',
+  message,
+});
+
+/** The JetStream streams: create the missing, update the changed, report what cannot change. */
+export function reconcileStreams(resource: OrderFlow, js: Observed['jetstream']): Part {
+  if (!js.reachable) return { actions: [], conditions: [unknownNats('StreamReady', js.message)] };
+  const actions: Action[] = [];
+  const drift: string[] = [];
+  for (const want of wantedStreams(resource)) {
+    const have = js.streams[want.name] ?? null;
+    if (!have) {
+      actions.push({ type: 'CreateStream', config: want });
+      continue;
+    }
+    const diff = diffStream(want, have, js.clustered);
+    drift.push(...diff.drift);
+    if (diff.changes.length > 0)
+      actions.push({ type: 'UpdateStream', config: diff.update, changes: diff.changes });
+  }
+  const names = wantedStreams(resource)
+    .map((w) => w.name)
+    .join(' and ');
+  const condition: ConditionDraft =
+    drift.length > 0
+      ? { type: 'StreamReady', status: 'False', reason: 'StreamDrift', message: drift.join('; ') }
+      : {
+          type: 'StreamReady',
+          status: 'True',
+          reason: 'StreamInSync',
+          message: `streams ${names} match the resource`,
+        };
+  return { actions, conditions: [condition] };
+}
+
+function consumersCondition(missing: string[], drift: string[]): ConditionDraft {
+  if (missing.length > 0)
+    return {
+      type: 'ConsumersReady',
+      status: 'False',
+      reason: 'ConsumerMissing',
+      message: `consumer ${missing.join(', ')} missing; creating`,
+    };
+  if (drift.length > 0)
+    return {
+      type: 'ConsumersReady',
+      status: 'False',
+      reason: 'ConsumerDrift',
+      message: drift.join('; '),
+    };
+  return {
+    type: 'ConsumersReady',
+    status: 'True',
+    reason: 'ConsumersInSync',
+    message: 'all consumers match the resource',
+  };
+}
+
+/** The durable consumers: create the missing, update the changed; their lag for the status. */
+export function reconcileConsumers(
+  resource: OrderFlow,
+  js: Observed['jetstream'],
+  previous: ConsumerStatus[],
+): Part & { statuses: ConsumerStatus[]; queryLag: number | undefined } {
+  if (!js.reachable)
+    return {
+      actions: [],
+      conditions: [unknownNats('ConsumersReady', js.message)],
+      statuses: previous,
+      queryLag: undefined,
+    };
+  const actions: Action[] = [];
+  const missing: string[] = [];
+  const drift: string[] = [];
+  const statuses: ConsumerStatus[] = [];
+  let queryLag: number | undefined;
+  for (const want of wantedConsumers(resource)) {
+    const have = js.consumers[want.name] ?? null;
+    if (!have) {
+      missing.push(want.name);
+      actions.push({ type: 'CreateConsumer', config: want });
+      statuses.push({ name: want.name, present: false, numPending: 0, numAckPending: 0, lag: 0 });
+      continue;
+    }
+    const lag = have.numPending + have.numAckPending;
+    statuses.push({
+      name: want.name,
+      present: true,
+      numPending: have.numPending,
+      numAckPending: have.numAckPending,
+      lag,
+    });
+    if (want.name === consumerNames.orderQuery) queryLag = lag;
+    const diff = diffConsumer(want, have);
+    drift.push(...diff.drift);
+    if (diff.changes.length > 0)
+      actions.push({ type: 'UpdateConsumer', config: want, changes: diff.changes });
+  }
+  return { actions, conditions: [consumersCondition(missing, drift)], statuses, queryLag };
+}
+
+/** The catalog to write: the resource's, else (missing or invalid) the one written before. */
+function catalogToWrite(observed: Observed, currentText: string | undefined) {
+  const previousCatalog = (): unknown => {
+    try {
+      return currentText === undefined
+        ? undefined
+        : (JSON.parse(currentText) as Partial<RuntimeConfig>).restaurant?.catalog;
+    } catch {
+      return undefined;
+    }
+  };
+  if (observed.catalog.state === 'missing')
+    return {
+      catalog: previousCatalog(),
+      problem: { reason: 'CatalogNotFound', message: observed.catalog.message },
+    };
+  if (observed.catalog.state !== 'found') return { catalog: undefined, problem: undefined };
+  try {
+    const catalog = JSON.parse(observed.catalog.text) as unknown;
+    if (typeof catalog !== 'object' || catalog === null || Array.isArray(catalog))
+      throw new Error('the catalog must be a JSON object');
+    return { catalog, problem: undefined };
+  } catch (err: unknown) {
+    const message = `restaurant catalog is not valid: ${err instanceof Error ? err.message : String(err)}`;
+    return { catalog: previousCatalog(), problem: { reason: 'CatalogInvalid', message } };
+  }
+}
+
+/** The runtime ConfigMap the services read: written when it differs from the resource. */
+export function reconcileRuntimeConfig(resource: OrderFlow, observed: Observed): Part {
+  const name = resource.metadata.name;
+  const namespace = resource.metadata.namespace ?? 'default';
+  const configName = runtimeConfigMapName(name);
+  const currentText = observed.runtimeConfigMap?.data[RUNTIME_KEY];
+  const { catalog, problem } = catalogToWrite(observed, currentText);
+  const runtimeText = `${JSON.stringify(buildRuntimeConfig(resource, catalog), null, 2)}\n`;
+  const actions: Action[] = [];
+  if (currentText !== runtimeText) {
+    const uid = resource.metadata.uid;
+    actions.push({
+      type: 'WriteConfigMap',
+      name: configName,
+      namespace,
+      create: observed.runtimeConfigMap === null,
+      data: { ...(observed.runtimeConfigMap?.data ?? {}), [RUNTIME_KEY]: runtimeText },
+      ...(uid
+        ? {
+            ownerReference: {
+              apiVersion: 'orderflow.io/v1alpha1',
+              kind: 'OrderFlow',
+              name,
+              uid,
+              controller: true,
+            },
+          }
+        : {}),
+    });
+  }
+  const condition: ConditionDraft = problem
+    ? {
+        type: 'ConfigApplied',
+        status: 'False',
+        reason: problem.reason,
+        message: `${problem.message}; the rest of ${configName} is written, the previous catalog kept`,
+      }
+    : {
+        type: 'ConfigApplied',
+        status: 'True',
+        reason: 'ConfigInSync',
+        message: `ConfigMap ${configName} key ${RUNTIME_KEY} matches the resource`,
+      };
+  return { actions, conditions: [condition] };
+}
+
+const scaleAction = (
+  name: string,
+  namespace: string,
+  from: number,
+  d: { target: number; reason: string },
+): Action => ({ type: 'ScaleDeployment', name, namespace, from, to: d.target, reason: d.reason });
+
+/** Query-worker scaling on the consumer's lag (HPA-like: recommendations kept in `history`). */
+export function reconcileScaling(
+  resource: OrderFlow,
+  observed: Observed,
+  queryLag: number | undefined,
+  now: number,
+): Part & { queryWorkers: OrderFlowStatus['queryWorkers']; history: ScaleHistory | undefined } {
+  const namespace = resource.metadata.namespace ?? 'default';
+  const deployment = queryWorkerDeploymentName(resource.metadata.name);
+  const queryWorkers: OrderFlowStatus['queryWorkers'] = { deployment };
+  const lastScaleTime = observed.status?.queryWorkers?.lastScaleTime;
+  if (lastScaleTime) queryWorkers.lastScaleTime = lastScaleTime;
+  const part = (
+    condition: Omit<ConditionDraft, 'type'>,
+    actions: Action[] = [],
+    history = observed.history,
+  ) => ({
+    actions,
+    conditions: [{ type: 'Scaling' as const, ...condition }],
+    queryWorkers,
+    history,
+  });
+  if (observed.scale === null)
+    return part({
+      status: 'False',
+      reason: 'DeploymentNotFound',
+      message: `Deployment ${deployment} not found`,
+    });
+  const running = observed.scale.replicas;
+  queryWorkers.replicas = running;
+  if (queryLag === undefined) {
+    const why = observed.jetstream.reachable
+      ? 'consumer order-query is missing'
+      : 'NATS is unreachable';
+    return part({
+      status: 'False',
+      reason: 'LagUnknown',
+      message: `${why}; keeping ${running} replicas`,
+    });
+  }
+  const spec = resource.spec.queryWorkers;
+  const decision = decideScale(running, queryLag, spec, observed.history, now);
+  queryWorkers.desiredReplicas = decision.target;
+  queryWorkers.lag = queryLag;
+  const actions: Action[] = [];
+  if (decision.target !== running) {
+    actions.push(scaleAction(deployment, namespace, running, decision));
+    queryWorkers.replicas = decision.target;
+    queryWorkers.lastScaleTime = new Date(now).toISOString();
+  }
+  const message = `lag ${queryLag}, recommended ${decision.recommended}, running ${running}, target ${decision.target}`;
+  return part({ status: 'True', reason: decision.reason, message }, actions, decision.history);
+}
+
 /**
  * The operator's decision, free of I/O: from the resource and what the cluster and JetStream look
- * like now, the actions that make them match, and the status to report once they succeeded.
+ * like now, the actions that make them match, and the status to report once they succeeded. Each
+ * concern (streams, consumers, runtime config, scaling) decides its own actions and condition.
  *
  * Deletion: the runtime ConfigMap carries an ownerReference to the OrderFlow, so the Kubernetes
  * garbage collector removes it; the JetStream stream and consumers are kept (they hold the events),
@@ -226,249 +475,24 @@ export function reconcile(
   if (!resource || resource.metadata.deletionTimestamp) {
     return { actions: [], status: normaliseStatus(observed.status, resource), history: undefined };
   }
-  const name = resource.metadata.name;
-  const namespace = resource.metadata.namespace ?? 'default';
   const generation = resource.metadata.generation;
-  const actions: Action[] = [];
-  const drafts: ConditionDraft[] = [];
   const js = observed.jetstream;
-
-  // Streams and consumers.
-  let consumerStatuses: ConsumerStatus[] = observed.status?.consumers ?? [];
-  let queryLag: number | undefined;
-  if (!js.reachable) {
-    drafts.push({
-      type: 'StreamReady',
-      status: 'Unknown',
-      reason: 'NatsUnavailable',
-      message: js.message,
-    });
-    drafts.push({
-      type: 'ConsumersReady',
-      status: 'Unknown',
-      reason: 'NatsUnavailable',
-      message: js.message,
-    });
-  } else {
-    const streamDrift: string[] = [];
-    for (const want of wantedStreams(resource)) {
-      const have = js.streams[want.name] ?? null;
-      if (!have) {
-        actions.push({ type: 'CreateStream', config: want });
-        continue;
-      }
-      const diff = diffStream(want, have, js.clustered);
-      streamDrift.push(...diff.drift);
-      if (diff.changes.length > 0) {
-        actions.push({ type: 'UpdateStream', config: diff.update, changes: diff.changes });
-      }
-    }
-    if (streamDrift.length > 0)
-      drafts.push({
-        type: 'StreamReady',
-        status: 'False',
-        reason: 'StreamDrift',
-        message: streamDrift.join('; '),
-      });
-    else {
-      const names = wantedStreams(resource)
-        .map((w) => w.name)
-        .join(' and ');
-      drafts.push({
-        type: 'StreamReady',
-        status: 'True',
-        reason: 'StreamInSync',
-        message: `streams ${names} match the resource`,
-      });
-    }
-
-    const missing: string[] = [];
-    const consumerDrift: string[] = [];
-    consumerStatuses = [];
-    for (const want of wantedConsumers(resource)) {
-      const have = js.consumers[want.name] ?? null;
-      if (!have) {
-        missing.push(want.name);
-        actions.push({ type: 'CreateConsumer', config: want });
-        consumerStatuses.push({
-          name: want.name,
-          present: false,
-          numPending: 0,
-          numAckPending: 0,
-          lag: 0,
-        });
-        continue;
-      }
-      const lag = have.numPending + have.numAckPending;
-      consumerStatuses.push({
-        name: want.name,
-        present: true,
-        numPending: have.numPending,
-        numAckPending: have.numAckPending,
-        lag,
-      });
-      if (want.name === 'order-query') queryLag = lag;
-      const diff = diffConsumer(want, have);
-      consumerDrift.push(...diff.drift);
-      if (diff.changes.length > 0) {
-        actions.push({ type: 'UpdateConsumer', config: want, changes: diff.changes });
-      }
-    }
-    if (missing.length > 0) {
-      drafts.push({
-        type: 'ConsumersReady',
-        status: 'False',
-        reason: 'ConsumerMissing',
-        message: `consumer ${missing.join(', ')} missing; creating`,
-      });
-    } else if (consumerDrift.length > 0) {
-      drafts.push({
-        type: 'ConsumersReady',
-        status: 'False',
-        reason: 'ConsumerDrift',
-        message: consumerDrift.join('; '),
-      });
-    } else {
-      drafts.push({
-        type: 'ConsumersReady',
-        status: 'True',
-        reason: 'ConsumersInSync',
-        message: 'all consumers match the resource',
-      });
-    }
-  }
-
-  // Runtime ConfigMap.
-  const configName = runtimeConfigMapName(name);
-  const currentText = observed.runtimeConfigMap?.data[RUNTIME_KEY];
-  let catalog: unknown;
-  let catalogProblem: { reason: string; message: string } | undefined;
-  const previousCatalog = (): unknown => {
-    try {
-      return currentText === undefined
-        ? undefined
-        : (JSON.parse(currentText) as Partial<RuntimeConfig>).restaurant?.catalog;
-    } catch {
-      return undefined;
-    }
-  };
-  if (observed.catalog.state === 'found') {
-    try {
-      catalog = JSON.parse(observed.catalog.text) as unknown;
-      if (typeof catalog !== 'object' || catalog === null || Array.isArray(catalog))
-        throw new Error('the catalog must be a JSON object');
-    } catch (err: unknown) {
-      catalogProblem = {
-        reason: 'CatalogInvalid',
-        message: `restaurant catalog is not valid: ${err instanceof Error ? err.message : String(err)}`,
-      };
-      catalog = previousCatalog();
-    }
-  } else if (observed.catalog.state === 'missing') {
-    catalogProblem = { reason: 'CatalogNotFound', message: observed.catalog.message };
-    catalog = previousCatalog();
-  }
-  const runtimeText = `${JSON.stringify(buildRuntimeConfig(resource, catalog), null, 2)}\n`;
-  if (currentText !== runtimeText) {
-    actions.push({
-      type: 'WriteConfigMap',
-      name: configName,
-      namespace,
-      create: observed.runtimeConfigMap === null,
-      data: { ...(observed.runtimeConfigMap?.data ?? {}), [RUNTIME_KEY]: runtimeText },
-      ...(resource.metadata.uid
-        ? {
-            ownerReference: {
-              apiVersion: 'orderflow.io/v1alpha1',
-              kind: 'OrderFlow',
-              name,
-              uid: resource.metadata.uid,
-              controller: true,
-            },
-          }
-        : {}),
-    });
-  }
-  if (catalogProblem) {
-    drafts.push({
-      type: 'ConfigApplied',
-      status: 'False',
-      reason: catalogProblem.reason,
-      message: `${catalogProblem.message}; the rest of ${configName} is written, the previous catalog kept`,
-    });
-  } else {
-    drafts.push({
-      type: 'ConfigApplied',
-      status: 'True',
-      reason: 'ConfigInSync',
-      message: `ConfigMap ${configName} key ${RUNTIME_KEY} matches the resource`,
-    });
-  }
-
-  // Query-worker scaling on consumer lag.
-  const deployment = queryWorkerDeploymentName(name);
-  let history = observed.history;
-  const queryWorkers: OrderFlowStatus['queryWorkers'] = { deployment };
-  const previousWorkers = observed.status?.queryWorkers;
-  if (previousWorkers?.lastScaleTime) queryWorkers.lastScaleTime = previousWorkers.lastScaleTime;
-  if (observed.scale === null) {
-    drafts.push({
-      type: 'Scaling',
-      status: 'False',
-      reason: 'DeploymentNotFound',
-      message: `Deployment ${deployment} not found`,
-    });
-  } else {
-    queryWorkers.replicas = observed.scale.replicas;
-    if (queryLag === undefined) {
-      const why = js.reachable ? 'consumer order-query is missing' : 'NATS is unreachable';
-      drafts.push({
-        type: 'Scaling',
-        status: 'False',
-        reason: 'LagUnknown',
-        message: `${why}; keeping ${observed.scale.replicas} replicas`,
-      });
-    } else {
-      const decision = decideScale(
-        observed.scale.replicas,
-        queryLag,
-        resource.spec.queryWorkers,
-        history,
-        now,
-      );
-      history = decision.history;
-      queryWorkers.desiredReplicas = decision.target;
-      queryWorkers.lag = queryLag;
-      if (decision.target !== observed.scale.replicas) {
-        actions.push({
-          type: 'ScaleDeployment',
-          name: deployment,
-          namespace,
-          from: observed.scale.replicas,
-          to: decision.target,
-          reason: decision.reason,
-        });
-        queryWorkers.replicas = decision.target;
-        queryWorkers.lastScaleTime = new Date(now).toISOString();
-      }
-      drafts.push({
-        type: 'Scaling',
-        status: 'True',
-        reason: decision.reason,
-        message: `lag ${queryLag}, recommended ${decision.recommended}, running ${observed.scale.replicas}, target ${decision.target}`,
-      });
-    }
-  }
-
+  const streams = reconcileStreams(resource, js);
+  const consumers = reconcileConsumers(resource, js, observed.status?.consumers ?? []);
+  const config = reconcileRuntimeConfig(resource, observed);
+  const scaling = reconcileScaling(resource, observed, consumers.queryLag, now);
+  const parts = [streams, consumers, config, scaling];
+  const drafts = parts.flatMap((p) => p.conditions);
   drafts.push(readyCondition(drafts));
   const status: OrderFlowStatus = {
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     conditions: finishConditions(drafts, observed.status?.conditions, generation, now),
-    consumers: consumerStatuses,
-    queryWorkers,
+    consumers: consumers.statuses,
+    queryWorkers: scaling.queryWorkers,
   };
+  const actions = parts.flatMap((p) => p.actions);
   if (!sameStatus(status, observed.status)) actions.push({ type: 'PatchStatus', status });
-  return { actions, status, history };
+  return { actions, status, history: scaling.history };
 }
 
 function normaliseStatus(

@@ -7,8 +7,7 @@ import { DURATION_PATTERN, parseDuration } from './duration';
  * read from a file (plan mode) means the same as one read from the API server. A unit test checks
  * that both give the same defaults.
  */
-export const CONSUMER_NAMES = ['payment', 'restaurant', 'order-query', 'saga'] as const;
-export type ConsumerName = (typeof CONSUMER_NAMES)[number];
+export { CONSUMER_NAMES, type ConsumerName } from '@orderflow/contracts';
 
 const duration = z
   .string()

@@ -1,30 +1,23 @@
 import { createChannel, createClient } from 'nice-grpc';
 import { HealthDefinition } from 'nice-grpc-server-health';
 import { HealthCheckResponse_ServingStatus as ServingStatus } from 'nice-grpc-server-health/lib/proto/grpc/health/v1/health';
-import {
-  InvalidEventError,
-  SCHEMA_VERSION,
-  metadataKeys,
-  orderStreamId,
-  parseStoredEvent,
-} from '@orderflow/events';
+import { InvalidEventError, orderStreamId, parseStoredEvent } from '@orderflow/events';
 import {
   ClientError,
+  ExpectedVersion,
   Status,
+  VersionConflict,
+  appendEvents,
   createEventStoreClient,
-  injectTraceContext,
+  grpcEventStreams,
   isTransientGrpcError,
+  type EventSourcing,
 } from '@orderflow/platform';
+import type { OrderEventsPort, StoredOrderCreated } from '../application/ports';
 import type { OrderCreated } from '../domain/order';
 import { fail } from '../domain/problems';
 
 export const PRODUCER = 'order-api';
-
-export interface StoredOrderCreated {
-  eventId: string;
-  payload: OrderCreated;
-  createdAt: string;
-}
 
 const isAbort = (err: unknown): boolean =>
   typeof err === 'object' && err !== null && (err as { name?: unknown }).name === 'AbortError';
@@ -34,8 +27,8 @@ function mapError(err: unknown, orderId: string): unknown {
   if (isAbort(err) || isTransientGrpcError(err))
     return fail({ code: 'unavailable', dependency: 'event store', retryAfterSeconds: 2 });
   if (
-    err instanceof ClientError &&
-    (err.code === Status.FAILED_PRECONDITION || err.code === Status.ALREADY_EXISTS)
+    err instanceof VersionConflict ||
+    (err instanceof ClientError && err.code === Status.ALREADY_EXISTS)
   ) {
     return fail({ code: 'order-conflict', orderId });
   }
@@ -43,8 +36,9 @@ function mapError(err: unknown, orderId: string): unknown {
 }
 
 /** The order API's view of the event store: append `order-created`, read it back, check health. */
-export class EventStoreGateway {
+export class EventStoreGateway implements OrderEventsPort {
   private readonly store: ReturnType<typeof createEventStoreClient>;
+  private readonly es: EventSourcing;
   private readonly healthChannel: ReturnType<typeof createChannel>;
   private readonly health;
 
@@ -53,6 +47,7 @@ export class EventStoreGateway {
     private readonly timeoutMs: number,
   ) {
     this.store = createEventStoreClient(address);
+    this.es = { streams: grpcEventStreams(this.store.client), producer: PRODUCER };
     this.healthChannel = createChannel(address);
     this.health = createClient(HealthDefinition, this.healthChannel);
   }
@@ -67,28 +62,21 @@ export class EventStoreGateway {
     payload: OrderCreated,
     requestId: string,
   ): Promise<{ duplicate: boolean }> {
-    const metadata = injectTraceContext({
-      [metadataKeys.correlationId]: payload.orderId,
-      [metadataKeys.causationId]: requestId,
-      [metadataKeys.schemaVersion]: SCHEMA_VERSION,
-      [metadataKeys.producer]: PRODUCER,
-    });
     try {
-      const r = await this.store.client.appendToStream(
+      return await appendEvents(
+        this.es,
+        orderStreamId(payload.orderId),
+        ExpectedVersion.NoStream,
+        [{ eventId, event: { type: 'order-created', data: payload } }],
         {
-          streamId: orderStreamId(payload.orderId),
-          expectedVersion: -1,
-          events: [
-            { eventId, eventType: 'order-created', data: JSON.stringify(payload), metadata },
-          ],
+          cause: { correlationId: payload.orderId, causationId: requestId },
+          signal: this.signal(),
         },
-        { signal: this.signal() },
       );
-      return { duplicate: r.duplicate };
     } catch (err: unknown) {
       // Two requests with one Idempotency-Key racing to create the stream: the loser sees a version
       // conflict, yet its event is the one stored. That is a duplicate, not a conflict.
-      if (err instanceof ClientError && err.code === Status.FAILED_PRECONDITION) {
+      if (err instanceof VersionConflict) {
         const stored = await this.readOrderCreated(payload.orderId);
         if (stored?.eventId === eventId) return { duplicate: true };
       }

@@ -1,40 +1,18 @@
+import {
+  ORDER_COLUMNS,
+  orderRecordOfRow,
+  type OrderRecord,
+  type OrderRow,
+} from '@orderflow/contracts';
 import type { Pool } from '@orderflow/platform';
-import type { OrderItem } from '@orderflow/events';
-import { encodeCursor, type ListQuery, type OrderRecord } from '../domain/query';
+import type { ReadModelPort } from '../application/ports';
+import { encodeCursor, type ListQuery } from '../domain/query';
 import { fail } from '../domain/problems';
 
-interface OrderRow {
-  order_id: string;
-  customer_id: string;
-  restaurant_id: string;
-  items: OrderItem[];
-  amount: number;
-  status: string;
-  version: number;
-  cancellation_reason: string | null;
-  refunded: boolean;
-  created_at: Date;
-  updated_at: Date;
-  /** created_at exactly as the database prints it (microseconds), for the keyset cursor. */
-  created_at_text: string;
-}
+/** A row with `created_at` exactly as the database prints it (microseconds), for the keyset cursor. */
+type ListedRow = OrderRow & { created_at_text: string };
 
-const COLUMNS = `order_id, customer_id, restaurant_id, items, amount, status, version, cancellation_reason, refunded,
-  created_at, updated_at, created_at::TEXT AS created_at_text`;
-
-const toRecord = (r: OrderRow): OrderRecord => ({
-  orderId: r.order_id,
-  customerId: r.customer_id,
-  restaurantId: r.restaurant_id,
-  items: r.items,
-  amount: Number(r.amount),
-  status: r.status,
-  version: Number(r.version),
-  cancellationReason: r.cancellation_reason,
-  refunded: r.refunded,
-  createdAt: r.created_at.toISOString(),
-  updatedAt: r.updated_at.toISOString(),
-});
+const COLUMNS = `${ORDER_COLUMNS}, created_at::TEXT AS created_at_text`;
 
 /** SQLSTATEs and driver codes that mean "the read model cannot be reached now", not "bad request". */
 const UNAVAILABLE =
@@ -63,17 +41,17 @@ function mapError(err: unknown): unknown {
  * The `orders` read model in the query database, written by the order-query-worker. The order API
  * only reads it (SELECT only) and owns no migrations.
  */
-export class PgReadModel {
+export class PgReadModel implements ReadModelPort {
   constructor(private readonly pool: Pool) {}
 
   async get(orderId: string): Promise<OrderRecord | undefined> {
     try {
-      const r = await this.pool.query<OrderRow>(
+      const r = await this.pool.query<ListedRow>(
         `SELECT ${COLUMNS} FROM orders WHERE order_id = $1`,
         [orderId],
       );
       const row = r.rows[0];
-      return row ? toRecord(row) : undefined;
+      return row ? orderRecordOfRow(row) : undefined;
     } catch (err: unknown) {
       throw mapError(err);
     }
@@ -88,7 +66,7 @@ export class PgReadModel {
       after = 'AND (created_at, order_id) < ($3::TIMESTAMPTZ, $4::UUID)';
     }
     try {
-      const r = await this.pool.query<OrderRow>(
+      const r = await this.pool.query<ListedRow>(
         `SELECT ${COLUMNS} FROM orders WHERE customer_id = $1 ${after}
          ORDER BY created_at DESC, order_id DESC LIMIT $2`,
         params,
@@ -99,7 +77,7 @@ export class PgReadModel {
         r.rows.length > q.limit && last
           ? encodeCursor({ createdAt: last.created_at_text, orderId: last.order_id })
           : null;
-      return { records: rows.map(toRecord), nextCursor };
+      return { records: rows.map(orderRecordOfRow), nextCursor };
     } catch (err: unknown) {
       throw mapError(err);
     }

@@ -32,32 +32,32 @@ export class IssuerUnavailableError extends Error {
   override name = 'IssuerUnavailableError';
 }
 
+const claimProblems: Record<string, string> = {
+  iss: 'the token is from another issuer',
+  aud: 'the token is for another audience',
+  nbf: 'the token is not valid yet',
+  exp: 'the token has no valid expiry',
+};
+
+/** What is wrong with a token, by the error jose threw; fixed texts, never token content. */
+const problems: [new (...args: never[]) => Error, string][] = [
+  [errors.JWTExpired, 'the token has expired'],
+  [errors.JOSEAlgNotAllowed, 'the token algorithm is not accepted'],
+  [errors.JOSENotSupported, 'the token algorithm is not accepted'],
+  [errors.JWKSNoMatchingKey, 'the token signing key is not known'],
+  [errors.JWKSMultipleMatchingKeys, 'the token signing key is ambiguous'],
+  [errors.JWSSignatureVerificationFailed, 'the token signature does not verify'],
+  [errors.JWSInvalid, 'the token is malformed'],
+  [errors.JWTInvalid, 'the token is malformed'],
+  [errors.JWKInvalid, 'the token signing key is not usable'],
+];
+
 function describe(err: unknown): string | undefined {
+  // Before the table: JWTExpired is a JWTClaimValidationFailed too.
   if (err instanceof errors.JWTExpired) return 'the token has expired';
-  if (err instanceof errors.JWTClaimValidationFailed) {
-    switch (err.claim) {
-      case 'iss':
-        return 'the token is from another issuer';
-      case 'aud':
-        return 'the token is for another audience';
-      case 'nbf':
-        return 'the token is not valid yet';
-      case 'exp':
-        return 'the token has no valid expiry';
-      default:
-        return 'the token claims are invalid';
-    }
-  }
-  if (err instanceof errors.JOSEAlgNotAllowed || err instanceof errors.JOSENotSupported)
-    return 'the token algorithm is not accepted';
-  if (err instanceof errors.JWKSNoMatchingKey) return 'the token signing key is not known';
-  if (err instanceof errors.JWKSMultipleMatchingKeys) return 'the token signing key is ambiguous';
-  if (err instanceof errors.JWSSignatureVerificationFailed)
-    return 'the token signature does not verify';
-  if (err instanceof errors.JWSInvalid || err instanceof errors.JWTInvalid)
-    return 'the token is malformed';
-  if (err instanceof errors.JWKInvalid) return 'the token signing key is not usable';
-  return undefined;
+  if (err instanceof errors.JWTClaimValidationFailed)
+    return claimProblems[err.claim] ?? 'the token claims are invalid';
+  return problems.find(([type]) => err instanceof type)?.[1];
 }
 
 function checkedUrl(raw: unknown, what: string): URL {

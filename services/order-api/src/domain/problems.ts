@@ -42,6 +42,17 @@ export class ApiError extends Error {
 
 export const fail = (failure: ApiFailure): ApiError => new ApiError(failure);
 
+/** Throws the 400 of every field error given. */
+export function validationFailure(...lists: FieldError[][]): never {
+  throw fail({ code: 'validation', errors: lists.flat() });
+}
+
+/** An access decision that refuses: 400 (nothing named) or 403 (someone else named). */
+export function refuse(a: { status: 400 | 403; field: string; message: string }): never {
+  if (a.status === 403) throw fail({ code: 'forbidden', field: a.field, message: a.message });
+  validationFailure([{ field: a.field, message: a.message }]);
+}
+
 export interface Problem {
   type: string;
   title: string;
@@ -70,167 +81,159 @@ function challenge(f: Extract<ApiFailure, { code: 'unauthenticated' }>): string 
   return parts.join(', ');
 }
 
+const answer = (
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+  errors?: FieldError[],
+  headers: Record<string, string> = {},
+  extensions: Record<string, unknown> = {},
+) => ({
+  problem: {
+    type: TYPE_BASE + slug,
+    title,
+    status,
+    detail,
+    ...(errors ? { errors } : {}),
+    ...extensions,
+  },
+  headers,
+});
+
+type Answers = {
+  [K in ApiFailure['code']]: (f: Extract<ApiFailure, { code: K }>) => ProblemAnswer;
+};
+
+/** One answer per failure code: the compiler checks that none is missing. */
+const answers: Answers = {
+  validation: (f) =>
+    answer(400, 'validation-error', 'Invalid request', describe(f.errors), f.errors),
+  'malformed-json': (f) =>
+    answer(400, 'malformed-json', 'Malformed JSON body', f.detail, [
+      { field: 'body', message: 'is not valid JSON' },
+    ]),
+  'payload-too-large': (f) =>
+    answer(
+      413,
+      'payload-too-large',
+      'Request body too large',
+      `the body is larger than ${f.limitBytes} bytes`,
+      [{ field: 'body', message: `must be at most ${f.limitBytes} bytes` }],
+    ),
+  'unsupported-media-type': (f) =>
+    answer(
+      415,
+      'unsupported-media-type',
+      'Unsupported media type',
+      `the body must be application/json, not ${f.contentType ?? 'missing'}`,
+      [{ field: 'Content-Type', message: 'must be application/json' }],
+    ),
+  'order-not-found': (f) =>
+    answer(404, 'order-not-found', 'Order not found', `no order ${f.orderId}`, [
+      { field: 'id', message: 'no such order' },
+    ]),
+  'route-not-found': (f) =>
+    answer(404, 'route-not-found', 'Not found', `no route ${f.method} ${f.path}`),
+  'method-not-allowed': (f) =>
+    answer(
+      405,
+      'method-not-allowed',
+      'Method not allowed',
+      `${f.method} is not allowed here; use ${f.allow.join(', ')}`,
+      undefined,
+      {
+        allow: f.allow.join(', '),
+      },
+    ),
+  'idempotency-key-reused': () =>
+    answer(
+      422,
+      'idempotency-key-reused',
+      'Idempotency-Key reused with a different request',
+      'this Idempotency-Key was first used with a different order; use a new key for a new order',
+      [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
+    ),
+  'order-conflict': (f) =>
+    answer(409, 'order-conflict', 'Order already exists', `order ${f.orderId} already exists`),
+  'order-unavailable': (f) => {
+    const errors = f.problems.map((p) => ({ field: p.field, message: describeUnavailable(p) }));
+    return answer(422, 'order-unavailable', 'Order cannot be taken', describe(errors), errors);
+  },
+  'price-changed': (f) => {
+    const errors = f.changes.map((c) => ({
+      field: c.field,
+      message: `${c.code} costs ${c.menuUnitPrice} cents on the menu, not ${c.expectedUnitPrice}`,
+    }));
+    return answer(
+      409,
+      'price-changed',
+      'Price changed',
+      `${describe(errors)}; nothing was ordered: order again with the menu prices, or without unitPrice`,
+      errors,
+      {},
+      {
+        items: f.changes.map((c) => ({
+          field: c.field,
+          code: c.code,
+          name: c.name,
+          expectedUnitPrice: c.expectedUnitPrice,
+          menuUnitPrice: c.menuUnitPrice,
+        })),
+      },
+    );
+  },
+  unauthenticated: (f) =>
+    answer(
+      401,
+      'unauthenticated',
+      'Authentication required',
+      f.description ?? 'send a bearer token: Authorization: Bearer <token>',
+      [{ field: 'Authorization', message: f.description ?? 'a bearer token is required' }],
+      { 'www-authenticate': challenge(f) },
+    ),
+  forbidden: (f) =>
+    answer(403, 'forbidden', 'Forbidden', `${f.field} ${f.message}`, [
+      { field: f.field, message: f.message },
+    ]),
+  'rate-limited': (f) =>
+    answer(
+      429,
+      'rate-limited',
+      'Too many requests',
+      `more than ${f.limit} orders in the window; retry after ${f.retryAfterSeconds} s`,
+      undefined,
+      { 'retry-after': String(f.retryAfterSeconds) },
+    ),
+  'request-timeout': () =>
+    answer(408, 'request-timeout', 'Request timeout', 'the request took too long to send', [
+      { field: 'request', message: 'was not received in time' },
+    ]),
+  'header-too-large': (f) =>
+    answer(
+      431,
+      'header-too-large',
+      'Request header fields too large',
+      `the request line and headers are larger than ${f.limitBytes} bytes`,
+      [{ field: 'headers', message: `must be at most ${f.limitBytes} bytes in total` }],
+    ),
+  unavailable: (f) =>
+    answer(
+      503,
+      'service-unavailable',
+      'Service unavailable',
+      `the ${f.dependency} is unavailable; retry later`,
+      undefined,
+      {
+        'retry-after': String(f.retryAfterSeconds),
+      },
+    ),
+  internal: () =>
+    answer(500, 'internal-error', 'Internal error', 'the request failed unexpectedly; retry later'),
+};
+
+/** The RFC 9457 problem (and headers) a failure answers with. */
 export function problemOf(f: ApiFailure): ProblemAnswer {
-  const answer = (
-    status: number,
-    slug: string,
-    title: string,
-    detail: string,
-    errors?: FieldError[],
-    headers: Record<string, string> = {},
-    extensions: Record<string, unknown> = {},
-  ) => ({
-    problem: {
-      type: TYPE_BASE + slug,
-      title,
-      status,
-      detail,
-      ...(errors ? { errors } : {}),
-      ...extensions,
-    },
-    headers,
-  });
-  switch (f.code) {
-    case 'validation':
-      return answer(400, 'validation-error', 'Invalid request', describe(f.errors), f.errors);
-    case 'malformed-json':
-      return answer(400, 'malformed-json', 'Malformed JSON body', f.detail, [
-        { field: 'body', message: 'is not valid JSON' },
-      ]);
-    case 'payload-too-large':
-      return answer(
-        413,
-        'payload-too-large',
-        'Request body too large',
-        `the body is larger than ${f.limitBytes} bytes`,
-        [{ field: 'body', message: `must be at most ${f.limitBytes} bytes` }],
-      );
-    case 'unsupported-media-type':
-      return answer(
-        415,
-        'unsupported-media-type',
-        'Unsupported media type',
-        `the body must be application/json, not ${f.contentType ?? 'missing'}`,
-        [{ field: 'Content-Type', message: 'must be application/json' }],
-      );
-    case 'order-not-found':
-      return answer(404, 'order-not-found', 'Order not found', `no order ${f.orderId}`, [
-        { field: 'id', message: 'no such order' },
-      ]);
-    case 'route-not-found':
-      return answer(404, 'route-not-found', 'Not found', `no route ${f.method} ${f.path}`);
-    case 'method-not-allowed':
-      return answer(
-        405,
-        'method-not-allowed',
-        'Method not allowed',
-        `${f.method} is not allowed here; use ${f.allow.join(', ')}`,
-        undefined,
-        {
-          allow: f.allow.join(', '),
-        },
-      );
-    case 'idempotency-key-reused':
-      return answer(
-        422,
-        'idempotency-key-reused',
-        'Idempotency-Key reused with a different request',
-        'this Idempotency-Key was first used with a different order; use a new key for a new order',
-        [{ field: 'Idempotency-Key', message: 'was already used with a different request body' }],
-      );
-    case 'order-conflict':
-      return answer(
-        409,
-        'order-conflict',
-        'Order already exists',
-        `order ${f.orderId} already exists`,
-      );
-    case 'order-unavailable': {
-      const errors = f.problems.map((p) => ({ field: p.field, message: describeUnavailable(p) }));
-      return answer(422, 'order-unavailable', 'Order cannot be taken', describe(errors), errors);
-    }
-    case 'price-changed': {
-      const errors = f.changes.map((c) => ({
-        field: c.field,
-        message: `${c.code} costs ${c.menuUnitPrice} cents on the menu, not ${c.expectedUnitPrice}`,
-      }));
-      return answer(
-        409,
-        'price-changed',
-        'Price changed',
-        `${describe(errors)}; nothing was ordered: order again with the menu prices, or without unitPrice`,
-        errors,
-        {},
-        {
-          items: f.changes.map((c) => ({
-            field: c.field,
-            code: c.code,
-            name: c.name,
-            expectedUnitPrice: c.expectedUnitPrice,
-            menuUnitPrice: c.menuUnitPrice,
-          })),
-        },
-      );
-    }
-    case 'unauthenticated':
-      return answer(
-        401,
-        'unauthenticated',
-        'Authentication required',
-        f.description ?? 'send a bearer token: Authorization: Bearer <token>',
-        [{ field: 'Authorization', message: f.description ?? 'a bearer token is required' }],
-        { 'www-authenticate': challenge(f) },
-      );
-    case 'forbidden':
-      return answer(403, 'forbidden', 'Forbidden', `${f.field} ${f.message}`, [
-        { field: f.field, message: f.message },
-      ]);
-    case 'rate-limited':
-      return answer(
-        429,
-        'rate-limited',
-        'Too many requests',
-        `more than ${f.limit} orders in the window; retry after ${f.retryAfterSeconds} s`,
-        undefined,
-        { 'retry-after': String(f.retryAfterSeconds) },
-      );
-    case 'request-timeout':
-      return answer(
-        408,
-        'request-timeout',
-        'Request timeout',
-        'the request took too long to send',
-        [{ field: 'request', message: 'was not received in time' }],
-      );
-    case 'header-too-large':
-      return answer(
-        431,
-        'header-too-large',
-        'Request header fields too large',
-        `the request line and headers are larger than ${f.limitBytes} bytes`,
-        [{ field: 'headers', message: `must be at most ${f.limitBytes} bytes in total` }],
-      );
-    case 'unavailable':
-      return answer(
-        503,
-        'service-unavailable',
-        'Service unavailable',
-        `the ${f.dependency} is unavailable; retry later`,
-        undefined,
-        {
-          'retry-after': String(f.retryAfterSeconds),
-        },
-      );
-    case 'internal':
-      return answer(
-        500,
-        'internal-error',
-        'Internal error',
-        'the request failed unexpectedly; retry later',
-      );
-    default: {
-      const never: never = f;
-      throw new Error(`unhandled failure ${JSON.stringify(never)}`);
-    }
-  }
+  // The table's key is f.code, so the entry takes f's own member of the union.
+  return (answers[f.code] as (failure: ApiFailure) => ProblemAnswer)(f);
 }

@@ -1,36 +1,8 @@
 import { z } from 'zod';
-import type { OrderItem } from '@orderflow/events';
+import type { OrderRecord, OrderView } from '@orderflow/contracts';
 import { fieldErrors, type OrderCreated, type Validated } from './order';
 
-/** One row of the `orders` read model, as the adapter hands it over. */
-export interface OrderRecord {
-  orderId: string;
-  customerId: string;
-  restaurantId: string;
-  items: OrderItem[];
-  amount: number;
-  status: string;
-  version: number;
-  cancellationReason: string | null;
-  refunded: boolean;
-  createdAt: string;
-  updatedAt: string;
-}
-
-/** What `GET /api/orders/:id` and the list answer per order. */
-export interface OrderView {
-  orderId: string;
-  customerId: string;
-  restaurantId: string;
-  items: OrderItem[];
-  amount: number;
-  status: string;
-  version: number;
-  createdAt: string;
-  updatedAt: string;
-  cancellationReason?: string;
-  refunded: boolean;
-}
+export type { OrderRecord, OrderView } from '@orderflow/contracts';
 
 export function toView(r: OrderRecord): OrderView {
   return {

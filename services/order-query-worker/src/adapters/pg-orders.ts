@@ -1,45 +1,15 @@
-import type { OrderItem } from '@orderflow/events';
+import {
+  ORDER_COLUMNS as COLUMNS,
+  orderRecordOfRow,
+  type OrderRecord,
+  type OrderRow,
+} from '@orderflow/contracts';
 import { LRUCache } from 'lru-cache';
 import type { Pool } from '@orderflow/platform';
-import {
-  project,
-  type OrderStatus,
-  type OrderView,
-  type VersionedEvent,
-} from '../domain/projection';
+import { project, type VersionedEvent } from '../domain/projection';
 
 export type ApplyResult = 'applied' | 'duplicate' | 'gap';
 
-interface OrderRow {
-  order_id: string;
-  customer_id: string;
-  restaurant_id: string;
-  items: OrderItem[];
-  amount: number;
-  status: OrderStatus;
-  version: number;
-  cancellation_reason: string | null;
-  refunded: boolean;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const toView = (r: OrderRow): OrderView => ({
-  orderId: r.order_id,
-  customerId: r.customer_id,
-  restaurantId: r.restaurant_id,
-  items: r.items,
-  amount: r.amount,
-  status: r.status,
-  version: r.version,
-  cancellationReason: r.cancellation_reason,
-  refunded: r.refunded,
-  createdAt: r.created_at.toISOString(),
-  updatedAt: r.updated_at.toISOString(),
-});
-
-const COLUMNS =
-  'order_id, customer_id, restaurant_id, items, amount, status, version, cancellation_reason, refunded, created_at, updated_at';
 /** An event without a commit time (never from the store) is stamped with the database's clock. */
 const ts = (v: string): string | null => (v ? v : null);
 
@@ -51,7 +21,7 @@ const ts = (v: string): string | null => (v ? v : null);
  * write miss, and the row is read as before.
  */
 export class PgOrders {
-  private readonly known: LRUCache<string, OrderView>;
+  private readonly known: LRUCache<string, OrderRecord>;
 
   constructor(
     private readonly pool: Pool,
@@ -60,15 +30,15 @@ export class PgOrders {
     this.known = new LRUCache({ max: capacity });
   }
 
-  async get(orderId: string): Promise<OrderView | undefined> {
+  async get(orderId: string): Promise<OrderRecord | undefined> {
     const r = await this.pool.query<OrderRow>(`SELECT ${COLUMNS} FROM orders WHERE order_id = $1`, [
       orderId,
     ]);
-    return r.rows[0] ? toView(r.rows[0]) : undefined;
+    return r.rows[0] ? orderRecordOfRow(r.rows[0]) : undefined;
   }
 
   /** The row as this replica last wrote or read it, if it still remembers it. */
-  remembered(orderId: string): OrderView | undefined {
+  remembered(orderId: string): OrderRecord | undefined {
     return this.known.get(orderId);
   }
 
@@ -90,7 +60,7 @@ export class PgOrders {
    */
   async apply(orderId: string, e: VersionedEvent): Promise<ApplyResult> {
     const mine = this.known.get(orderId);
-    let current: OrderView | undefined;
+    let current: OrderRecord | undefined;
     let fromMemory = e.version === 0 || mine?.version === e.version - 1;
     if (fromMemory) current = e.version === 0 ? undefined : mine;
     for (let attempt = 0; attempt < 10; attempt++) {
@@ -110,11 +80,11 @@ export class PgOrders {
     throw new Error(`order ${orderId}: lost the write race 10 times`);
   }
 
-  private remember(v: OrderView): void {
+  private remember(v: OrderRecord): void {
     this.known.set(v.orderId, v);
   }
 
-  private async insert(v: OrderView): Promise<boolean> {
+  private async insert(v: OrderRecord): Promise<boolean> {
     const r = await this.pool.query(
       `INSERT INTO orders (${COLUMNS})
        VALUES ($1, $2, $3, $4::JSONB, $5, $6, $7, $8, $9, COALESCE($10::TIMESTAMPTZ, now()), COALESCE($11::TIMESTAMPTZ, now()))
@@ -136,7 +106,7 @@ export class PgOrders {
     return r.rowCount === 1;
   }
 
-  private async update(v: OrderView, expectedVersion: number): Promise<boolean> {
+  private async update(v: OrderRecord, expectedVersion: number): Promise<boolean> {
     const r = await this.pool.query(
       `UPDATE orders SET status = $2, version = $3, cancellation_reason = $4, refunded = $5,
          updated_at = COALESCE($6::TIMESTAMPTZ, now())

@@ -1,39 +1,13 @@
-import type { OrderEvent, OrderItem } from '@orderflow/events';
+import { finalOrderStatuses, type OrderRecord } from '@orderflow/contracts';
+import type { OrderEvent } from '@orderflow/events';
 
 /**
  * The read model of one order and the pure projection that maintains it (DESIGN §4, docs/flow.md).
  * No I/O and no clock: timestamps come from the events.
  */
 
-export const orderStatuses = [
-  'Pending',
-  'Paid',
-  'PaymentDeclined',
-  'Approved',
-  'Rejected',
-  'Refunded',
-  'Cancelled',
-] as const;
-export type OrderStatus = (typeof orderStatuses)[number];
-
-/** One row of the `orders` table (column names in docs/services.md). */
-export interface OrderView {
-  orderId: string;
-  customerId: string;
-  restaurantId: string;
-  items: OrderItem[];
-  /** Integer cents. */
-  amount: number;
-  status: OrderStatus;
-  /** Version of the last event applied. */
-  version: number;
-  cancellationReason: string | null;
-  refunded: boolean;
-  /** RFC 3339 commit time of `order-created`. */
-  createdAt: string;
-  /** RFC 3339 commit time of the last event applied. */
-  updatedAt: string;
-}
+export type { OrderRecord, OrderStatus } from '@orderflow/contracts';
+export { orderStatuses } from '@orderflow/contracts';
 
 /** An event of an order's stream with its position and commit time. */
 export interface VersionedEvent {
@@ -42,9 +16,7 @@ export interface VersionedEvent {
   event: OrderEvent;
 }
 
-export type ProjectionResult = OrderView | 'duplicate' | 'gap';
-
-const terminal: ReadonlySet<OrderStatus> = new Set(['Approved', 'Cancelled']);
+export type ProjectionResult = OrderRecord | 'duplicate' | 'gap';
 
 /**
  * Applies one event when it is the next one: `order-created` must be version 0 of an order not
@@ -52,49 +24,54 @@ const terminal: ReadonlySet<OrderStatus> = new Set(['Approved', 'Cancelled']);
  * a duplicate; a version further on (or anything but `order-created` first) is a gap, retried later
  * until the missing events arrive.
  */
-export function project(current: OrderView | undefined, e: VersionedEvent): ProjectionResult {
-  if (!current) {
-    if (e.version !== 0 || e.event.type !== 'order-created') return 'gap';
-    const d = e.event.data;
-    return {
-      orderId: d.orderId,
-      customerId: d.customerId,
-      restaurantId: d.restaurantId,
-      items: d.items,
-      amount: d.amount,
-      status: 'Pending',
-      version: 0,
-      cancellationReason: null,
-      refunded: false,
-      createdAt: e.createdAt,
-      updatedAt: e.createdAt,
-    };
-  }
+export function project(current: OrderRecord | undefined, e: VersionedEvent): ProjectionResult {
+  if (!current) return e.version === 0 ? created(e) : 'gap';
   if (e.version <= current.version) return 'duplicate';
   if (e.version > current.version + 1) return 'gap';
-  const next: OrderView = { ...current, version: e.version, updatedAt: e.createdAt };
+  const next: OrderRecord = { ...current, version: e.version, updatedAt: e.createdAt };
   // Once Approved or Cancelled, later events advance the version but never the status.
-  const settled = terminal.has(current.status);
-  const ev = e.event;
+  if (finalOrderStatuses.has(current.status))
+    return e.event.type === 'order-payment-refunded' ? { ...next, refunded: true } : next;
+  return { ...next, ...changeOf(e.event) };
+}
+
+/** The row of a new order, from its `order-created` (version 0). */
+function created(e: VersionedEvent): OrderRecord | 'gap' {
+  if (e.event.type !== 'order-created') return 'gap';
+  const d = e.event.data;
+  return {
+    orderId: d.orderId,
+    customerId: d.customerId,
+    restaurantId: d.restaurantId,
+    items: d.items,
+    amount: d.amount,
+    status: 'Pending',
+    version: 0,
+    cancellationReason: null,
+    refunded: false,
+    createdAt: e.createdAt,
+    updatedAt: e.createdAt,
+  };
+}
+
+/** What an event changes in a row that is not final yet. */
+function changeOf(ev: OrderEvent): Partial<OrderRecord> {
   switch (ev.type) {
     case 'order-created':
     case 'order-refund-requested':
-      return next;
+      return {};
     case 'order-payment-debited':
-      return settled ? next : { ...next, status: 'Paid' };
+      return { status: 'Paid' };
     case 'order-payment-declined':
-      return settled ? next : { ...next, status: 'PaymentDeclined' };
+      return { status: 'PaymentDeclined' };
     case 'order-approved':
-      return settled ? next : { ...next, status: 'Approved' };
+      return { status: 'Approved' };
     case 'order-rejected':
-      return settled ? next : { ...next, status: 'Rejected' };
+      return { status: 'Rejected' };
     case 'order-payment-refunded':
-      // The money went back whatever the status: a refund after a cancellation only sets the flag.
-      return settled
-        ? { ...next, refunded: true }
-        : { ...next, status: 'Refunded', refunded: true };
+      return { status: 'Refunded', refunded: true };
     case 'order-cancelled':
-      return settled ? next : { ...next, status: 'Cancelled', cancellationReason: ev.data.reason };
+      return { status: 'Cancelled', cancellationReason: ev.data.reason };
     default: {
       const never: never = ev;
       throw new Error(`unknown event ${JSON.stringify(never)}`);
@@ -111,8 +88,8 @@ export class VersionGapError extends Error {
  * Folds an order's events (in version order) into its read-model row, as the worker would:
  * duplicates are skipped; a gap throws. Undefined when there are no events.
  */
-export function foldOrder(events: Iterable<VersionedEvent>): OrderView | undefined {
-  let state: OrderView | undefined;
+export function foldOrder(events: Iterable<VersionedEvent>): OrderRecord | undefined {
+  let state: OrderRecord | undefined;
   for (const e of events) {
     const r = project(state, e);
     if (r === 'duplicate') continue;

@@ -43,6 +43,28 @@ const toPayment = (r: PaymentRow): PaymentRecord =>
         reason: r.reason ?? '',
       };
 
+/** The payment and, for a debit, its ledger row, in one statement. */
+async function recordPayment(c: PoolClient, p: PaymentRecord): Promise<void> {
+  await c.query({
+    name: 'payment-record',
+    text: `WITH payment AS (
+             INSERT INTO payments (order_id, payment_id, customer_id, amount_cents, outcome, reason)
+             VALUES ($1, $2, $3, $4, $5, $6)
+           )
+           INSERT INTO ledger (entry_id, customer_id, order_id, kind, amount_cents)
+           SELECT $7, $3, $1, 'debit', $4 WHERE $5 = 'debited'`,
+    values: [
+      p.orderId,
+      p.paymentId,
+      p.customerId,
+      p.amount,
+      p.outcome,
+      p.outcome === 'declined' ? p.reason : null,
+      deterministicEventId('ledger', p.orderId, 'debit'),
+    ],
+  });
+}
+
 /** Accounts, payments, refunds and the ledger in the payment service's own database. */
 export class PgPayments {
   constructor(
@@ -87,38 +109,8 @@ export class PgPayments {
         };
         const existing = r.order_id ? toPayment(r) : undefined;
         const decision = decidePayment(order, account, existing);
-        switch (decision.kind) {
-          case 'already-recorded':
-            return decision;
-          case 'debit':
-          case 'decline': {
-            const p = decision.payment;
-            // The payment and, for a debit, its ledger row, in one statement.
-            await c.query({
-              name: 'payment-record',
-              text: `WITH payment AS (
-                       INSERT INTO payments (order_id, payment_id, customer_id, amount_cents, outcome, reason)
-                       VALUES ($1, $2, $3, $4, $5, $6)
-                     )
-                     INSERT INTO ledger (entry_id, customer_id, order_id, kind, amount_cents)
-                     SELECT $7, $3, $1, 'debit', $4 WHERE $5 = 'debited'`,
-              values: [
-                p.orderId,
-                p.paymentId,
-                p.customerId,
-                p.amount,
-                p.outcome,
-                p.outcome === 'declined' ? p.reason : null,
-                deterministicEventId('ledger', p.orderId, 'debit'),
-              ],
-            });
-            return decision;
-          }
-          default: {
-            const never: never = decision;
-            throw new Error(`unexpected decision ${JSON.stringify(never)}`);
-          }
-        }
+        if (decision.kind !== 'already-recorded') await recordPayment(c, decision.payment);
+        return decision;
       },
       this.retry,
     );

@@ -1,8 +1,6 @@
 import { withTransaction, type Pool, type RetryOptions } from '@orderflow/platform';
 import type { Catalog, Restaurant } from '@orderflow/menu';
-import type { Decision } from '../domain/decide';
-
-export type RecordedDecision = Decision | { decision: 'skipped'; reason: string };
+import type { RecordedDecision } from '../application/ports';
 
 /** Restaurants, menus and decisions in the restaurant service's own database. */
 export class PgRestaurants {

@@ -1,4 +1,4 @@
-import { deterministicEventId, type EventOf, type OrderEvent } from '@orderflow/events';
+import { deterministicEventId, type EventOf, type RecordedOrderEvent } from '@orderflow/events';
 import type { Restaurant } from '@orderflow/menu';
 
 /**
@@ -64,10 +64,18 @@ export function decisionEvent(
 }
 
 /** An event of the order's stream as read from the event store, checked against the catalogue. */
-export interface StreamEvent {
-  eventId: string;
-  event: OrderEvent;
+export type StreamEvent = Pick<RecordedOrderEvent, 'eventId' | 'event'>;
+
+/** What the restaurant needs to know of an order's stream: the order, and who acted on it. */
+export interface OrderSoFar {
+  order?: OrderToDecide;
+  /** Our own decision, when the stream holds it already. */
+  decided?: { restaurantId: string; decision: Decision };
+  /** The first refund request or cancellation: after it no decision may follow. */
+  tooLate?: { restaurantId: string; because: 'order-refund-requested' | 'order-cancelled' };
 }
+
+export const initialOrderSoFar = (): OrderSoFar => ({});
 
 export type Assessment =
   /** Our decision is in the stream already (a redelivery, or a conflict we caused ourselves): record it and ack. */
@@ -82,42 +90,67 @@ export type Assessment =
   /** The stream has no order-created: nothing to decide on. */
   | { kind: 'no-order' };
 
-/** What to do about an order, given its stream as read. */
-export function assess(orderId: string, events: readonly StreamEvent[]): Assessment {
-  const mine = decisionEventId(orderId);
-  const own = events.find((e) => e.eventId === mine);
-  if (own?.event.type === 'order-approved')
-    return {
-      kind: 'already-decided',
-      restaurantId: own.event.data.restaurantId,
-      decision: { decision: 'approved' },
-    };
-  if (own?.event.type === 'order-rejected')
-    return {
-      kind: 'already-decided',
-      restaurantId: own.event.data.restaurantId,
-      decision: { decision: 'rejected', reason: own.event.data.reason },
-    };
-  let order: OrderToDecide | undefined;
-  for (const { event } of events) {
-    switch (event.type) {
-      case 'order-created':
-        order = { orderId, restaurantId: event.data.restaurantId, items: event.data.items };
-        break;
-      case 'order-refund-requested':
-      case 'order-cancelled':
-        return { kind: 'too-late', restaurantId: order?.restaurantId ?? '', because: event.type };
-      case 'order-payment-debited':
-      case 'order-payment-declined':
-      case 'order-approved':
-      case 'order-rejected':
-      case 'order-payment-refunded':
-        break;
-      default: {
-        const never: never = event;
-        throw new Error(`unknown event ${JSON.stringify(never)}`);
-      }
+const decisionOf = (ev: EventOf<'order-approved'> | EventOf<'order-rejected'>): Decision =>
+  ev.type === 'order-approved'
+    ? { decision: 'approved' }
+    : { decision: 'rejected', reason: ev.data.reason };
+
+/** Our own decision (by its deterministic id), the first one only. */
+const withDecision = (
+  state: OrderSoFar,
+  eventId: string,
+  ev: EventOf<'order-approved'> | EventOf<'order-rejected'>,
+): OrderSoFar =>
+  state.decided || eventId !== decisionEventId(ev.data.orderId)
+    ? state
+    : { ...state, decided: { restaurantId: ev.data.restaurantId, decision: decisionOf(ev) } };
+
+/** The first refund request or cancellation. */
+const withTooLate = (
+  state: OrderSoFar,
+  because: 'order-refund-requested' | 'order-cancelled',
+): OrderSoFar =>
+  state.tooLate
+    ? state
+    : { ...state, tooLate: { restaurantId: state.order?.restaurantId ?? '', because } };
+
+/** The next state after one event of the order's stream. */
+export function evolve(state: OrderSoFar, e: StreamEvent): OrderSoFar {
+  const ev = e.event;
+  switch (ev.type) {
+    case 'order-created':
+      return {
+        ...state,
+        order: {
+          orderId: ev.data.orderId,
+          restaurantId: ev.data.restaurantId,
+          items: ev.data.items,
+        },
+      };
+    case 'order-approved':
+    case 'order-rejected':
+      return withDecision(state, e.eventId, ev);
+    case 'order-refund-requested':
+    case 'order-cancelled':
+      return withTooLate(state, ev.type);
+    case 'order-payment-debited':
+    case 'order-payment-declined':
+    case 'order-payment-refunded':
+      return state;
+    default: {
+      const never: never = ev;
+      throw new Error(`unknown event ${JSON.stringify(never)}`);
     }
   }
-  return order ? { kind: 'decide', order } : { kind: 'no-order' };
 }
+
+/** What to do about an order, given what its stream says. */
+export function assessState(s: OrderSoFar): Assessment {
+  if (s.decided) return { kind: 'already-decided', ...s.decided };
+  if (s.tooLate) return { kind: 'too-late', ...s.tooLate };
+  return s.order ? { kind: 'decide', order: s.order } : { kind: 'no-order' };
+}
+
+/** What to do about an order, given its stream as read. */
+export const assess = (events: readonly StreamEvent[]): Assessment =>
+  assessState(events.reduce(evolve, initialOrderSoFar()));

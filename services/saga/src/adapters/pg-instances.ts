@@ -1,12 +1,6 @@
 import { retrySerializable, type Pool } from '@orderflow/platform';
+import type { DueInstance, SagaInstancesPort } from '../application/ports';
 import { instanceStatuses, type InstanceStatus } from '../domain/workflow';
-
-export interface DueInstance {
-  orderId: string;
-  state: InstanceStatus;
-  /** The deadline as PostgreSQL printed it: compared back exactly when the row is claimed. */
-  deadline: string;
-}
 
 const isInstanceStatus = (s: string): s is InstanceStatus =>
   (instanceStatuses as readonly string[]).includes(s);
@@ -15,7 +9,7 @@ const isInstanceStatus = (s: string): s is InstanceStatus =>
  * The saga's own table `saga_instances`: each order's status and the deadline of its current wait.
  * Statements run on PostgreSQL and CockroachDB.
  */
-export class SagaInstances {
+export class SagaInstances implements SagaInstancesPort {
   constructor(
     private readonly pool: Pool,
     private readonly onRetry?: () => void,

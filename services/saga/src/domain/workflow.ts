@@ -1,4 +1,12 @@
-import type { CancellationReason, EventOf, OrderEvent, RefundReason } from '@orderflow/events';
+import {
+  deterministicEventId,
+  type CancellationReason,
+  type EventOf,
+  type RecordedOrderEvent,
+  type RefundReason,
+} from '@orderflow/events';
+
+export type { RecordedOrderEvent } from '@orderflow/events';
 
 /**
  * The saga as a workflow (STYLE.md habit 2, after emmett's `workflows/workflow.ts`): `evolve`
@@ -6,15 +14,6 @@ import type { CancellationReason, EventOf, OrderEvent, RefundReason } from '@ord
  * event of the order, or a timeout tick) into outputs: events to append and the next deadline.
  * Pure: no I/O; the clock and the timeouts are parameters.
  */
-
-/** An order event as read from its stream: the catalogue event plus where and when it was stored. */
-export interface RecordedOrderEvent {
-  event: OrderEvent;
-  eventId: string;
-  version: number;
-  /** When the event store recorded it (ISO 8601); a wait's deadline counts from here. */
-  recordedAt: string;
-}
 
 export type TimeoutKind = 'payment' | 'restaurant';
 
@@ -66,6 +65,20 @@ export type SagaInput =
 /** The events the saga appends. */
 export type SagaEvent = EventOf<'order-refund-requested'> | EventOf<'order-cancelled'>;
 
+/** The event id of a saga decision (docs/flow.md): one refund request and one cancellation per order. */
+export function sagaEventId(event: SagaEvent): string {
+  switch (event.type) {
+    case 'order-refund-requested':
+      return deterministicEventId('refund-requested', event.data.orderId);
+    case 'order-cancelled':
+      return deterministicEventId('cancelled', event.data.orderId);
+    default: {
+      const never: never = event;
+      throw new Error(`unexpected saga event ${JSON.stringify(never)}`);
+    }
+  }
+}
+
 export type SagaOutput =
   | { action: 'Append'; event: SagaEvent }
   | { action: 'Schedule'; timeout: TimeoutKind; at: Date }
@@ -82,6 +95,104 @@ const assertNever = (x: never): never => {
   throw new Error(`unexpected ${JSON.stringify(x)}`);
 };
 
+type Cancelled = Extract<SagaState, { status: 'Cancelled' }>;
+type Compensating = Extract<SagaState, { status: 'Compensating' }>;
+type StateOf<S extends SagaStatus> = Extract<SagaState, { status: S }>;
+
+function fromAwaitingPayment(state: StateOf<'AwaitingPayment'>, r: RecordedOrderEvent): SagaState {
+  const e = r.event;
+  switch (e.type) {
+    case 'order-payment-debited':
+      return { status: 'AwaitingRestaurant', orderId: state.orderId, since: r.recordedAt };
+    case 'order-payment-declined':
+      return { status: 'PaymentDeclined', orderId: state.orderId };
+    case 'order-cancelled':
+      return cancelled(state.orderId, e.data.reason, false);
+    case 'order-created':
+    case 'order-approved':
+    case 'order-rejected':
+    case 'order-refund-requested':
+    case 'order-payment-refunded':
+      return state;
+    default:
+      return assertNever(e);
+  }
+}
+
+function fromAwaitingRestaurant(
+  state: StateOf<'AwaitingRestaurant'>,
+  r: RecordedOrderEvent,
+): SagaState {
+  const e = r.event;
+  switch (e.type) {
+    case 'order-approved':
+      return { status: 'Approved', orderId: state.orderId };
+    case 'order-rejected':
+      return compensating(state.orderId, 'restaurant-rejected', false);
+    case 'order-refund-requested':
+      return compensating(
+        state.orderId,
+        e.data.reason === 'restaurant-rejected' ? 'restaurant-rejected' : 'restaurant-timeout',
+        true,
+      );
+    case 'order-cancelled':
+      return cancelled(state.orderId, e.data.reason, true);
+    case 'order-created':
+    case 'order-payment-debited':
+    case 'order-payment-declined':
+    case 'order-payment-refunded':
+      return state;
+    default:
+      return assertNever(e);
+  }
+}
+
+function fromCompensating(state: Compensating, r: RecordedOrderEvent): SagaState {
+  const e = r.event;
+  switch (e.type) {
+    case 'order-refund-requested':
+      return { ...state, refundRequested: true };
+    case 'order-payment-refunded':
+      return { ...state, refunded: true };
+    case 'order-cancelled':
+      return {
+        ...cancelled(state.orderId, e.data.reason, true),
+        refundRequested: state.refundRequested,
+        refunded: state.refunded,
+      };
+    // A late approval or rejection after a refund request changes nothing: no resurrection.
+    case 'order-approved':
+    case 'order-rejected':
+    case 'order-created':
+    case 'order-payment-debited':
+    case 'order-payment-declined':
+      return state;
+    default:
+      return assertNever(e);
+  }
+}
+
+function fromCancelled(state: Cancelled, r: RecordedOrderEvent): SagaState {
+  const e = r.event;
+  switch (e.type) {
+    case 'order-payment-debited':
+      return { ...state, debited: true };
+    case 'order-refund-requested':
+      return { ...state, refundRequested: true };
+    case 'order-payment-refunded':
+      return { ...state, refunded: true };
+    // Cancelled is final: a late approval, rejection or decline changes nothing.
+    case 'order-created':
+    case 'order-payment-declined':
+    case 'order-approved':
+    case 'order-rejected':
+    case 'order-cancelled':
+      return state;
+    default:
+      return assertNever(e);
+  }
+}
+
 /** The next state after one event of the order. Events that change nothing return the state as it is. */
 export function evolve(state: SagaState, recorded: RecordedOrderEvent): SagaState {
   const e = recorded.event;
@@ -91,99 +202,21 @@ export function evolve(state: SagaState, recorded: RecordedOrderEvent): SagaStat
         ? { status: 'AwaitingPayment', orderId: e.data.orderId, since: recorded.recordedAt }
         : state;
     case 'AwaitingPayment':
-      switch (e.type) {
-        case 'order-payment-debited':
-          return {
-            status: 'AwaitingRestaurant',
-            orderId: state.orderId,
-            since: recorded.recordedAt,
-          };
-        case 'order-payment-declined':
-          return { status: 'PaymentDeclined', orderId: state.orderId };
-        case 'order-cancelled':
-          return cancelled(state.orderId, e.data.reason, false);
-        case 'order-created':
-        case 'order-approved':
-        case 'order-rejected':
-        case 'order-refund-requested':
-        case 'order-payment-refunded':
-          return state;
-        default:
-          return assertNever(e);
-      }
+      return fromAwaitingPayment(state, recorded);
     case 'PaymentDeclined':
       return e.type === 'order-cancelled' ? cancelled(state.orderId, e.data.reason, false) : state;
     case 'AwaitingRestaurant':
-      switch (e.type) {
-        case 'order-approved':
-          return { status: 'Approved', orderId: state.orderId };
-        case 'order-rejected':
-          return compensating(state.orderId, 'restaurant-rejected', false);
-        case 'order-refund-requested':
-          return compensating(
-            state.orderId,
-            e.data.reason === 'restaurant-rejected' ? 'restaurant-rejected' : 'restaurant-timeout',
-            true,
-          );
-        case 'order-cancelled':
-          return cancelled(state.orderId, e.data.reason, true);
-        case 'order-created':
-        case 'order-payment-debited':
-        case 'order-payment-declined':
-        case 'order-payment-refunded':
-          return state;
-        default:
-          return assertNever(e);
-      }
+      return fromAwaitingRestaurant(state, recorded);
     case 'Compensating':
-      switch (e.type) {
-        case 'order-refund-requested':
-          return { ...state, refundRequested: true };
-        case 'order-payment-refunded':
-          return { ...state, refunded: true };
-        case 'order-cancelled':
-          return {
-            ...cancelled(state.orderId, e.data.reason, true),
-            refundRequested: state.refundRequested,
-            refunded: state.refunded,
-          };
-        // A late approval or rejection after a refund request changes nothing: no resurrection.
-        case 'order-approved':
-        case 'order-rejected':
-        case 'order-created':
-        case 'order-payment-debited':
-        case 'order-payment-declined':
-          return state;
-        default:
-          return assertNever(e);
-      }
+      return fromCompensating(state, recorded);
     case 'Approved':
       return state;
     case 'Cancelled':
-      switch (e.type) {
-        case 'order-payment-debited':
-          return { ...state, debited: true };
-        case 'order-refund-requested':
-          return { ...state, refundRequested: true };
-        case 'order-payment-refunded':
-          return { ...state, refunded: true };
-        // Cancelled is final: a late approval, rejection or decline changes nothing.
-        case 'order-created':
-        case 'order-payment-declined':
-        case 'order-approved':
-        case 'order-rejected':
-        case 'order-cancelled':
-          return state;
-        default:
-          return assertNever(e);
-      }
+      return fromCancelled(state, recorded);
     default:
       return assertNever(state);
   }
 }
-
-type Cancelled = Extract<SagaState, { status: 'Cancelled' }>;
-type Compensating = Extract<SagaState, { status: 'Compensating' }>;
 
 const cancelled = (orderId: string, reason: CancellationReason, debited: boolean): Cancelled => ({
   status: 'Cancelled',
@@ -227,6 +260,21 @@ const deadline = (since: string, timeoutMs: number, now: Date): Date => {
   return new Date((Number.isNaN(t) ? now.getTime() : t) + timeoutMs);
 };
 
+const wait = (timeout: TimeoutKind, at: Date): SagaOutput => ({ action: 'Schedule', timeout, at });
+
+/** Refund first, cancel once the refund is in. */
+const compensate = (state: Compensating): SagaOutput => {
+  if (!state.refundRequested) return requestRefund(state.orderId, state.reason);
+  if (state.refunded) return cancel(state.orderId, state.reason);
+  return { action: 'Ignore', reason: 'waiting for the refund' };
+};
+
+/** A debit seen after the cancellation is refunded (once). */
+const afterCancellation = (state: Cancelled): SagaOutput =>
+  state.debited && !state.refundRequested
+    ? requestRefund(state.orderId, 'late-debit')
+    : { action: 'Ignore', reason: 'order cancelled' };
+
 /**
  * What to do now. The decision rests on the state (the whole history of the order), so a
  * redelivered event or a repeated tick decides the same thing again, and the deterministic event
@@ -246,35 +294,19 @@ export function decide(
     case 'AwaitingPayment':
       return timedOut
         ? [cancel(state.orderId, 'payment-timeout')]
-        : [
-            {
-              action: 'Schedule',
-              timeout: 'payment',
-              at: deadline(state.since, timeouts.paymentTimeoutMs, now),
-            },
-          ];
+        : [wait('payment', deadline(state.since, timeouts.paymentTimeoutMs, now))];
     case 'PaymentDeclined':
       return [cancel(state.orderId, 'payment-declined')];
     case 'AwaitingRestaurant':
       return timedOut
         ? [requestRefund(state.orderId, 'restaurant-timeout')]
-        : [
-            {
-              action: 'Schedule',
-              timeout: 'restaurant',
-              at: deadline(state.since, timeouts.restaurantTimeoutMs, now),
-            },
-          ];
+        : [wait('restaurant', deadline(state.since, timeouts.restaurantTimeoutMs, now))];
     case 'Compensating':
-      if (!state.refundRequested) return [requestRefund(state.orderId, state.reason)];
-      if (state.refunded) return [cancel(state.orderId, state.reason)];
-      return [{ action: 'Ignore', reason: 'waiting for the refund' }];
+      return [compensate(state)];
     case 'Approved':
       return [{ action: 'Ignore', reason: 'order approved' }];
     case 'Cancelled':
-      if (state.debited && !state.refundRequested)
-        return [requestRefund(state.orderId, 'late-debit')];
-      return [{ action: 'Ignore', reason: 'order cancelled' }];
+      return [afterCancellation(state)];
     default:
       return assertNever(state);
   }

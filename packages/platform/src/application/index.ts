@@ -1,0 +1,3 @@
+export * from './command-handler';
+export * from './event-streams';
+export * from './metadata';

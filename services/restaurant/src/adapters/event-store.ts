@@ -1,9 +1,0 @@
-import { metadataCausedBy as causedBy, type Envelope } from '@orderflow/platform';
-
-export { appendOne } from '@orderflow/platform';
-
-export const PRODUCER = 'restaurant';
-
-/** Metadata of an event the restaurant service appends because of `cause` (docs/flow.md). */
-export const metadataCausedBy = (cause: Envelope): Record<string, string> =>
-  causedBy(cause, PRODUCER);
