@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { connect } from '@nats-io/transport-node';
-import { createLogger, loadConfig, runMain } from '@orderflow/platform';
+import {
+  createLogger,
+  loadConfig,
+  natsConnectOptions,
+  redactNatsUrl,
+  runMain,
+} from '@orderflow/platform';
 import { createJetStreamAdapter } from './adapters/jetstream';
 import { configSchema, natsUrlFromEnv } from './config';
 import { startOperator } from './operator';
@@ -34,12 +40,12 @@ Environment: NATS_URL, NATS_STREAM, WATCH_NAMESPACE, POD_NAME, LEASE_NAME (order
 async function runPlan(file: string, natsUrl: string): Promise<number> {
   const resource = readOrderFlowYaml(readFileSync(file, 'utf8'));
   const nc = await connect({
-    servers: natsUrl.split(',').map((s) => s.trim()),
+    ...natsConnectOptions(natsUrl),
     reconnect: false,
     timeout: 5000,
   });
   try {
-    process.stdout.write(await plan(resource, createJetStreamAdapter(nc), natsUrl));
+    process.stdout.write(await plan(resource, createJetStreamAdapter(nc), redactNatsUrl(natsUrl)));
   } finally {
     await nc.close();
   }

@@ -1,6 +1,7 @@
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
+import { natsConnectOptions } from '@orderflow/platform';
 import { orderStreamId, parseStoredEvent } from '@orderflow/events';
 import { foldOrder, type VersionedEvent } from '@orderflow/order-query-worker';
 import type { AcceptedOrder } from './workload';
@@ -211,7 +212,8 @@ export async function check(input: CheckInput): Promise<CheckResult> {
       (r) => r.event_id,
     );
     counts['events'] = allIds.length;
-    const nc = await connect({ servers: input.natsUrl });
+    // The URL may carry credentials (the local runner's and the container run's admin user).
+    const nc = await connect(natsConnectOptions(input.natsUrl));
     try {
       const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.info(input.stream);

@@ -1,6 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ensureDatabase, withDatabase } from '@orderflow/platform';
+import {
+  NATS_USERS,
+  ensureDatabase,
+  natsAuthorizationConf,
+  natsUrlWithCredentials,
+  withDatabase,
+  type NatsUser,
+} from '@orderflow/platform';
 import {
   freePort,
   startIssuer,
@@ -42,7 +50,11 @@ export interface SystemOptions {
   queryWorkers?: number;
   /** Use an existing PostgreSQL (admin URL) instead of starting one. */
   postgresUrl?: string;
-  /** Use an existing NATS instead of starting one. */
+  /**
+   * Use an existing NATS instead of starting one (its URL as the services get it). Otherwise the
+   * runner starts nats-server with the users and permissions of @orderflow/platform's
+   * natsPermissions, a fresh password each, and every service connects as its own user.
+   */
   natsUrl?: string;
   /** Keep PostgreSQL and NATS data in runDir across runs (`make up`), instead of temporary folders. */
   persistent?: boolean;
@@ -76,6 +88,7 @@ export interface RunningSystem {
   endpoints: {
     services: Record<string, Endpoint>;
     postgres: string;
+    /** With the runner's own NATS: the `admin` user's URL (`nats://admin:<password>@...`), for the local tools. */
     nats: string;
     api: string;
     auth: AuthEndpoint;
@@ -85,6 +98,8 @@ export interface RunningSystem {
   issuer?: DevIssuer;
   postgres?: PostgresServer;
   nats?: NatsServer;
+  /** The NATS URL a user connects with (credentials included when the runner started NATS). */
+  natsUrl(user: NatsUser): string;
   databaseUrl(service: ServiceName): string;
   stop(): Promise<void>;
 }
@@ -118,13 +133,19 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       cleanup.push(() => postgres!.stop());
     }
     const adminUrl = opts.postgresUrl ?? postgres!.url;
+    const stream = opts.env?.['NATS_STREAM'] ?? 'ORDERS';
+    const passwords = Object.fromEntries(
+      NATS_USERS.map((u) => [u, randomBytes(18).toString('base64url')]),
+    ) as Record<NatsUser, string>;
     if (!opts.natsUrl) {
       const dataDir = opts.persistent ? join(runDir, 'nats') : undefined;
       if (dataDir) mkdirSync(dataDir, { recursive: true });
-      nats = await startNats({ dataDir });
+      nats = await startNats({ dataDir, config: natsAuthorizationConf(stream, passwords) });
       cleanup.push(() => nats!.stop());
     }
-    const natsUrl = opts.natsUrl ?? nats!.url;
+    const natsUrlOf = (user: NatsUser): string =>
+      opts.natsUrl ?? natsUrlWithCredentials(nats!.url, user, passwords[user]);
+    const natsUrl = natsUrlOf('admin');
     let issuer: DevIssuer | undefined;
     if (opts.auth === 'dev') {
       issuer = await startIssuer();
@@ -177,7 +198,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
         LOG_LEVEL: 'info',
         OPS_HOST: '127.0.0.1',
         OPS_PORT: String(opsPort),
-        NATS_URL: natsUrl,
+        // Each service connects as its own NATS user; the order API does not use NATS.
+        ...(service === 'order-api' ? {} : { NATS_URL: natsUrlOf(service) }),
         EVENTSTORE_ADDRESS: eventstoreAddress,
         DATABASE_URL: databaseUrl(service),
         OTEL_SERVICE_NAME: service,
@@ -237,6 +259,7 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
       postgres,
       nats,
       issuer,
+      natsUrl: natsUrlOf,
       databaseUrl,
       async stop() {
         // Reverse dependency order: the API first, the event store last.
