@@ -520,33 +520,7 @@ describe('workloads', () => {
     }
   });
 
-  test('when the operator role is rendered, then it grants exactly the least the operator needs', () => {
-    const role = find<K8sObject & { rules: unknown[] }>(
-      objectsOf(undefined),
-      'Role',
-      name('operator'),
-    );
-    expect(role.rules).toEqual([
-      { apiGroups: ['orderflow.io'], resources: ['orderflows'], verbs: ['get', 'list', 'watch'] },
-      {
-        apiGroups: ['orderflow.io'],
-        resources: ['orderflows/status'],
-        verbs: ['get', 'update', 'patch'],
-      },
-      {
-        apiGroups: [''],
-        resources: ['configmaps'],
-        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
-      },
-      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
-      { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update', 'patch'] },
-      {
-        apiGroups: ['coordination.k8s.io'],
-        resources: ['leases'],
-        verbs: ['get', 'create', 'update'],
-      },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-    ]);
+  test('when the operator role is rendered, then it is bound to the operator (its rules: operator-rbac.int.test.ts)', () => {
     const binding = find<K8sObject & { subjects: unknown[] }>(
       objectsOf(undefined),
       'RoleBinding',
