@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { NATS_USERS, natsPasswordVariable } from '@orderflow/platform';
 import {
   AUTH_CHOICE,
   CHART,
@@ -125,7 +126,12 @@ describe('values.schema.json', () => {
       if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}[${i}]`));
       if (node === null || typeof node !== 'object') return;
       const o = node as Record<string, unknown>;
-      if (o['properties'] !== undefined && o['additionalProperties'] !== false)
+      // `global` is shared with parent charts, which may set keys of their own there.
+      if (
+        o['properties'] !== undefined &&
+        o['additionalProperties'] !== false &&
+        path !== '/properties/global'
+      )
         open.push(path || '/');
       for (const [k, v] of Object.entries(o)) walk(v, `${path}/${k}`);
     };
@@ -440,11 +446,20 @@ describe('workloads', () => {
         'Deployment',
         name(svc),
       ).spec.template.spec.containers[0]?.env?.find((e) => e.name === 'DATABASE_URL')?.value;
+    // Secure by default: a password from the Secret, verify-full against the release's CA.
     expect(url('eventstore')).toBe(
-      `postgresql://eventstore@${RELEASE}-cockroachdb-public:26257/orderflow_eventstore?sslmode=disable`,
+      `postgresql://eventstore:$(DATABASE_PASSWORD)@${RELEASE}-cockroachdb-public:26257/orderflow_eventstore?sslmode=verify-full&sslrootcert=/etc/orderflow/cockroachdb/ca.crt`,
     );
     expect(url('order-api')).toBe(
-      `postgresql://order_api@${RELEASE}-cockroachdb-public:26257/orderflow_query?sslmode=disable`,
+      `postgresql://order_api:$(DATABASE_PASSWORD)@${RELEASE}-cockroachdb-public:26257/orderflow_query?sslmode=verify-full&sslrootcert=/etc/orderflow/cockroachdb/ca.crt`,
+    );
+    const devUrl = find<Workload>(
+      objectsOf('ci/dev-values.yaml'),
+      'Deployment',
+      name('payment'),
+    ).spec.template.spec.containers[0]?.env?.find((e) => e.name === 'DATABASE_URL')?.value;
+    expect(devUrl).toBe(
+      `postgresql://payment@${RELEASE}-cockroachdb-public:26257/orderflow_payment?sslmode=disable`,
     );
     expect(url('order-query-worker')).toContain('/orderflow_query?');
     expect(url('payment')).toContain('/orderflow_payment?');
@@ -486,7 +501,14 @@ describe('workloads', () => {
       name: 'POD_NAME',
       valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
     });
-    expect(env).toContainEqual({ name: 'NATS_URL', value: `nats://${RELEASE}-nats:4222` });
+    expect(env).toContainEqual({
+      name: 'NATS_URL',
+      value: `nats://operator:$(NATS_PASSWORD)@${RELEASE}-nats:4222`,
+    });
+    expect(env).toContainEqual({
+      name: 'NATS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: `${RELEASE}-nats-auth`, key: 'operator' } },
+    });
     expect(env).toContainEqual({ name: 'NATS_STREAM', value: 'ORDERS' });
     expect(env).toContainEqual({ name: 'OPS_PORT', value: '9090' });
   });
@@ -583,9 +605,16 @@ describe('CockroachDB and NATS', () => {
       name: 'DATABASE_URL',
       valueFrom: { secretKeyRef: { name: `${RELEASE}-database-urls`, key: 'saga' } },
     });
-    expect(env.find((e) => e.name === 'NATS_URL')?.value).toMatch(
-      /^nats:\/\/nats-0\.nats\.messaging:4222,/,
+    // Each service connects as its own NATS user (nats.auth), with the password of your Secret.
+    expect(env.find((e) => e.name === 'NATS_URL')?.value).toBe(
+      ['nats-0', 'nats-1', 'nats-2']
+        .map((h) => `nats://saga:$(NATS_PASSWORD)@${h}.nats.messaging:4222`)
+        .join(','),
     );
+    expect(env).toContainEqual({
+      name: 'NATS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'orderflow-nats-users', key: 'saga' } },
+    });
     const secret = find<K8sObject & { stringData: Record<string, string> }>(
       objects,
       'Secret',
@@ -620,9 +649,13 @@ describe('CockroachDB and NATS', () => {
       const conf = cm.data['nats.conf'] ?? '';
       const dir = mkdtempSync(join(tmpdir(), 'nats-conf-'));
       writeFileSync(join(dir, 'nats.conf'), conf);
+      // The passwords come from the environment, as the StatefulSet sets it from the Secret.
+      const passwords = Object.fromEntries(
+        NATS_USERS.map((u) => [natsPasswordVariable(u), `pw-${u}`]),
+      );
       const r = spawnSync('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], {
         encoding: 'utf8',
-        env: { ...process.env, POD_NAME: `${RELEASE}-nats-0` },
+        env: { ...process.env, ...passwords, POD_NAME: `${RELEASE}-nats-0` },
       });
       expect(r.stderr + r.stdout).toMatch(/configuration file .* is valid/);
       expect(r.status).toBe(0);
