@@ -34,10 +34,7 @@ import { createJetStreamAdapter } from '../../services/operator/src/adapters/jet
  */
 
 const STREAM = 'ORDERS';
-const logger = createLogger(
-  'nats-permissions',
-  (process.env['TEST_LOG_LEVEL'] ?? 'silent'),
-);
+const logger = createLogger('nats-permissions', process.env['TEST_LOG_LEVEL'] ?? 'silent');
 const passwords = Object.fromEntries(
   NATS_USERS.map((u) => [u, randomBytes(12).toString('hex')]),
 ) as Record<NatsUser, string>;
