@@ -921,6 +921,19 @@ describe('NOTES.txt', () => {
     expect(text).toContain('Each client may place 60 orders per 60 s');
   });
 
+  test('when CockroachDB runs insecure or NATS without users, then the notes warn about each; the secure defaults name their Secrets', () => {
+    const dev = notes(['-f', join(CHART, 'ci', 'dev-values.yaml')]);
+    expect(dev).toContain('WARNING: cockroachdb.tls.enabled is false: CockroachDB runs --insecure');
+    expect(dev).not.toContain('WARNING: nats.auth.enabled is false');
+    const open = notes([...AUTH_CHOICE, '--set', 'nats.auth.enabled=false']);
+    expect(open).toContain('WARNING: nats.auth.enabled is false');
+    const secure = notes(AUTH_CHOICE);
+    expect(secure).toContain(
+      `CockroachDB runs in secure mode: certificates in ${RELEASE}-cockroachdb-node\n(selfSigner), service passwords in ${RELEASE}-cockroachdb-passwords.`,
+    );
+    expect(secure).toContain(`NATS users and passwords: Secret ${RELEASE}-nats-auth`);
+  });
+
   test('when the chart is installed with an issuer, then the notes show the curl with a bearer token and no warning', () => {
     const text = notes(AUTH_CHOICE);
     expect(text).not.toContain('WARNING');
