@@ -51,3 +51,7 @@ crd-sync: ## Copy k8s/crds/orderflow.io_orderflows.yaml into the chart
 chart-check: tools ## helm lint/template with every ci value set, schema and policy checks
 	scripts/sync-crd.sh --check
 	npx jest --ci --selectProjects int --testPathPatterns 'tests/k8s/'
+
+.PHONY: crds-upgrade
+crds-upgrade: ## Apply the chart's CRD to the current kube context (helm upgrade never does; run it first)
+	kubectl apply --server-side --force-conflicts -f charts/orderflow/crds/

@@ -36,5 +36,5 @@ observe: observe-config ## Prometheus on 127.0.0.1:9091 scraping the local syste
 	  --web.listen-address=127.0.0.1:$(OBSERVE_PORT) --log.level=warn
 
 observe-check: ## promtool: check and unit-test the alert rules
-	promtool check rules charts/orderflow/rules/orderflow.rules.yaml
+	promtool check rules charts/orderflow/rules/*.rules.yaml
 	promtool test rules charts/orderflow/rules/tests/*.yaml

@@ -3,6 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { NATS_USERS, natsPasswordVariable } from '@orderflow/platform';
 import {
   AUTH_CHOICE,
   CHART,
@@ -125,7 +126,12 @@ describe('values.schema.json', () => {
       if (Array.isArray(node)) return node.forEach((n, i) => walk(n, `${path}[${i}]`));
       if (node === null || typeof node !== 'object') return;
       const o = node as Record<string, unknown>;
-      if (o['properties'] !== undefined && o['additionalProperties'] !== false)
+      // `global` is shared with parent charts, which may set keys of their own there.
+      if (
+        o['properties'] !== undefined &&
+        o['additionalProperties'] !== false &&
+        path !== '/properties/global'
+      )
         open.push(path || '/');
       for (const [k, v] of Object.entries(o)) walk(v, `${path}/${k}`);
     };
@@ -440,11 +446,20 @@ describe('workloads', () => {
         'Deployment',
         name(svc),
       ).spec.template.spec.containers[0]?.env?.find((e) => e.name === 'DATABASE_URL')?.value;
+    // Secure by default: a password from the Secret, verify-full against the release's CA.
     expect(url('eventstore')).toBe(
-      `postgresql://eventstore@${RELEASE}-cockroachdb-public:26257/orderflow_eventstore?sslmode=disable`,
+      `postgresql://eventstore:$(DATABASE_PASSWORD)@${RELEASE}-cockroachdb-public:26257/orderflow_eventstore?sslmode=verify-full&sslrootcert=/etc/orderflow/cockroachdb/ca.crt`,
     );
     expect(url('order-api')).toBe(
-      `postgresql://order_api@${RELEASE}-cockroachdb-public:26257/orderflow_query?sslmode=disable`,
+      `postgresql://order_api:$(DATABASE_PASSWORD)@${RELEASE}-cockroachdb-public:26257/orderflow_query?sslmode=verify-full&sslrootcert=/etc/orderflow/cockroachdb/ca.crt`,
+    );
+    const devUrl = find<Workload>(
+      objectsOf('ci/dev-values.yaml'),
+      'Deployment',
+      name('payment'),
+    ).spec.template.spec.containers[0]?.env?.find((e) => e.name === 'DATABASE_URL')?.value;
+    expect(devUrl).toBe(
+      `postgresql://payment@${RELEASE}-cockroachdb-public:26257/orderflow_payment?sslmode=disable`,
     );
     expect(url('order-query-worker')).toContain('/orderflow_query?');
     expect(url('payment')).toContain('/orderflow_payment?');
@@ -486,7 +501,14 @@ describe('workloads', () => {
       name: 'POD_NAME',
       valueFrom: { fieldRef: { fieldPath: 'metadata.name' } },
     });
-    expect(env).toContainEqual({ name: 'NATS_URL', value: `nats://${RELEASE}-nats:4222` });
+    expect(env).toContainEqual({
+      name: 'NATS_URL',
+      value: `nats://operator:$(NATS_PASSWORD)@${RELEASE}-nats:4222`,
+    });
+    expect(env).toContainEqual({
+      name: 'NATS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: `${RELEASE}-nats-auth`, key: 'operator' } },
+    });
     expect(env).toContainEqual({ name: 'NATS_STREAM', value: 'ORDERS' });
     expect(env).toContainEqual({ name: 'OPS_PORT', value: '9090' });
   });
@@ -520,33 +542,7 @@ describe('workloads', () => {
     }
   });
 
-  test('when the operator role is rendered, then it grants exactly the least the operator needs', () => {
-    const role = find<K8sObject & { rules: unknown[] }>(
-      objectsOf(undefined),
-      'Role',
-      name('operator'),
-    );
-    expect(role.rules).toEqual([
-      { apiGroups: ['orderflow.io'], resources: ['orderflows'], verbs: ['get', 'list', 'watch'] },
-      {
-        apiGroups: ['orderflow.io'],
-        resources: ['orderflows/status'],
-        verbs: ['get', 'update', 'patch'],
-      },
-      {
-        apiGroups: [''],
-        resources: ['configmaps'],
-        verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'],
-      },
-      { apiGroups: ['apps'], resources: ['deployments'], verbs: ['get', 'list', 'watch', 'patch'] },
-      { apiGroups: ['apps'], resources: ['deployments/scale'], verbs: ['get', 'update', 'patch'] },
-      {
-        apiGroups: ['coordination.k8s.io'],
-        resources: ['leases'],
-        verbs: ['get', 'create', 'update'],
-      },
-      { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
-    ]);
+  test('when the operator role is rendered, then it is bound to the operator (its rules: operator-rbac.int.test.ts)', () => {
     const binding = find<K8sObject & { subjects: unknown[] }>(
       objectsOf(undefined),
       'RoleBinding',
@@ -609,9 +605,16 @@ describe('CockroachDB and NATS', () => {
       name: 'DATABASE_URL',
       valueFrom: { secretKeyRef: { name: `${RELEASE}-database-urls`, key: 'saga' } },
     });
-    expect(env.find((e) => e.name === 'NATS_URL')?.value).toMatch(
-      /^nats:\/\/nats-0\.nats\.messaging:4222,/,
+    // Each service connects as its own NATS user (nats.auth), with the password of your Secret.
+    expect(env.find((e) => e.name === 'NATS_URL')?.value).toBe(
+      ['nats-0', 'nats-1', 'nats-2']
+        .map((h) => `nats://saga:$(NATS_PASSWORD)@${h}.nats.messaging:4222`)
+        .join(','),
     );
+    expect(env).toContainEqual({
+      name: 'NATS_PASSWORD',
+      valueFrom: { secretKeyRef: { name: 'orderflow-nats-users', key: 'saga' } },
+    });
     const secret = find<K8sObject & { stringData: Record<string, string> }>(
       objects,
       'Secret',
@@ -646,9 +649,13 @@ describe('CockroachDB and NATS', () => {
       const conf = cm.data['nats.conf'] ?? '';
       const dir = mkdtempSync(join(tmpdir(), 'nats-conf-'));
       writeFileSync(join(dir, 'nats.conf'), conf);
+      // The passwords come from the environment, as the StatefulSet sets it from the Secret.
+      const passwords = Object.fromEntries(
+        NATS_USERS.map((u) => [natsPasswordVariable(u), `pw-${u}`]),
+      );
       const r = spawnSync('nats-server', ['-c', join(dir, 'nats.conf'), '-t'], {
         encoding: 'utf8',
-        env: { ...process.env, POD_NAME: `${RELEASE}-nats-0` },
+        env: { ...process.env, ...passwords, POD_NAME: `${RELEASE}-nats-0` },
       });
       expect(r.stderr + r.stdout).toMatch(/configuration file .* is valid/);
       expect(r.status).toBe(0);
@@ -912,6 +919,19 @@ describe('NOTES.txt', () => {
       `-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`,
     );
     expect(text).toContain('Each client may place 60 orders per 60 s');
+  });
+
+  test('when CockroachDB runs insecure or NATS without users, then the notes warn about each; the secure defaults name their Secrets', () => {
+    const dev = notes(['-f', join(CHART, 'ci', 'dev-values.yaml')]);
+    expect(dev).toContain('WARNING: cockroachdb.tls.enabled is false: CockroachDB runs --insecure');
+    expect(dev).not.toContain('WARNING: nats.auth.enabled is false');
+    const open = notes([...AUTH_CHOICE, '--set', 'nats.auth.enabled=false']);
+    expect(open).toContain('WARNING: nats.auth.enabled is false');
+    const secure = notes(AUTH_CHOICE);
+    expect(secure).toContain(
+      `CockroachDB runs in secure mode: certificates in ${RELEASE}-cockroachdb-node\n(selfSigner), service passwords in ${RELEASE}-cockroachdb-passwords.`,
+    );
+    expect(secure).toContain(`NATS users and passwords: Secret ${RELEASE}-nats-auth`);
   });
 
   test('when the chart is installed with an issuer, then the notes show the curl with a bearer token and no warning', () => {

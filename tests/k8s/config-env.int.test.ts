@@ -100,10 +100,19 @@ describe.each(withConfig.map((s) => [s]))('%s', (svc) => {
     const known = new Set(Object.keys(schema.shape));
     const c = find<Workload>(rendered.get('defaults') ?? [], 'Deployment', `${RELEASE}-${svc}`).spec
       .template.spec.containers[0];
-    // OTEL_* belong to the OpenTelemetry SDK; DATABASE_PASSWORD only feeds $(DATABASE_PASSWORD).
+    // OTEL_* belong to the OpenTelemetry SDK, NODE_* to Node; a variable another one names as
+    // $(VAR) (DATABASE_PASSWORD, NATS_PASSWORD) only feeds that one.
+    const referenced = new Set(
+      (c?.env ?? []).flatMap((e) =>
+        [...(e.value ?? '').matchAll(/\$\(([A-Z0-9_]+)\)/g)].map((m) => m[1]),
+      ),
+    );
     const unknown = (c?.env ?? [])
       .map((e) => e.name)
-      .filter((n) => !known.has(n) && !n.startsWith('OTEL_') && n !== 'DATABASE_PASSWORD');
+      .filter(
+        (n) =>
+          !known.has(n) && !n.startsWith('OTEL_') && !n.startsWith('NODE_') && !referenced.has(n),
+      );
     expect(unknown).toEqual([]);
   });
 });

@@ -181,7 +181,8 @@ describe('the chart, run in containers', () => {
         payment: dbUrl('payment', 'payment-pw', 'orderflow_payment', pg),
         query: dbUrl('order_query_worker', 'order-query-worker-pw', 'orderflow_query', pg),
       },
-      natsUrl: `nats://${await k.resolve('of-nats')}:4222`,
+      // The admin user of tests/kube/fixtures/nats-auth.yaml: NATS runs with its users.
+      natsUrl: `nats://admin:adminKubeTest1@${await k.resolve('of-nats')}:4222`,
       stream: 'ORDERS',
     });
     expect(result.violations).toEqual([]);

@@ -63,9 +63,10 @@ test('when an address names a Service that does not exist, then the check fails'
 });
 
 test('when a readiness probe asks the wrong path, then the pod never becomes Ready and the run fails saying why', async () => {
-  // Only NATS (its StatefulSet, config and Services), with its readiness path changed after rendering.
-  const objects = parseManifests(render({ release: RELEASE, namespace: NAMESPACE })).filter((o) =>
-    o.metadata.name.startsWith('of-nats'),
+  // Only NATS (its StatefulSet, config, Services and its users' passwords Secret), with its
+  // readiness path changed after rendering.
+  const objects = parseManifests(render({ release: RELEASE, namespace: NAMESPACE })).filter(
+    (o) => o.metadata.name.startsWith('of-nats') || o.metadata.name === 'nats-auth',
   );
   const sts = objects.find((o) => o.kind === 'StatefulSet') as unknown as V1StatefulSet;
   sts.spec!.template.spec!.containers[0]!.readinessProbe!.httpGet!.path = '/not-healthz';

@@ -206,9 +206,9 @@ const families: [string, 'nonzero' | 'present', string?][] = [
   ],
   // readiness and process
   ['orderflow_ready', 'nonzero', 'min(orderflow_ready)'],
-  ['orderflow_process_cpu_seconds_total', 'nonzero'],
-  ['orderflow_process_resident_memory_bytes', 'nonzero'],
-  ['orderflow_nodejs_eventloop_lag_seconds', 'present'],
+  ['process_cpu_seconds_total', 'nonzero'],
+  ['process_resident_memory_bytes', 'nonzero'],
+  ['nodejs_eventloop_lag_seconds', 'present'],
 ];
 
 test('when orders flow, then Prometheus scrapes every service and finds every metric family with traffic in it', async () => {

@@ -83,9 +83,16 @@ export function allExpressions(): { where: string; expr: string }[] {
   return out;
 }
 
-/** The `orderflow_*` series names an expression reads (label names never start with `orderflow_`). */
+/**
+ * The services' series names an expression reads: `orderflow_*`, and Node's default metrics under
+ * their standard names (`process_*`, `nodejs_*`). Label names never start with these.
+ */
 export function metricNamesIn(expr: string): string[] {
-  return [...new Set([...expr.matchAll(/\b(orderflow_[a-zA-Z0-9_]+)\b/g)].map((m) => m[1]!))];
+  return [
+    ...new Set(
+      [...expr.matchAll(/\b((?:orderflow|process|nodejs)_[a-zA-Z0-9_]+)\b/g)].map((m) => m[1]!),
+    ),
+  ];
 }
 
 /** Series names a Prometheus text exposition defines: histogram and summary parts resolve to their family. */

@@ -14,6 +14,7 @@ the Deployments, Services, NetworkPolicies and the CockroachDB init Job all read
   runtimeConfig  reads RUNTIME_CONFIG_FILE (the operator's <release>-runtime ConfigMap)
   kubeApi      talks to the Kubernetes API (service account token mounted)
   ports        its serving ports besides ops, with the variable that sets each
+  durable      its JetStream durable consumer (NATS users: packages/platform/src/nats-auth.ts)
 */}}
 {{- define "orderflow.components" -}}
 eventstore:
@@ -38,6 +39,7 @@ orderApi:
     - {name: http, port: 8080, env: HTTP_PORT, appProtocol: http}
 payment:
   name: payment
+  durable: payment
   database: orderflow_payment
   dbUser: payment
   owner: true
@@ -47,6 +49,7 @@ payment:
   runtimeConfig: true
 restaurant:
   name: restaurant
+  durable: restaurant
   database: orderflow_restaurant
   dbUser: restaurant
   owner: true
@@ -58,6 +61,7 @@ restaurant:
     CATALOG_FILE: /app/config/catalog.json
 queryWorker:
   name: order-query-worker
+  durable: order-query
   database: orderflow_query
   dbUser: order_query_worker
   owner: true
@@ -68,6 +72,7 @@ queryWorker:
   runtimeConfig: true
 saga:
   name: saga
+  durable: saga
   database: orderflow_saga
   dbUser: saga
   owner: true
@@ -89,4 +94,56 @@ eventstore orderApi payment restaurant queryWorker saga operator
 {{/* Whether a component is installed: {root, key} -> "true" or "" */}}
 {{- define "orderflow.componentEnabled" -}}
 {{- if or (ne .key "operator") .root.Values.operator.enabled -}}true{{- end -}}
+{{- end -}}
+
+
+{{/* The NATS users, in the order of NATS_USERS (packages/platform/src/nats-auth.ts). */}}
+{{- define "orderflow.nats.users" -}}
+eventstore payment restaurant order-query-worker saga operator admin
+{{- end -}}
+
+{{/*
+The authorization block of nats.conf: one user per service with exactly the subjects its work
+needs, each password read from the server's environment ($NATS_PASSWORD_<USER>, from the auth
+Secret). The same table, and the same text, as natsAuthorizationConf in
+packages/platform/src/nats-auth.ts (which says why each subject is there); tests/k8s/nats.int.test.ts
+checks that they agree.
+*/}}
+{{- define "orderflow.nats.authorization" -}}
+{{- $stream := .Values.natsStream -}}
+{{- $dlq := printf "%s_DLQ" $stream -}}
+{{- $info := list "$JS.API.INFO" (printf "$JS.API.STREAM.INFO.%s" $stream) (printf "$JS.API.STREAM.INFO.%s" $dlq) -}}
+{{- $catalog := include "orderflow.components" . | fromYaml -}}
+{{- $perms := dict -}}
+{{- $_ := set $perms "eventstore" (concat $info (list (printf "$JS.API.STREAM.CREATE.%s" $stream) (printf "$JS.API.STREAM.CREATE.%s" $dlq) "orderflow.events.>")) -}}
+{{- range $key := list "payment" "restaurant" "queryWorker" "saga" -}}
+{{- $w := get $catalog $key -}}
+{{- $d := $w.durable -}}
+{{- $_ := set $perms $w.name (concat $info (list
+  (printf "$JS.API.CONSUMER.INFO.%s.%s" $stream $d)
+  (printf "$JS.API.CONSUMER.CREATE.%s.%s" $stream $d)
+  (printf "$JS.API.CONSUMER.CREATE.%s.%s.>" $stream $d)
+  (printf "$JS.API.CONSUMER.DURABLE.CREATE.%s.%s" $stream $d)
+  (printf "$JS.API.CONSUMER.MSG.NEXT.%s.%s" $stream $d)
+  (printf "$JS.ACK.%s.%s.>" $stream $d)
+  (printf "orderflow.deadletter.%s" $d))) -}}
+{{- end -}}
+{{- $_ := set $perms "operator" (concat $info (list
+  (printf "$JS.API.STREAM.CREATE.%s" $stream) (printf "$JS.API.STREAM.CREATE.%s" $dlq)
+  (printf "$JS.API.STREAM.UPDATE.%s" $stream) (printf "$JS.API.STREAM.UPDATE.%s" $dlq)
+  (printf "$JS.API.CONSUMER.INFO.%s.*" $stream)
+  (printf "$JS.API.CONSUMER.CREATE.%s.>" $stream)
+  (printf "$JS.API.CONSUMER.DURABLE.CREATE.%s.*" $stream))) -}}
+authorization {
+  users: [
+{{- range $user := splitList " " (include "orderflow.nats.users" .) }}
+{{- $var := printf "$NATS_PASSWORD_%s" ($user | upper | replace "-" "_") }}
+{{- if hasKey $perms $user }}
+    {user: "{{ $user }}", password: {{ $var }}, permissions: {publish: {allow: [{{ range $i, $p := get $perms $user }}{{ if $i }},{{ end }}"{{ $p }}"{{ end }}]}, subscribe: {allow: ["_INBOX.>"]}}}
+{{- else }}
+    {user: "{{ $user }}", password: {{ $var }}}
+{{- end }}
+{{- end }}
+  ]
+}
 {{- end -}}

@@ -9,6 +9,7 @@ export * from './logger';
 export * from './main';
 export * from './metrics';
 export * from './nats';
+export * from './nats-auth';
 export * from './ops-server';
 export * from './postgres';
 export * from './readiness';

@@ -7,11 +7,15 @@ export const latencyBuckets = [
   0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 ];
 
-/** A registry per service with the process metrics prom-client collects by default. */
+/**
+ * A registry per service with the process metrics prom-client collects by default, under their
+ * standard names (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`, ...), which the
+ * community Node.js dashboards and alerts expect; orderflow's own metrics start with `orderflow_`.
+ */
 export function createMetricsRegistry(service: string): Registry {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  collectDefaultMetrics({ register: registry, prefix: 'orderflow_' });
+  collectDefaultMetrics({ register: registry });
   return registry;
 }
 

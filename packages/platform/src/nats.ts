@@ -12,6 +12,7 @@ import {
 import { connect, type NatsConnection } from '@nats-io/transport-node';
 import type { Logger } from 'pino';
 import { subjects } from '@orderflow/contracts';
+import { natsConnectOptions } from './nats-auth';
 
 export type { NatsConnection } from '@nats-io/transport-node';
 
@@ -22,7 +23,9 @@ export { subjects } from '@orderflow/contracts';
  * checks fail) instead of killing it. `noAsyncTraces` skips the stack trace nats.js captures for
  * every request (every JetStream publish) so that a failed request can name its caller: that
  * capture costs more CPU than the rest of a publish (docs/performance.md); the event store, which
- * publishes every event, turns it off.
+ * publishes every event, turns it off. `url` may carry credentials (`nats://user:pass@host:port`,
+ * the chart's NATS_URL): they are passed as `user`/`pass`, since nats.js ignores userinfo in
+ * server URLs, and never logged.
  */
 export async function connectNats(
   url: string,
@@ -30,8 +33,10 @@ export async function connectNats(
   name: string,
   options: { noAsyncTraces?: boolean } = {},
 ): Promise<NatsConnection> {
+  const { servers, user, pass } = natsConnectOptions(url);
   const nc = await connect({
-    servers: url.split(',').map((s) => s.trim()),
+    servers,
+    ...(user === undefined ? {} : { user, pass }),
     name,
     noAsyncTraces: options.noAsyncTraces ?? false,
     maxReconnectAttempts: -1,
@@ -46,7 +51,7 @@ export async function connectNats(
         logger.warn({ nats: s.type }, 'nats connection status');
     }
   })().catch(() => undefined);
-  logger.info({ server: nc.getServer() }, 'connected to nats');
+  logger.info({ server: nc.getServer(), user }, 'connected to nats');
   return nc;
 }
 

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as netConnect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -31,17 +31,38 @@ const portOpen = (port: number): Promise<boolean> =>
     s.once('error', () => resolve(false));
   });
 
-/** Starts `nats-server -js` on a free 127.0.0.1 port with its own store folder. */
+/**
+ * Starts `nats-server -js` on a free 127.0.0.1 port with its own store folder. `config` is
+ * nats.conf text (for example an `authorization` block from natsAuthorizationConf), written to
+ * the store folder and loaded with `-c`; the flags still set the address, port and store.
+ */
 export async function startNats(
-  opts: { port?: number; dataDir?: string } = {},
+  opts: { port?: number; dataDir?: string; config?: string } = {},
 ): Promise<NatsServer> {
   const dir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'orderflow-nats-'));
   const port = opts.port ?? (await freePort());
+  const configArgs: string[] = [];
+  if (opts.config !== undefined) {
+    const file = join(dir, 'orderflow-nats.conf');
+    writeFileSync(file, opts.config, { mode: 0o600 });
+    configArgs.push('-c', file);
+  }
   let child: ChildProcess | undefined;
   const start = async (): Promise<void> => {
     child = spawn(
       natsServerBinary(),
-      ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', dir, '-l', join(dir, 'nats.log')],
+      [
+        ...configArgs,
+        '-js',
+        '-a',
+        '127.0.0.1',
+        '-p',
+        String(port),
+        '-sd',
+        dir,
+        '-l',
+        join(dir, 'nats.log'),
+      ],
       {
         stdio: 'ignore',
       },

@@ -2,6 +2,7 @@ import { jetstreamManager, type JetStreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
 import { EVENT_COLUMNS, type EventRow } from '@orderflow/contracts';
+import { natsConnectOptions } from '@orderflow/platform';
 import { orderStreamId, parseStoredEvent } from '@orderflow/events';
 import { foldOrder, type VersionedEvent } from '@orderflow/order-query-worker';
 import type { AcceptedOrder } from './workload';
@@ -263,7 +264,8 @@ async function checkPublished(es: pg.Client, input: CheckInput, out: Verdict): P
     (r) => r.event_id,
   );
   out.counts['events'] = allIds.length;
-  const nc = await connect({ servers: input.natsUrl });
+  // The URL may carry credentials (the local runner's and the container run's admin user).
+  const nc = await connect(natsConnectOptions(input.natsUrl));
   try {
     const jsm = await jetstreamManager(nc);
     const { published, messages } = await publishedIds(jsm, input.stream);

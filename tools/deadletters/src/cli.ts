@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { JetStreamManager } from '@nats-io/jetstream';
 import { connect, type NatsConnection } from '@nats-io/transport-node';
-import { jsManager } from '@orderflow/platform';
+import { jsManager, natsConnectOptions } from '@orderflow/platform';
 import {
   DeadLetterNotFound,
   dlqStreamName,
@@ -205,7 +205,8 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
   }
   const dlq = dlqStreamName(args.stream);
   const nc = await connect({
-    servers: args.nats.split(',').map((s) => s.trim()),
+    // NATS_URL may carry credentials (`nats://admin:...@host:port`, as .run/endpoints.json has it).
+    ...natsConnectOptions(args.nats),
     name: 'orderflow-deadletters',
     timeout: 5_000,
   });

@@ -5,7 +5,11 @@ import { ROOT } from './podman';
 
 export const CHART = join(ROOT, 'charts', 'orderflow');
 export const KUBE_VALUES = join(CHART, 'ci', 'kube-values.yaml');
-export const FIXTURES = [join(ROOT, 'tests', 'kube', 'fixtures', 'postgres.yaml')];
+/** What the container run adds to the release: the database, and the NATS passwords' Secret. */
+export const FIXTURES = [
+  join(ROOT, 'tests', 'kube', 'fixtures', 'postgres.yaml'),
+  join(ROOT, 'tests', 'kube', 'fixtures', 'nats-auth.yaml'),
+];
 
 export interface RenderOptions {
   release?: string;

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { redactUrl } from '@orderflow/platform';
+import { redactNatsUrl, redactUrl } from '@orderflow/platform';
 import { startSystem } from './system';
 
 const HELP = `make up / node tools/runner/dist/main.js: run the whole orderflow system locally.
@@ -101,7 +101,7 @@ async function main(): Promise<void> {
       'orderflow is up',
       `  order API              ${system.endpoints.api}/api/orders`,
       `  postgres               ${redactUrl(system.endpoints.postgres)}`,
-      `  nats                   ${system.endpoints.nats}`,
+      `  nats                   ${redactNatsUrl(system.endpoints.nats)}${system.nats ? ' (user admin, its URL in .run/endpoints.json; each service has its own user)' : ''}`,
       '  health, readiness and metrics (/healthz /readyz /metrics):',
       ...rows,
       ...(system.endpoints.auth.mode === 'dev'

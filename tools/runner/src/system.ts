@@ -1,6 +1,14 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { ensureDatabase, withDatabase } from '@orderflow/platform';
+import {
+  NATS_USERS,
+  ensureDatabase,
+  natsAuthorizationConf,
+  natsUrlWithCredentials,
+  withDatabase,
+  type NatsUser,
+} from '@orderflow/platform';
 import {
   freePort,
   startIssuer,
@@ -42,7 +50,11 @@ export interface SystemOptions {
   queryWorkers?: number;
   /** Use an existing PostgreSQL (admin URL) instead of starting one. */
   postgresUrl?: string;
-  /** Use an existing NATS instead of starting one. */
+  /**
+   * Use an existing NATS instead of starting one (its URL as the services get it). Otherwise the
+   * runner starts nats-server with the users and permissions of @orderflow/platform's
+   * natsPermissions, a fresh password each, and every service connects as its own user.
+   */
   natsUrl?: string;
   /** Keep PostgreSQL and NATS data in runDir across runs (`make up`), instead of temporary folders. */
   persistent?: boolean;
@@ -76,6 +88,7 @@ export interface RunningSystem {
   endpoints: {
     services: Record<string, Endpoint>;
     postgres: string;
+    /** With the runner's own NATS: the `admin` user's URL (`nats://admin:<password>@...`), for the local tools. */
     nats: string;
     api: string;
     auth: AuthEndpoint;
@@ -85,6 +98,8 @@ export interface RunningSystem {
   issuer?: DevIssuer;
   postgres?: PostgresServer;
   nats?: NatsServer;
+  /** The NATS URL a user connects with (credentials included when the runner started NATS). */
+  natsUrl(user: NatsUser): string;
   databaseUrl(service: ServiceName): string;
   stop(): Promise<void>;
 }
@@ -101,7 +116,8 @@ interface Infrastructure {
   nats: NatsServer | undefined;
   issuer: DevIssuer | undefined;
   adminUrl: string;
-  natsUrl: string;
+  /** The NATS URL a user connects with (credentials included when the runner started NATS). */
+  natsUrl: (user: NatsUser) => string;
   auth: AuthEndpoint;
 }
 
@@ -121,7 +137,16 @@ async function startInfrastructure(
     ? undefined
     : await startPostgres({ dataDir: dataDir('postgres'), durable: true });
   if (postgres) cleanup.push(() => postgres.stop());
-  const nats = opts.natsUrl ? undefined : await startNats({ dataDir: dataDir('nats') });
+  const stream = opts.env?.['NATS_STREAM'] ?? 'ORDERS';
+  const passwords = Object.fromEntries(
+    NATS_USERS.map((u) => [u, randomBytes(18).toString('base64url')]),
+  ) as Record<NatsUser, string>;
+  const nats = opts.natsUrl
+    ? undefined
+    : await startNats({
+        dataDir: dataDir('nats'),
+        config: natsAuthorizationConf(stream, passwords),
+      });
   if (nats) cleanup.push(() => nats.stop());
   const issuer = opts.auth === 'dev' ? await startIssuer() : undefined;
   if (issuer) cleanup.push(() => issuer.stop());
@@ -129,7 +154,8 @@ async function startInfrastructure(
     ? { mode: 'dev', issuer: issuer.issuer, tokenUrl: issuer.tokenUrl, audience: issuer.audience }
     : { mode: 'none' };
   const adminUrl = opts.postgresUrl ?? postgres!.url;
-  const natsUrl = opts.natsUrl ?? nats!.url;
+  const natsUrl = (user: NatsUser): string =>
+    opts.natsUrl ?? natsUrlWithCredentials(nats!.url, user, passwords[user]);
   return { postgres, nats, issuer, adminUrl, natsUrl, auth };
 }
 
@@ -172,7 +198,8 @@ async function spawnService(
     LOG_LEVEL: 'info',
     OPS_HOST: '127.0.0.1',
     OPS_PORT: String(opsPort),
-    NATS_URL: l.infra.natsUrl,
+    // Each service connects as its own NATS user; the order API does not use NATS.
+    ...(service === 'order-api' ? {} : { NATS_URL: l.infra.natsUrl(service) }),
     EVENTSTORE_ADDRESS: l.eventstoreAddress,
     DATABASE_URL: l.databaseUrl(service),
     OTEL_SERVICE_NAME: service,
@@ -286,7 +313,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     const endpoints: RunningSystem['endpoints'] = {
       services: {},
       postgres: infra.adminUrl,
-      nats: infra.natsUrl,
+      // The admin user's URL (`nats://admin:<password>@...`), for the local tools.
+      nats: infra.natsUrl('admin'),
       api: `http://127.0.0.1:${opts.apiPort ?? 8080}`,
       auth: infra.auth,
     };
@@ -306,7 +334,8 @@ export async function startSystem(opts: SystemOptions = {}): Promise<RunningSyst
     writeFileSync(join(runDir, 'endpoints.json'), JSON.stringify(endpoints, null, 2) + '\n');
     const { postgres, nats, issuer } = infra;
     const stop = () => stopAll(processes, cleanup);
-    return { endpoints, processes, postgres, nats, issuer, databaseUrl, stop };
+    const natsUrl = infra.natsUrl;
+    return { endpoints, processes, postgres, nats, issuer, natsUrl, databaseUrl, stop };
   } catch (err: unknown) {
     for (const c of cleanup.reverse()) await c().catch(() => undefined);
     throw err;

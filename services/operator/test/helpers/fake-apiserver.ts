@@ -6,7 +6,8 @@ import { KubeConfig } from '@kubernetes/client-node';
  * An in-process fake of the few Kubernetes API endpoints the operator calls. No real API server
  * (nor kind, nor Docker) can run on the build machines, so the Kubernetes adapter is tested
  * against this: list and chunked watch of OrderFlows, status merge patch, ConfigMaps, the
- * Deployment scale subresource and Leases with resourceVersion conflicts.
+ * Deployment scale subresource and Leases with resourceVersion conflicts; and, for the chart's
+ * install tasks (install-tasks.ts), Secrets and the cluster-scoped CustomResourceDefinitions.
  */
 type Obj = Record<string, unknown> & { metadata: Record<string, unknown> };
 
@@ -256,6 +257,15 @@ export class FakeApiServer {
       /^\/apis\/coordination\.k8s\.io\/v1\/namespaces\/([^/]+)\/leases(?:\/([^/]+))?$/,
     );
     if (m) return this.namedObject('leases', m[1] ?? '', m[2], method, body, send, status);
+
+    m = url.pathname.match(/^\/api\/v1\/namespaces\/([^/]+)\/secrets(?:\/([^/]+))?$/);
+    if (m) return this.namedObject('secrets', m[1] ?? '', m[2], method, body, send, status);
+
+    m = url.pathname.match(
+      /^\/apis\/apiextensions\.k8s\.io\/v1\/customresourcedefinitions(?:\/([^/]+))?$/,
+    );
+    if (m)
+      return this.namedObject('customresourcedefinitions', '', m[1], method, body, send, status);
     return status(404, 'NotFound');
   }
 }
