@@ -11,7 +11,7 @@ import { consumerConfigShape, startEventConsumer, type EventConsumerConfig } fro
 import type { Handle } from './consumer/process-message';
 import type { Envelope } from './envelope';
 import { createEventStoreClient } from './grpc';
-import { createPool, databaseCheck, migrate } from './postgres';
+import { createPool, databaseCheck, endPool, migrate } from './postgres';
 import type { Readiness } from './readiness';
 import { watchRuntimeConfig } from './runtime-config';
 import { startServiceOps, type ServiceOps } from './service-ops';
@@ -118,15 +118,15 @@ async function openResources<C extends ConsumerServiceConfig>(
   try {
     if (config.MIGRATE_ON_START) await migrate(pool, opts.migrationsDir, logger);
   } catch (err: unknown) {
-    await closeResources({ ops, pool, store });
+    await closeResources({ ops, pool, store }, logger);
     throw err;
   }
   return { ops, pool, store };
 }
 
-async function closeResources(r: Resources): Promise<void> {
+async function closeResources(r: Resources, logger?: Logger): Promise<void> {
   r.store.close();
-  await r.pool.end();
+  await endPool(r.pool, logger);
   await r.ops.ops.close();
 }
 
@@ -156,7 +156,7 @@ export async function startConsumerService<
       eventStore: r.store.client,
     });
   } catch (err: unknown) {
-    await closeResources(r);
+    await closeResources(r, logger);
     throw err;
   }
   const maxDeliver = maxDeliverFollower(opts.consumer, config.CONSUMER_MAX_DELIVER);
@@ -191,7 +191,7 @@ export async function startConsumerService<
       await parts.beforeConsumerStop?.();
       await bus.stop();
       await parts.afterConsumerStop?.();
-      await closeResources(r);
+      await closeResources(r, logger);
     },
   };
 }

@@ -170,3 +170,19 @@ export function isNotFound(err: unknown): boolean {
 export async function jsManager(nc: NatsConnection): Promise<JetStreamManager> {
   return jetstreamManager(nc, { timeout: 5_000 });
 }
+
+/**
+ * Drains a connection (subscriptions finish, pending publishes flush) but waits at most
+ * `timeoutMs`: with the server gone, a drain would wait for a reconnection that never comes,
+ * past the pod's grace period. The connection is closed either way.
+ */
+export async function drainNats(nc: NatsConnection, timeoutMs = 5_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    nc.drain().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (!nc.isClosed()) await nc.close().catch(() => undefined);
+}

@@ -271,6 +271,27 @@ export const migrationsCommand =
   (config: { DATABASE_URL: string }, logger: Logger): Promise<void> =>
     migrateDatabase(config.DATABASE_URL, dir, logger);
 
+/**
+ * Ends a pool without waiting past `timeoutMs`. `pool.end()` waits for every connection to say
+ * goodbye; when the database went away without closing them (its pod deleted, its node gone),
+ * that wait lasts until TCP gives up, minutes past any grace period, and the kubelet SIGKILLs the
+ * service. The process exits right after its stop, which closes the sockets anyway.
+ */
+export async function endPool(pool: pg.Pool, logger?: Logger, timeoutMs = 3_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const gaveUp = await Promise.race([
+    pool.end().then(() => false),
+    new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+    }),
+  ]).finally(() => clearTimeout(timer));
+  if (gaveUp)
+    logger?.warn(
+      { ...whereTo(pool), timeoutMs },
+      'database connections did not close in time; leaving them',
+    );
+}
+
 /** Runs a service's migrations on a short-lived pool: the `migrate` command and init containers. */
 export async function migrateDatabase(
   url: string,
@@ -282,7 +303,7 @@ export async function migrateDatabase(
   try {
     await migrate(pool, dir, logger, wait);
   } finally {
-    await pool.end();
+    await endPool(pool, logger);
   }
 }
 

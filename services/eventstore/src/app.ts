@@ -4,6 +4,8 @@ import {
   createLogger,
   createPool,
   databaseCheck,
+  drainNats,
+  endPool,
   ensureStreams,
   jsManager,
   migrate,
@@ -66,8 +68,8 @@ export async function start(
       readiness.markStopping();
       await grpc.stop();
       await publisher.stop();
-      await nc.drain().catch(() => undefined);
-      await pool.end();
+      await drainNats(nc);
+      await endPool(pool, logger);
       await ops.close();
     },
   };

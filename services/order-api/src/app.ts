@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import {
+  endPool,
   counter,
   createLogger,
   createPool,
@@ -67,8 +68,9 @@ export async function start(
         await new Promise((r) => setTimeout(r, config.SHUTDOWN_DRAIN_MS));
       }
       await http.close();
+      logger.info('HTTP server closed: in-flight requests finished');
       events.close();
-      await pool.end();
+      await endPool(pool, logger);
       await ops.close();
     },
   };

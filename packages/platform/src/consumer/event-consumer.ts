@@ -2,7 +2,7 @@ import type { JetStreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { subjects } from '@orderflow/contracts';
 import { env } from '../config';
-import { connectNats, ensureStreams, jsManager, natsCheck } from '../nats';
+import { connectNats, drainNats, ensureStreams, jsManager, natsCheck } from '../nats';
 import type { Readiness } from '../readiness';
 import { startConsumer, type ConsumerOptions, type RunningConsumer } from './start-consumer';
 
@@ -73,7 +73,7 @@ export async function startEventConsumer(
     consumer,
     async stop() {
       await consumer.stop();
-      await nc.drain().catch(() => undefined);
+      await drainNats(nc);
     },
   };
 }
