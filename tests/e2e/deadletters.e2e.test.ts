@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jetstream } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
+import { natsConnectOptions } from '@orderflow/platform';
 import { startSystem, type RunningSystem } from '@orderflow/runner';
 import { freePort, waitFor } from '@orderflow/testkit';
 
@@ -43,7 +44,8 @@ function make(...args: string[]): { status: number | null; out: string } {
 }
 
 test('when a poison message was dead-lettered, then make deadletters lists it and make redrive sends it back', async () => {
-  const nc = await connect({ servers: system.endpoints.nats });
+  // endpoints.json's NATS URL carries the admin user (the local tools' credentials).
+  const nc = await connect(natsConnectOptions(system.endpoints.nats));
   try {
     await jetstream(nc).publish('orderflow.events.order-created', '{not json', {
       msgID: `poison-${Date.now()}`,
