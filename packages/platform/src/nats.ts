@@ -28,7 +28,7 @@ export async function connectNats(
   url: string,
   logger: Logger,
   name: string,
-  options: { noAsyncTraces?: boolean } = {},
+  options: { noAsyncTraces?: boolean; waitOnFirstConnect?: boolean } = {},
 ): Promise<NatsConnection> {
   const nc = await connect({
     servers: url.split(',').map((s) => s.trim()),
@@ -36,7 +36,8 @@ export async function connectNats(
     noAsyncTraces: options.noAsyncTraces ?? false,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    waitOnFirstConnect: true,
+    // false: fail at once when no server answers (a caller that retries on its own, and can stop).
+    waitOnFirstConnect: options.waitOnFirstConnect ?? true,
     pingInterval: 5_000,
     maxPingOut: 2,
   });
