@@ -6,13 +6,31 @@ import {
   createPool,
   startServiceOps,
   type Logger,
+  type Registry,
 } from '@orderflow/platform';
 import { EventStoreGateway } from './adapters/event-store';
 import { buildHttp, httpLimitsOf, listeningOf } from './adapters/http/server';
+import { LiveStreams } from './adapters/http/live';
 import { followMenu } from './adapters/menu';
+import { NatsOrderChanges } from './adapters/order-changes';
 import { PgReadModel } from './adapters/read-model';
 import { createAuthenticator } from './authenticate';
 import type { Config } from './config';
+
+/** The live order feed: the NATS announcements and the SSE streams that follow them. */
+function liveFeed(
+  config: Config,
+  deps: { events: EventStoreGateway; readModel: PgReadModel; logger: Logger; registry: Registry },
+) {
+  const changes = new NatsOrderChanges(config.NATS_URL, deps.logger, deps.registry);
+  const live = new LiveStreams(
+    { events: deps.events, readModel: deps.readModel, changes, logger: deps.logger },
+    { maxStreams: config.SSE_MAX_STREAMS, heartbeatMs: config.SSE_HEARTBEAT_MS },
+    deps.registry,
+    deps.logger,
+  );
+  return { changes, live };
+}
 
 export interface OrderApiApp {
   httpPort: number;
@@ -40,13 +58,24 @@ export async function start(
     name: 'orderflow_orders_created_total',
     help: 'Orders accepted (order-created appended); idempotent replays are not counted.',
   });
-  const ports = { events, readModel, menu: menu.menu, newId: randomUUID, ordersCreated, logger };
+  const ports = {
+    events,
+    readModel,
+    menu: menu.menu,
+    catalog: menu.catalog,
+    newId: randomUUID,
+    ordersCreated,
+    logger,
+  };
+  const { changes, live } = liveFeed(config, { events, readModel, logger, registry });
   const { app: http, drain } = await buildHttp({
     ports,
     authenticate,
     registry,
     logger,
     limits: httpLimitsOf(config),
+    live,
+    auth: { mode: config.AUTH_MODE, issuer: config.AUTH_ISSUER },
   });
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (http.server.address() as AddressInfo).port;
@@ -66,7 +95,10 @@ export async function start(
         logger.info({ drainMs: config.SHUTDOWN_DRAIN_MS }, 'draining connections');
         await new Promise((r) => setTimeout(r, config.SHUTDOWN_DRAIN_MS));
       }
+      // Live streams never finish by themselves: end them, clients resume elsewhere (Last-Event-ID).
+      live.close();
       await http.close();
+      await changes.close();
       events.close();
       await pool.end();
       await ops.close();
