@@ -9,7 +9,12 @@ import {
   type Registry,
 } from '@orderflow/platform';
 import { EventStoreGateway } from './adapters/event-store';
-import { buildHttp, httpLimitsOf, listeningOf } from './adapters/http/server';
+import {
+  buildHttp,
+  httpLimitsOf,
+  listeningOf,
+  type RegisteredRoute,
+} from './adapters/http/server';
 import { LiveStreams } from './adapters/http/live';
 import { followMenu } from './adapters/menu';
 import { NatsOrderChanges } from './adapters/order-changes';
@@ -35,6 +40,8 @@ function liveFeed(
 export interface OrderApiApp {
   httpPort: number;
   opsPort: number;
+  /** Every route the HTTP server registered (the OpenAPI document's test compares them). */
+  routes: readonly RegisteredRoute[];
   stop(): Promise<void>;
 }
 
@@ -68,7 +75,7 @@ export async function start(
     logger,
   };
   const { changes, live } = liveFeed(config, { events, readModel, logger, registry });
-  const { app: http, drain } = await buildHttp({
+  const { app: http, drain, routes } = await buildHttp({
     ports,
     authenticate,
     registry,
@@ -84,6 +91,7 @@ export async function start(
   return {
     httpPort,
     opsPort: ops.port,
+    routes,
     async stop() {
       // Readiness goes false first; for SHUTDOWN_DRAIN_MS every answer carries Connection: close
       // (clients move to other replicas), then the listener closes, in-flight requests finish and

@@ -64,6 +64,8 @@ export async function startApi(
       DATABASE_URL: queryUrl,
       DATABASE_POOL_MAX: '4',
       EVENTSTORE_ADDRESS: `127.0.0.1:${store.app.grpcPort}`,
+      // The live order feed listens where the event store publishes.
+      NATS_URL: store.nats.url,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
       OPS_HOST: '127.0.0.1',

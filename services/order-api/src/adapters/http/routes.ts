@@ -21,6 +21,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route's part of /openapi.json; a route without it is not documented (a test fails). */
     openapi?: OperationDoc;
+    /** Set on the routes that answer 405 for the methods a path does not allow. */
+    methodNotAllowed?: boolean;
   }
 }
 
@@ -49,6 +51,7 @@ export function methodNotAllowed(
   app.route({
     method: METHODS.filter((m) => !allow.includes(m)),
     url,
+    config: { methodNotAllowed: true },
     onRequest: async (req) => {
       await Promise.resolve();
       throw fail({ code: 'method-not-allowed', method: req.method, allow });

@@ -61,22 +61,36 @@ export const NAMED_SCHEMAS = {
   Problem: problemSchema,
 };
 
-/** Every route that carries documentation, as it is registered; the document is made from them. */
-function documentRoutes(app: FastifyInstance, deps: HttpDeps): () => unknown {
-  const routes: DocumentedRoute[] = [];
+/** A route as registered (HEAD routes fastify adds for GET are left out). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  documented: boolean;
+  /** A route that only answers 405 for the methods a path does not allow. */
+  methodNotAllowed: boolean;
+}
+
+/** Every route as it is registered; the document is made from those that carry documentation. */
+function documentRoutes(app: FastifyInstance, deps: HttpDeps) {
+  const documented: DocumentedRoute[] = [];
+  const registered: RegisteredRoute[] = [];
   app.addHook('onRoute', (r) => {
     const doc = r.config?.openapi;
     const methods = Array.isArray(r.method) ? r.method : [r.method];
-    for (const method of methods)
-      if (doc && method !== 'HEAD') routes.push({ method, url: r.url, doc });
+    for (const method of methods.filter((m) => m !== 'HEAD')) {
+      if (doc) documented.push({ method, url: r.url, doc });
+      const methodNotAllowed = r.config?.methodNotAllowed === true;
+      registered.push({ method, url: r.url, documented: doc !== undefined, methodNotAllowed });
+    }
   });
   let document: unknown;
-  return () =>
-    (document ??= openApiDocument(routes, {
+  const make = () =>
+    (document ??= openApiDocument(documented, {
       authMode: deps.auth.mode,
       version: API_VERSION,
       schemas: NAMED_SCHEMAS,
     }));
+  return { document: make, registered };
 }
 
 /** The API's version in the document: the package's. */
@@ -87,6 +101,8 @@ export interface OrderHttp {
   app: FastifyInstance;
   /** From now on every response says `Connection: close`, so clients leave this instance. */
   drain: () => void;
+  /** What was registered (the document's test compares it with the document). */
+  routes: readonly RegisteredRoute[];
 }
 
 function createFastify(limits: HttpLimits): FastifyInstance {
@@ -194,11 +210,12 @@ export async function buildHttp(deps: HttpDeps): Promise<OrderHttp> {
   });
   observeRequests(app, deps.registry);
   answerProblems(app, deps.logger, limits.bodyLimitBytes);
-  const document = documentRoutes(app, deps);
+  const { document, registered } = documentRoutes(app, deps);
   registerRoutes(app, deps.ports, { authenticate: deps.authenticate, live: deps.live, ...limits });
   registerPages(app, { authMode: deps.auth.mode, issuer: deps.auth.issuer, document });
   return {
     app,
+    routes: registered,
     drain: () => {
       draining = true;
     },
