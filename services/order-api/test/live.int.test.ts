@@ -1,24 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
-import {
-  foldOrder,
-  streamEventOf,
-  subjects,
-  type OrderRecord,
-  type ProjectedOrder,
-  type VersionedEvent,
-} from '@orderflow/contracts';
-import type { OrderEvent } from '@orderflow/events';
-import { orderStreamId } from '@orderflow/events';
-import {
-  ExpectedVersion,
-  appendEvents,
-  createEventStoreClient,
-  grpcEventStreams,
-  type EventSourcing,
-} from '@orderflow/platform';
+import type { OrderRecord } from '@orderflow/contracts';
 import { startIssuer, waitFor, type DevIssuer } from '@orderflow/testkit';
-import { startApi, type ApiUnderTest } from './harness';
+import { playWorker, startApi, type ApiUnderTest, type PlayedWorker } from './harness';
 import { openSse } from './sse-client';
 
 // GET /api/orders/:id/events against the real event store, a real nats-server and the read model.
@@ -26,22 +9,22 @@ import { openSse } from './sse-client';
 // announcement, does not), so each path of the feed is driven on purpose.
 
 let sut: ApiUnderTest;
-let store: ReturnType<typeof createEventStoreClient>;
-let es: EventSourcing;
-let nc: NatsConnection;
+let worker: PlayedWorker;
 
 beforeAll(async () => {
   sut = await startApi({ SSE_HEARTBEAT_MS: '200', SSE_MAX_STREAMS: '3' });
-  store = createEventStoreClient(`127.0.0.1:${sut.store.app.grpcPort}`);
-  es = { streams: grpcEventStreams(store.client), producer: 'test' };
-  nc = await connect({ servers: sut.store.nats.url });
+  worker = await playWorker(sut);
 });
 
 afterAll(async () => {
-  await nc.close();
-  store.close();
+  await worker.close();
   await sut.stop();
 });
+
+const append = (orderId: string, ...types: Parameters<PlayedWorker['append']>[1][]) =>
+  worker.append(orderId, ...types);
+const project = (orderId: string, version: number, opts?: { silent?: boolean }) =>
+  worker.project(orderId, version, opts);
 
 async function placeOrder(customerId = 'live-c1'): Promise<string> {
   const res = await fetch(`${sut.baseUrl}/api/orders`, {
@@ -55,81 +38,6 @@ async function placeOrder(customerId = 'live-c1'): Promise<string> {
   });
   expect(res.status).toBe(201);
   return ((await res.json()) as { orderId: string }).orderId;
-}
-
-const paymentIds = new Map<string, string>();
-const eventOf = (orderId: string, type: OrderEvent['type']): OrderEvent => {
-  const paymentId = paymentIds.get(orderId) ?? randomUUID();
-  paymentIds.set(orderId, paymentId);
-  const base = { orderId, customerId: 'live-c1', amount: 1250, paymentId };
-  switch (type) {
-    case 'order-payment-debited':
-    case 'order-payment-refunded':
-      return { type, data: base };
-    case 'order-approved':
-      return { type, data: { orderId, restaurantId: 'trattoria' } };
-    case 'order-rejected':
-      return { type, data: { orderId, restaurantId: 'trattoria', reason: 'closed for the night' } };
-    case 'order-refund-requested':
-      return { type, data: { orderId, reason: 'restaurant-rejected' } };
-    case 'order-cancelled':
-      return { type, data: { orderId, reason: 'restaurant-rejected' } };
-    case 'order-created':
-    case 'order-payment-declined':
-      throw new Error(`not used here: ${type}`);
-  }
-};
-
-async function append(orderId: string, ...types: OrderEvent['type'][]): Promise<void> {
-  await appendEvents(
-    es,
-    orderStreamId(orderId),
-    ExpectedVersion.Any,
-    types.map((t) => ({ eventId: randomUUID(), event: eventOf(orderId, t) })),
-    { cause: { correlationId: orderId, causationId: orderId } },
-  );
-}
-
-async function history(orderId: string): Promise<VersionedEvent[]> {
-  const h = await es.streams.read(orderStreamId(orderId), AbortSignal.timeout(5000));
-  return h.events.map((e) => ({ version: e.version, createdAt: e.recordedAt, event: e.event }));
-}
-
-/** Plays the query worker: the row at `version` into the read model, announced unless `silent`. */
-async function project(
-  orderId: string,
-  version: number,
-  opts: { silent?: boolean } = {},
-): Promise<OrderRecord> {
-  const events = (await history(orderId)).filter((e) => e.version <= version);
-  const row = foldOrder(events);
-  if (!row) throw new Error('no order');
-  await sut.query.query(
-    `INSERT INTO orders (order_id, customer_id, restaurant_id, items, amount, status, version, cancellation_reason, refunded, created_at, updated_at)
-     VALUES ($1, $2, $3, $4::JSONB, $5, $6, $7, $8, $9, $10, $11)
-     ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
-       cancellation_reason = EXCLUDED.cancellation_reason, refunded = EXCLUDED.refunded, updated_at = EXCLUDED.updated_at`,
-    [
-      row.orderId,
-      row.customerId,
-      row.restaurantId,
-      JSON.stringify(row.items),
-      row.amount,
-      row.status,
-      row.version,
-      row.cancellationReason,
-      row.refunded,
-      row.createdAt,
-      row.updatedAt,
-    ],
-  );
-  if (!opts.silent) {
-    const last = events[events.length - 1]!;
-    const message: ProjectedOrder = { order: row, event: streamEventOf(last) };
-    nc.publish(subjects.projectedOrder(orderId), JSON.stringify(message));
-    await nc.flush();
-  }
-  return row;
 }
 
 const parse = (data: string) =>
