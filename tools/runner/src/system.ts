@@ -123,7 +123,14 @@ async function startInfrastructure(
   if (postgres) cleanup.push(() => postgres.stop());
   const nats = opts.natsUrl ? undefined : await startNats({ dataDir: dataDir('nats') });
   if (nats) cleanup.push(() => nats.stop());
-  const issuer = opts.auth === 'dev' ? await startIssuer() : undefined;
+  // The console at the API's origin asks the development issuer for tokens from the browser.
+  const apiPort = opts.apiPort ?? 8080;
+  const issuer =
+    opts.auth === 'dev'
+      ? await startIssuer({
+          corsOrigins: [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`],
+        })
+      : undefined;
   if (issuer) cleanup.push(() => issuer.stop());
   const auth: AuthEndpoint = issuer
     ? { mode: 'dev', issuer: issuer.issuer, tokenUrl: issuer.tokenUrl, audience: issuer.audience }

@@ -265,13 +265,11 @@ function showMessage(m: FeedMessage, seen: string[]): void {
     );
     tbody?.append(row);
   }
-  const steps = pathOf(seen).map((s) => {
-    const li = el(
-      'li',
-      s,
-      seen.includes(s) ? (s === o.status ? 'step current' : 'step done') : 'step',
-    );
-    if (s === o.status) li.setAttribute('aria-current', 'step');
+  const path = pathOf(seen);
+  const now = path.indexOf(o.status);
+  const steps = path.map((s, i) => {
+    const li = el('li', s, i === now ? 'step current' : i < now ? 'step done' : 'step');
+    if (i === now) li.setAttribute('aria-current', 'step');
     return li;
   });
   $('steps').replaceChildren(...steps);
