@@ -9,7 +9,8 @@ the Deployments, Services, NetworkPolicies and the CockroachDB init Job all read
   dbUser       its SQL user
   owner        true when it owns the database (gets ALL); false: SELECT only
   migrate      run `main.js migrate` as an init container (services that own SQL tables)
-  nats         uses NATS JetStream (NATS_URL, NATS_STREAM)
+  nats         uses NATS (NATS_URL; NATS_STREAM too unless jetstream: false)
+  jetstream    false: NATS core only, no stream (the order API's live order feed)
   eventstore   calls the event store over gRPC (EVENTSTORE_ADDRESS)
   runtimeConfig  reads RUNTIME_CONFIG_FILE (the operator's <release>-runtime ConfigMap)
   kubeApi      talks to the Kubernetes API (service account token mounted)
@@ -30,6 +31,9 @@ orderApi:
   database: orderflow_query
   dbUser: order_api
   owner: false
+  # The live order feed (GET /api/orders/:id/events): the query workers' announcements, NATS core.
+  nats: true
+  jetstream: false
   eventstore: true
   runtimeConfig: true
   env:
