@@ -1,11 +1,10 @@
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
-import { chaosApiCatalog, type CatalogFile } from '@orderflow/chaos';
 import { startSystem, type RunningSystem } from '@orderflow/runner';
 import { freePort } from '@orderflow/testkit';
-import { paused, startOrderApiReplica } from './order-api-replica';
+import { paused, startOrderApiReplica, writeStaleApiCatalog } from './order-api-replica';
 
 // The console in a real browser (Debian's Chromium driven by playwright-core) against the whole
 // system: one order API with development tokens (make up AUTH=dev), one without authentication.
@@ -36,11 +35,7 @@ beforeAll(async () => {
     throw new Error(`${CHROMIUM} is missing: make deps installs Debian's chromium (as root)`);
   workDir = mkdtempSync(join(tmpdir(), 'orderflow-console-'));
   mkdirSync(ARTIFACTS, { recursive: true });
-  const catalog = JSON.parse(
-    readFileSync(join(ROOT, 'config', 'catalog.json'), 'utf8'),
-  ) as CatalogFile;
-  const apiCatalog = join(workDir, 'api-catalog.json');
-  writeFileSync(apiCatalog, JSON.stringify(chaosApiCatalog(catalog)));
+  const apiCatalog = writeStaleApiCatalog(ROOT, workDir);
   system = await startSystem({
     root: ROOT,
     runDir: join(workDir, '.run'),

@@ -1,11 +1,10 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chaosApiCatalog, type CatalogFile } from '@orderflow/chaos';
 import { startSystem, type RunningSystem } from '@orderflow/runner';
 import { freePort, waitFor } from '@orderflow/testkit';
 import { openSse, type SseMessage } from '../../services/order-api/test/sse-client';
-import { paused, startOrderApiReplica } from './order-api-replica';
+import { paused, startOrderApiReplica, writeStaleApiCatalog } from './order-api-replica';
 
 // The live order feed through the whole system, with two order-api processes: every service a
 // real process, the query workers announcing what they project, each API instance subscribed on
@@ -19,11 +18,7 @@ let b: { url: string; stop: () => Promise<void> };
 beforeAll(async () => {
   workDir = mkdtempSync(join(tmpdir(), 'orderflow-live-'));
   // The order API's menu has what the restaurant no longer sells (nowhere-bistro): rejected, refunded.
-  const catalog = JSON.parse(
-    readFileSync(join(ROOT, 'config', 'catalog.json'), 'utf8'),
-  ) as CatalogFile;
-  const apiCatalog = join(workDir, 'api-catalog.json');
-  writeFileSync(apiCatalog, JSON.stringify(chaosApiCatalog(catalog)));
+  const apiCatalog = writeStaleApiCatalog(ROOT, workDir);
   system = await startSystem({
     root: ROOT,
     runDir: join(workDir, '.run'),

@@ -1,4 +1,6 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chaosApiCatalog, type CatalogFile } from '@orderflow/chaos';
 import { Supervised, type RunningSystem } from '@orderflow/runner';
 import { freePort, waitFor } from '@orderflow/testkit';
 
@@ -62,4 +64,18 @@ export async function paused<T>(
   } finally {
     for (const p of processes) p.kill('SIGCONT');
   }
+}
+
+/**
+ * The order API's menu with what the restaurant no longer sells (`chaosApiCatalog`: a
+ * nowhere-bistro, a repriced tiramisu), written to `dir`: such orders are taken, rejected,
+ * refunded and cancelled. Returns the file.
+ */
+export function writeStaleApiCatalog(root: string, dir: string): string {
+  const catalog = JSON.parse(
+    readFileSync(join(root, 'config', 'catalog.json'), 'utf8'),
+  ) as CatalogFile;
+  const file = join(dir, 'api-catalog.json');
+  writeFileSync(file, JSON.stringify(chaosApiCatalog(catalog)));
+  return file;
 }

@@ -923,6 +923,8 @@ describe('NOTES.txt', () => {
     );
     expect(text).toContain('WARNING: auth.mode is none: the order API authenticates nobody');
     expect(text).toContain('curl -si http://localhost:8080/api/orders');
+    expect(text).toContain('curl -sN http://localhost:8080/api/orders/<id>/events');
+    expect(text.trimEnd()).toMatch(/open http:\/\/localhost:8080\n/);
     expect(text).toContain(
       `-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`,
     );

@@ -9,18 +9,31 @@ import {
   type Registry,
 } from '@orderflow/platform';
 import { EventStoreGateway } from './adapters/event-store';
-import {
-  buildHttp,
-  httpLimitsOf,
-  listeningOf,
-  type RegisteredRoute,
-} from './adapters/http/server';
+import { buildHttp, httpLimitsOf, listeningOf, type RegisteredRoute } from './adapters/http/server';
 import { LiveStreams } from './adapters/http/live';
 import { followMenu } from './adapters/menu';
 import { NatsOrderChanges } from './adapters/order-changes';
 import { PgReadModel } from './adapters/read-model';
+import type { OrderApiPorts } from './application/ports';
 import { createAuthenticator } from './authenticate';
 import type { Config } from './config';
+
+/** The ports of the use cases (application/ports.ts). */
+function orderPorts(deps: {
+  registry: Registry;
+  menu: Awaited<ReturnType<typeof followMenu>>;
+  events: EventStoreGateway;
+  readModel: PgReadModel;
+  logger: Logger;
+}): OrderApiPorts {
+  const ordersCreated = counter(deps.registry, {
+    name: 'orderflow_orders_created_total',
+    help: 'Orders accepted (order-created appended); idempotent replays are not counted.',
+  });
+  const { events, readModel, logger } = deps;
+  const { menu, catalog } = deps.menu;
+  return { events, readModel, menu, catalog, newId: randomUUID, ordersCreated, logger };
+}
 
 /** The live order feed: the NATS announcements and the SSE streams that follow them. */
 function liveFeed(
@@ -61,21 +74,9 @@ export async function start(
   const readModel = new PgReadModel(pool);
   const events = new EventStoreGateway(config.EVENTSTORE_ADDRESS, config.EVENTSTORE_TIMEOUT_MS);
   readiness.add('database', () => readModel.ping()).add('eventstore', () => events.check());
-  const ordersCreated = counter(registry, {
-    name: 'orderflow_orders_created_total',
-    help: 'Orders accepted (order-created appended); idempotent replays are not counted.',
-  });
-  const ports = {
-    events,
-    readModel,
-    menu: menu.menu,
-    catalog: menu.catalog,
-    newId: randomUUID,
-    ordersCreated,
-    logger,
-  };
+  const ports = orderPorts({ registry, menu, events, readModel, logger });
   const { changes, live } = liveFeed(config, { events, readModel, logger, registry });
-  const { app: http, drain, routes } = await buildHttp({
+  const built = await buildHttp({
     ports,
     authenticate,
     registry,
@@ -84,6 +85,7 @@ export async function start(
     live,
     auth: { mode: config.AUTH_MODE, issuer: config.AUTH_ISSUER },
   });
+  const { app: http, drain, routes } = built;
   await http.listen({ host: config.HTTP_HOST, port: config.HTTP_PORT });
   const httpPort = (http.server.address() as AddressInfo).port;
   readiness.started();

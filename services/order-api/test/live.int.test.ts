@@ -113,11 +113,17 @@ test('when a client reconnects with Last-Event-ID after missing versions, then i
   });
 });
 
-test('when an announcement is lost, then the next one is preceded by the missing version from the event store', async () => {
+/** A new order, projected at version 0, followed, its first message read. */
+async function followNewOrder() {
   const orderId = await placeOrder();
   await project(orderId, 0);
   const sse = await openSse(`${sut.baseUrl}/api/orders/${orderId}/events`);
-  await sse.next();
+  expect(await sse.next()).toMatchObject({ id: '0' });
+  return { orderId, sse };
+}
+
+test('when an announcement is lost, then the next one is preceded by the missing version from the event store', async () => {
+  const { orderId, sse } = await followNewOrder();
   await append(orderId, 'order-payment-debited', 'order-approved');
   await project(orderId, 1, { silent: true });
   await project(orderId, 2);
@@ -125,10 +131,7 @@ test('when an announcement is lost, then the next one is preceded by the missing
 });
 
 test('when no announcement reaches the API at all, then the sweep catches the stream up from the read model, and heartbeats keep it alive', async () => {
-  const orderId = await placeOrder();
-  await project(orderId, 0);
-  const sse = await openSse(`${sut.baseUrl}/api/orders/${orderId}/events`);
-  await sse.next();
+  const { orderId, sse } = await followNewOrder();
   await append(orderId, 'order-payment-debited', 'order-approved');
   await project(orderId, 2, { silent: true });
   expect((await sse.rest()).map((m) => [m.id, parse(m.data).order.status])).toEqual([

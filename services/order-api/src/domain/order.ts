@@ -42,11 +42,9 @@ const integer = (min: number, max: number, what: string) =>
 // Limits match the `order-created` payload in @orderflow/events, so a valid request always makes a valid event.
 const itemSchema = z.strictObject({
   code: requiredString('code', 100).meta({ description: "The item's code on the menu." }),
-  name: requiredString('name', 200)
-    .optional()
-    .meta({
-      description: "Accepted and ignored (older clients send it): the menu's name is stored.",
-    }),
+  name: requiredString('name', 200).optional().meta({
+    description: "Accepted and ignored (older clients send it): the menu's name is stored.",
+  }),
   unitPrice: integer(0, Number.MAX_SAFE_INTEGER, 'number of cents >= 0').optional().meta({
     description:
       'The unit price in cents the client expects to pay. The menu sets the price: a different one answers 409 price-changed and nothing is ordered.',

@@ -1,10 +1,10 @@
 /** Pure helpers of the console: money, times and the path an order takes. */
 
-export const formatCents = (cents: number): string => {
-  const sign = cents < 0 ? '-' : '';
-  const abs = Math.abs(cents);
-  return `${sign}${Math.trunc(abs / 100)}.${String(abs % 100).padStart(2, '0')}`;
-};
+/** `1250` → `12.50`: integer cents, no floating point near money. */
+export function formatCents(cents: number): string {
+  const digits = String(Math.abs(cents)).padStart(3, '0');
+  return `${cents < 0 ? '-' : ''}${digits.slice(0, -2)}.${digits.slice(-2)}`;
+}
 
 /** `07:24:36.311`, local time, to the millisecond: the steps of an order are that close. */
 export function formatTime(iso: string): string {
