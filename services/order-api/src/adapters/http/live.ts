@@ -29,6 +29,7 @@ const MAX_BUFFERED_BYTES = 256 * 1024;
  */
 export class LiveStreams {
   private readonly open = new Map<OrderFollower, ServerResponse>();
+  private opening = 0;
   private readonly timer: NodeJS.Timeout;
   private readonly metrics;
 
@@ -67,16 +68,23 @@ export class LiveStreams {
     reply: FastifyReply,
     principal: Principal,
   ): Promise<void> {
-    if (this.open.size >= this.limits.maxStreams) {
+    // Streams being opened count too: many requests at once cannot pass the cap together.
+    if (this.open.size + this.opening >= this.limits.maxStreams) {
       this.metrics.refused.inc();
       throw fail({ code: 'too-many-streams', limit: this.limits.maxStreams, retryAfterSeconds: 5 });
     }
-    const opened = await openOrderFeed(
-      this.ports,
-      principal,
-      req.params.id,
-      req.headers['last-event-id'],
-    );
+    this.opening++;
+    let opened;
+    try {
+      opened = await openOrderFeed(
+        this.ports,
+        principal,
+        req.params.id,
+        req.headers['last-event-id'],
+      );
+    } finally {
+      this.opening--;
+    }
     // The client has the final state already: 204 tells an EventSource to stop reconnecting.
     if (opened === 'finished') {
       await reply.code(204).header('cache-control', 'no-store').send();
