@@ -6,6 +6,8 @@ import Ajv2020 from 'ajv/dist/2020';
 import addFormats from 'ajv-formats';
 import { startIssuer, type DevIssuer } from '@orderflow/testkit';
 import { openApiPath } from '../src/adapters/http/openapi';
+import { failureSamples } from '../src/adapters/http/openapi-samples';
+import { problemOf } from '../src/domain/problems';
 import { startApi, upsertOrder, type ApiUnderTest } from './harness';
 
 // The OpenAPI document as the running API serves it: valid OpenAPI 3.1, in step with the routes
@@ -149,6 +151,24 @@ test('when the document is read, then every example matches its schema', () => {
   }
   expect(problems).toEqual([]);
   expect(examples).toBeGreaterThan(20);
+});
+
+test('when the document is read, then every problem type the API can answer is in it with an example', () => {
+  const types = new Set<string>();
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) v.forEach(collect);
+    else if (v !== null && typeof v === 'object')
+      for (const [k, x] of Object.entries(v)) {
+        if (k === 'type' && typeof x === 'string' && x.includes('/problems/')) types.add(x);
+        else collect(x);
+      }
+  };
+  collect(doc.paths);
+  collect((doc.components as { responses?: unknown }).responses);
+  const all = Object.values(failureSamples).map((f) => problemOf(f).problem.type);
+  // Without authentication nothing answers 401.
+  const expected = all.filter((t) => !t.endsWith('/unauthenticated'));
+  expect([...types].sort()).toEqual([...new Set(expected)].sort());
 });
 
 test('when the document describes the headers, then Idempotency-Key, Location, Retry-After, Last-Event-ID and X-Request-Id are there', () => {

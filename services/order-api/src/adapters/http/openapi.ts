@@ -249,8 +249,9 @@ read it, list a customer's orders, follow it live as Server-Sent Events.
 
 Prices come from the restaurant's menu (\`GET /api/restaurants\`); a price in a request is only
 the price the client expects. Every error is an RFC 9457 problem (\`application/problem+json\`)
-naming the offending fields. A known path with another method answers 405 with \`Allow\`; an
-unknown path 404; a GET route also answers HEAD.
+naming the offending fields. A known path with another method answers 405 with \`Allow\`
+(components.responses.MethodNotAllowed); an unknown path 404 (RouteNotFound); a GET route also
+answers HEAD.
 
 The console (\`/\`) places and follows orders in a browser; this page is \`/docs\`.`;
 
@@ -283,6 +284,11 @@ export function openApiDocument(routes: readonly DocumentedRoute[], opts: Docume
     paths,
     components: {
       schemas: schemas.components,
+      // Answers of no documented operation: another method on a known path, an unknown path.
+      responses: {
+        MethodNotAllowed: problemResponses(schemas, ['method-not-allowed'], '/api/orders')['405'],
+        RouteNotFound: problemResponses(schemas, ['route-not-found'], '/api/nothing')['404'],
+      },
       ...(opts.authMode === 'none'
         ? {}
         : {
