@@ -15,8 +15,9 @@ node_modules/.installed: package.json package-lock.json
 deps: node_modules/.installed ## Install npm packages and the system packages the tests need
 	@scripts/install-system-deps.sh
 
-build: node_modules/.installed ## Compile every workspace (tsc -b)
+build: node_modules/.installed ## Compile every workspace (tsc -b) and bundle the console (esbuild)
 	npx tsc -b tsconfig.build.json
+	node services/order-api/scripts/build-console.mjs
 
 proto: node_modules/.installed ## Generate TypeScript from proto/ (buf + ts-proto)
 	npx buf lint

@@ -42,7 +42,8 @@ deploy: tools ## helm upgrade --install into the current kube context (K8S_VALUE
 	$(HELM) upgrade --install $(K8S_RELEASE) charts/orderflow --namespace $(K8S_NAMESPACE) \
 	  --create-namespace -f $(K8S_VALUES)
 
-port-forward: ## Forward the order API to localhost:8080
+port-forward: ## Forward the order API to localhost:8080 (the console, /docs, the API)
+	@echo "the console, /docs and the API: open http://localhost:8080"
 	kubectl -n $(K8S_NAMESPACE) port-forward service/$(K8S_RELEASE)-order-api 8080:8080
 
 crd-sync: ## Copy k8s/crds/orderflow.io_orderflows.yaml into the chart

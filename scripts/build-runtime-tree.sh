@@ -71,6 +71,8 @@ copy_files() {
 compile() {
   # shellcheck disable=SC2046 # one argument per workspace
   npx tsc -b $(image_workspaces)
+  # The order API's console and /docs page (TypeScript bundled by esbuild into its dist/web).
+  node services/order-api/scripts/build-console.mjs
 }
 
 case "$mode" in

@@ -769,8 +769,9 @@ describe('NetworkPolicies', () => {
     const dns = ['kube-dns:53'];
     const expected: Record<string, string[]> = {
       eventstore: ['cockroachdb:26257', 'nats:4222'],
-      // The issuer's discovery document and JWKS (auth.issuer is set in "the defaults").
-      'order-api': ['cockroachdb:26257', 'eventstore:50051', 'ip:0.0.0.0/0:443'],
+      // The issuer's discovery document and JWKS (auth.issuer is set in "the defaults"); NATS
+      // core for the live order feed (GET /api/orders/:id/events).
+      'order-api': ['cockroachdb:26257', 'eventstore:50051', 'ip:0.0.0.0/0:443', 'nats:4222'],
       payment: ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
       restaurant: ['cockroachdb:26257', 'eventstore:50051', 'nats:4222'],
       // The event store for `rebuild` (the rebuild Job runs the same image and env).
@@ -790,6 +791,23 @@ describe('NetworkPolicies', () => {
     expect(egressOf(o, podLabels(o, 'StatefulSet', name('nats')))).toEqual(
       [...dns, 'nats:6222'].sort(),
     );
+  });
+
+  test('when rendering the defaults, then the order API reaches NATS for the live order feed, without a stream of its own', () => {
+    const o = objectsOf(undefined);
+    const env =
+      find<Workload>(o, 'Deployment', name('order-api')).spec.template.spec.containers[0]?.env ??
+      [];
+    expect(env).toContainEqual({
+      name: 'NATS_URL',
+      value: `nats://order-api:$(NATS_PASSWORD)@${RELEASE}-nats:4222`,
+    });
+    expect(env.map((e) => e.name)).not.toContain('NATS_STREAM');
+    const nats = find<NetworkPolicy>(o, 'NetworkPolicy', name('nats'));
+    const clients = (nats.spec.ingress ?? []).flatMap((r) =>
+      (r.from ?? []).map((f) => f.podSelector?.matchLabels?.['app.kubernetes.io/name']),
+    );
+    expect(clients).toContain('order-api');
   });
 
   test('when rendering the defaults, then only the event store clients may call the event store', () => {
@@ -915,6 +933,8 @@ describe('NOTES.txt', () => {
     );
     expect(text).toContain('WARNING: auth.mode is none: the order API authenticates nobody');
     expect(text).toContain('curl -si http://localhost:8080/api/orders');
+    expect(text).toContain('curl -sN http://localhost:8080/api/orders/<id>/events');
+    expect(text.trimEnd()).toMatch(/open http:\/\/localhost:8080\n/);
     expect(text).toContain(
       `-d '{"customerId":"c1","restaurantId":"trattoria","items":[{"code":"margherita","quantity":2}]}'`,
     );

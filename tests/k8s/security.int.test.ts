@@ -74,7 +74,8 @@ describe('NATS users', () => {
     const conf = natsConf(render());
     const wider = conf.replace('"orderflow.deadletter.payment"', '"orderflow.deadletter.>"');
     expect(permissionDiff(wider, 'ORDERS')).toEqual([expect.stringMatching(/^payment: /)]);
-    expect(permissionDiff(conf, 'EVENTS').length).toBe(NATS_USERS.length - 1); // all but admin
+    // Every user's grants name the stream but admin's (everything) and the order API's (no stream).
+    expect(permissionDiff(conf, 'EVENTS').length).toBe(NATS_USERS.length - 2);
   });
 
   test('when NATS runs in the cluster, then its pods read every password from the auth Secret and each service connects as itself', () => {
@@ -93,6 +94,7 @@ describe('NATS users', () => {
       'order-query-worker',
       'saga',
       'operator',
+      'order-api',
     ]) {
       const env =
         find<Workload>(objects, 'Deployment', name(svc)).spec.template.spec.containers[0]?.env ??
@@ -103,13 +105,13 @@ describe('NATS users', () => {
         `nats://${svc}:$(NATS_PASSWORD)@${name('nats')}:4222`,
       );
     }
-    // The order API does not use NATS and gets no password.
+    // The order API listens to the live order feed only: no stream.
     expect(
       find<Workload>(
         objects,
         'Deployment',
         name('order-api'),
-      ).spec.template.spec.containers[0]?.env?.some((e) => e.name.startsWith('NATS_')),
+      ).spec.template.spec.containers[0]?.env?.some((e) => e.name === 'NATS_STREAM'),
     ).toBe(false);
   });
 

@@ -216,6 +216,39 @@ describe('each service, as its own user, can do its job', () => {
   });
 });
 
+describe('the live order feed', () => {
+  test('when the query worker announces a projected order, then the order API hears it, and may publish nothing', async () => {
+    const api = await as('order-api');
+    const worker = await as('order-query-worker');
+    const heard: string[] = [];
+    const sub = api.subscribe(subjects.allProjectedOrders, {
+      callback: (_err, m) => heard.push(m.subject),
+    });
+    await api.flush();
+    const orderId = randomUUID();
+    worker.publish(subjects.projectedOrder(orderId), '{}');
+    await worker.flush();
+    await waitFor('the announcement', () => heard.length > 0);
+    expect(heard).toEqual([subjects.projectedOrder(orderId)]);
+    sub.unsubscribe();
+    // A publish is refused (an empty allow list would allow all: the table denies `>`).
+    const errors: string[] = [];
+    void (async () => {
+      for await (const st of api.status())
+        if (st.type === 'error') errors.push(String(st.error?.message ?? st.error));
+    })();
+    api.publish(subjects.event('order-approved'), '{}');
+    await waitFor('the violation', () => errors.length > 0);
+    expect(errors[0]).toMatch(refused('orderflow.events.order-approved'));
+    // Nor can it make requests (JetStream publishes): it may not even listen on an inbox.
+    const other = await as('order-api');
+    const e = envelope('order-approved');
+    await expect(
+      jetstream(other).publish(subjects.event('order-approved'), e.bytes, { msgID: e.eventId }),
+    ).rejects.toThrow(/Permissions Violation for Subscription to "_INBOX\./);
+  });
+});
+
 describe('and nothing else', () => {
   test('when payment publishes an order event or deletes or purges the stream, then the server refuses', async () => {
     const nc = await as('payment');

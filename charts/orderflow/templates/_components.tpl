@@ -9,7 +9,8 @@ the Deployments, Services, NetworkPolicies and the CockroachDB init Job all read
   dbUser       its SQL user
   owner        true when it owns the database (gets ALL); false: SELECT only
   migrate      run `main.js migrate` as an init container (services that own SQL tables)
-  nats         uses NATS JetStream (NATS_URL, NATS_STREAM)
+  nats         uses NATS (NATS_URL; NATS_STREAM too unless jetstream: false)
+  jetstream    false: NATS core only, no stream (the order API's live order feed)
   eventstore   calls the event store over gRPC (EVENTSTORE_ADDRESS)
   runtimeConfig  reads RUNTIME_CONFIG_FILE (the operator's <release>-runtime ConfigMap)
   kubeApi      talks to the Kubernetes API (service account token mounted)
@@ -31,6 +32,9 @@ orderApi:
   database: orderflow_query
   dbUser: order_api
   owner: false
+  # The live order feed (GET /api/orders/:id/events): the query workers' announcements, NATS core.
+  nats: true
+  jetstream: false
   eventstore: true
   runtimeConfig: true
   env:
@@ -99,7 +103,7 @@ eventstore orderApi payment restaurant queryWorker saga operator
 
 {{/* The NATS users, in the order of NATS_USERS (packages/platform/src/nats-auth.ts). */}}
 {{- define "orderflow.nats.users" -}}
-eventstore payment restaurant order-query-worker saga operator admin
+eventstore payment restaurant order-query-worker saga operator order-api admin
 {{- end -}}
 
 {{/*
@@ -128,6 +132,9 @@ checks that they agree.
   (printf "$JS.ACK.%s.%s.>" $stream $d)
   (printf "orderflow.deadletter.%s" $d))) -}}
 {{- end -}}
+{{- /* The query worker also announces what it projected (the order API's live streams). */ -}}
+{{- $_ := set $perms "order-query-worker" (append (get $perms "order-query-worker") "orderflow.projected.order.*") -}}
+{{- $subs := dict "order-api" (list "orderflow.projected.order.*") -}}
 {{- $_ := set $perms "operator" (concat $info (list
   (printf "$JS.API.STREAM.CREATE.%s" $stream) (printf "$JS.API.STREAM.CREATE.%s" $dlq)
   (printf "$JS.API.STREAM.UPDATE.%s" $stream) (printf "$JS.API.STREAM.UPDATE.%s" $dlq)
@@ -138,7 +145,9 @@ authorization {
   users: [
 {{- range $user := splitList " " (include "orderflow.nats.users" .) }}
 {{- $var := printf "$NATS_PASSWORD_%s" ($user | upper | replace "-" "_") }}
-{{- if hasKey $perms $user }}
+{{- if eq $user "order-api" }}
+    {user: "{{ $user }}", password: {{ $var }}, permissions: {publish: {deny: [">"]}, subscribe: {allow: [{{ range $i, $p := get $subs $user }}{{ if $i }},{{ end }}"{{ $p }}"{{ end }}]}}}
+{{- else if hasKey $perms $user }}
     {user: "{{ $user }}", password: {{ $var }}, permissions: {publish: {allow: [{{ range $i, $p := get $perms $user }}{{ if $i }},{{ end }}"{{ $p }}"{{ end }}]}, subscribe: {allow: ["_INBOX.>"]}}}
 {{- else }}
     {user: "{{ $user }}", password: {{ $var }}}

@@ -7,6 +7,12 @@ export const subjects = {
   deadLetterPrefix: 'orderflow.deadletter.',
   allDeadLetters: 'orderflow.deadletter.>',
   deadLetterStream: (stream: string) => `${stream}_DLQ`,
+  /**
+   * NATS core, not in any stream: the order-query-worker publishes an order's row here after it
+   * applied an event (`ProjectedOrder`); the order API's live order feed subscribes per order.
+   */
+  projectedOrder: (orderId: string) => `orderflow.projected.order.${orderId}`,
+  allProjectedOrders: 'orderflow.projected.order.*',
 };
 
 /** The order event stream's default name (NATS_STREAM, the OrderFlow resource's streamName). */

@@ -9,6 +9,7 @@ import { grpcEventStreams } from './grpc-event-streams';
 import { baseConfigShape, databaseConfigShape, env, natsConfigShape } from './config';
 import { consumerConfigShape, startEventConsumer, type EventConsumerConfig } from './consumer';
 import type { Handle } from './consumer/process-message';
+import type { NatsConnection } from './nats';
 import type { Envelope } from './envelope';
 import { createEventStoreClient } from './grpc';
 import { createPool, databaseCheck, endPool, migrate } from './postgres';
@@ -88,6 +89,8 @@ export interface ConsumerService<P> {
   registry: Registry;
   pool: Pool;
   parts: P;
+  /** The service's NATS connection (the consumer's), for what it publishes besides appends. */
+  nc: NatsConnection;
   stop(): Promise<void>;
 }
 
@@ -185,6 +188,7 @@ export async function startConsumerService<
     registry,
     pool: r.pool,
     parts,
+    nc: bus.nc,
     async stop() {
       readiness.markStopping();
       runtime.close();

@@ -1,3 +1,4 @@
+import { subjects } from '@orderflow/contracts';
 /**
  * Who may do what on NATS: one user per service, each allowed exactly the subjects its work needs.
  * This table is the one source: `make up` (tools/runner) starts nats-server with it, the
@@ -47,11 +48,13 @@ export const NATS_USERS = [
   'order-query-worker',
   'saga',
   'operator',
+  'order-api',
   'admin',
 ] as const;
 export type NatsUser = (typeof NATS_USERS)[number];
 
 export interface NatsPermissions {
+  /** Subjects it may publish to; empty: none (rendered as a deny of `>`, since an empty allow list allows all). */
   publish: string[];
   subscribe: string[];
 }
@@ -92,7 +95,11 @@ export function natsPermissions(stream: string): Record<NatsUser, NatsPermission
     },
     payment: consumer(NATS_DURABLES.payment),
     restaurant: consumer(NATS_DURABLES.restaurant),
-    'order-query-worker': consumer(NATS_DURABLES['order-query-worker']),
+    // It also announces what it projected, for the order API's live streams (core NATS, no stream).
+    'order-query-worker': withPublish(
+      consumer(NATS_DURABLES['order-query-worker']),
+      subjects.allProjectedOrders,
+    ),
     saga: consumer(NATS_DURABLES.saga),
     operator: {
       publish: [
@@ -108,8 +115,22 @@ export function natsPermissions(stream: string): Record<NatsUser, NatsPermission
       ],
       subscribe: [INBOX],
     },
+    // The live order feed: it listens to what the query worker announces and publishes nothing.
+    'order-api': { publish: [], subscribe: [subjects.allProjectedOrders] },
     admin: null,
   };
+}
+
+const withPublish = (p: NatsPermissions, subject: string): NatsPermissions => ({
+  ...p,
+  publish: [...p.publish, subject],
+});
+
+/** The `permissions` of one user in nats.conf. */
+function permissionsConf(p: NatsPermissions): string {
+  const publish =
+    p.publish.length === 0 ? '{deny: [">"]}' : `{allow: ${JSON.stringify(p.publish)}}`;
+  return `, permissions: {publish: ${publish}, subscribe: {allow: ${JSON.stringify(p.subscribe)}}}`;
 }
 
 /** The environment variable nats.conf reads a user's password from (`$NATS_PASSWORD_<USER>`). */
@@ -131,9 +152,7 @@ export function natsAuthorizationConf(
         ? `$${natsPasswordVariable(user)}`
         : JSON.stringify(passwords[user]);
     const p = perms[user];
-    const permissions = p
-      ? `, permissions: {publish: {allow: ${JSON.stringify(p.publish)}}, subscribe: {allow: ${JSON.stringify(p.subscribe)}}}`
-      : '';
+    const permissions = p ? permissionsConf(p) : '';
     return `    {user: ${JSON.stringify(user)}, password: ${password}${permissions}}`;
   });
   return `authorization {\n  users: [\n${lines.join('\n')}\n  ]\n}\n`;
@@ -145,15 +164,14 @@ export function parseNatsAuthorization(
 ): Record<string, { password: string; permissions: NatsPermissions | null }> {
   const out: Record<string, { password: string; permissions: NatsPermissions | null }> = {};
   const re =
-    /\{user: "([^"]+)", password: ([^,}]+)(?:, permissions: \{publish: \{allow: (\[[^\]]*\])\}, subscribe: \{allow: (\[[^\]]*\])\}\})?\}/g;
+    /\{user: "([^"]+)", password: ([^,}]+)(?:, permissions: \{publish: \{(allow|deny): (\[[^\]]*\])\}, subscribe: \{allow: (\[[^\]]*\])\}\})?\}/g;
   for (const m of conf.matchAll(re)) {
-    const [, user = '', password = '', pub, sub] = m;
+    const [, user = '', password = '', kind, pub, sub] = m;
+    // Only a deny of everything is written: it stands for "publishes nothing".
+    const publish = kind === 'deny' ? [] : (JSON.parse(pub ?? '[]') as string[]);
     out[user] = {
       password: password.trim(),
-      permissions:
-        pub && sub
-          ? { publish: JSON.parse(pub) as string[], subscribe: JSON.parse(sub) as string[] }
-          : null,
+      permissions: pub && sub ? { publish, subscribe: JSON.parse(sub) as string[] } : null,
     };
   }
   return out;

@@ -31,7 +31,7 @@ export async function connectNats(
   url: string,
   logger: Logger,
   name: string,
-  options: { noAsyncTraces?: boolean } = {},
+  options: { noAsyncTraces?: boolean; waitOnFirstConnect?: boolean } = {},
 ): Promise<NatsConnection> {
   const { servers, user, pass } = natsConnectOptions(url);
   const nc = await connect({
@@ -41,7 +41,8 @@ export async function connectNats(
     noAsyncTraces: options.noAsyncTraces ?? false,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
-    waitOnFirstConnect: true,
+    // false: fail at once when no server answers (a caller that retries on its own, and can stop).
+    waitOnFirstConnect: options.waitOnFirstConnect ?? true,
     pingInterval: 5_000,
     maxPingOut: 2,
   });

@@ -86,6 +86,11 @@ export async function startIssuer(
     alg?: IssuerKey['alg'];
     port?: number;
     tokenTtlSeconds?: number;
+    /**
+     * Origins whose pages may call it from a browser (CORS): the order API's console asks it for
+     * a token. Only these, never `*`: another site open in the same browser gets nothing.
+     */
+    corsOrigins?: readonly string[];
   } = {},
 ): Promise<DevIssuer> {
   const audience = opts.audience ?? 'orderflow';
@@ -117,10 +122,25 @@ export async function startIssuer(
       .sign(key.privateKey);
   };
 
+  const cors = new Set(opts.corsOrigins ?? []);
   const server = createServer((req, res) => {
     void (async () => {
       const path = (req.url ?? '/').split('?')[0];
+      const origin = req.headers.origin;
+      if (origin !== undefined && cors.has(origin)) {
+        res.setHeader('access-control-allow-origin', origin);
+        res.setHeader('vary', 'Origin');
+      }
       try {
+        if (req.method === 'OPTIONS') {
+          res.writeHead(204, {
+            'access-control-allow-methods': 'GET, POST',
+            'access-control-allow-headers': 'content-type',
+            'access-control-max-age': '600',
+          });
+          res.end();
+          return;
+        }
         if (req.method === 'GET' && path === '/.well-known/openid-configuration') {
           send(res, 200, {
             issuer,

@@ -125,6 +125,19 @@ export const configSchema = z
      */
     RATE_LIMIT_MAX: env.int(60, 0, 1_000_000),
     RATE_LIMIT_WINDOW_MS: env.int(60_000, 1000, 3_600_000),
+    /**
+     * NATS, for the live order feed only (the query worker's announcements on
+     * `orderflow.projected.order.<id>`, core NATS). The API starts and answers without it; live
+     * streams then catch up on the sweep (SSE_HEARTBEAT_MS).
+     */
+    NATS_URL: env.natsUrl(),
+    /** Live order streams (GET /api/orders/:id/events) one instance serves at once; more answer 503. */
+    SSE_MAX_STREAMS: env.int(1000, 1, 100_000),
+    /**
+     * A heartbeat comment to every live stream this often; on the same tick the instance checks
+     * the read model for the orders it streams and catches up any the live feed missed.
+     */
+    SSE_HEARTBEAT_MS: env.int(15_000, 100, 300_000),
   })
   .superRefine((c, ctx) => {
     if (c.AUTH_MODE === 'none') return;

@@ -8,6 +8,16 @@ const HELP = `orderflow order API: the public HTTP API of orders.
   POST /api/orders                 place an order (Idempotency-Key header honoured)
   GET  /api/orders/:id             one order from the read model
   GET  /api/orders?customerId=...  a customer's orders, newest first (limit, cursor)
+  GET  /api/orders/:id/events      the order live (Server-Sent Events; id = stream version,
+                                   Last-Event-ID resumes, ends at Approved or Cancelled)
+  GET  /api/restaurants            the menus orders are priced from
+  GET  /                           the console (place and follow orders in a browser)
+  GET  /docs, /openapi.json        the API reference (Swagger UI) and its OpenAPI 3.1 document
+
+Live order feed: the query workers announce each projected row on NATS core
+(orderflow.projected.order.<id>, NATS_URL); each instance subscribes per followed order, fills a
+gap from the event store, and every SSE_HEARTBEAT_MS sends a heartbeat and catches up streams the
+feed missed from the read model. At most SSE_MAX_STREAMS streams per instance (503 beyond).
 
 Prices come from the menu (CATALOG_FILE, replaced live by the runtime config's restaurant.catalog):
 an item is {"code", "quantity"}, and a "unitPrice" it carries is only the price the client expects
@@ -38,7 +48,8 @@ CATALOG_FILE config/catalog.json, RUNTIME_CONFIG_FILE unset, AUTH_ISSUER (oidc, 
 (default: discovery), AUTH_AUDIENCE orderflow, AUTH_ALGORITHMS RS256,PS256,ES256,EdDSA,
 AUTH_CUSTOMER_CLAIM sub, AUTH_STAFF_CLAIM scope, AUTH_STAFF_VALUE orders:staff,
 AUTH_CLOCK_TOLERANCE_S 5, AUTH_JWKS_TIMEOUT_MS 5000, AUTH_JWKS_COOLDOWN_MS 30000,
-RATE_LIMIT_MAX 60 (0: off), RATE_LIMIT_WINDOW_MS 60000, LOG_LEVEL info, OTEL_* (tracing).`;
+RATE_LIMIT_MAX 60 (0: off), RATE_LIMIT_WINDOW_MS 60000, NATS_URL nats://127.0.0.1:4222,
+SSE_MAX_STREAMS 1000, SSE_HEARTBEAT_MS 15000, LOG_LEVEL info, OTEL_* (tracing).`;
 
 serviceMain({
   name: 'order-api',

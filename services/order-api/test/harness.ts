@@ -1,8 +1,28 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
-import { createLogger, type Logger } from '@orderflow/platform';
+import { connect } from '@nats-io/transport-node';
+import {
+  ORDER_COLUMNS,
+  foldOrder,
+  streamEventOf,
+  subjects,
+  type OrderRecord,
+  type ProjectedOrder,
+  type VersionedEvent,
+} from '@orderflow/contracts';
+import { orderStreamId, type OrderEvent } from '@orderflow/events';
+import {
+  ExpectedVersion,
+  appendEvents,
+  createEventStoreClient,
+  createLogger,
+  grpcEventStreams,
+  type EventSourcing,
+  type Logger,
+} from '@orderflow/platform';
 import { freshDatabase } from '@orderflow/testkit';
 import { startStore, type StoreUnderTest } from '../../eventstore/test/harness';
 import { start, type OrderApiApp } from '../src/app';
@@ -64,6 +84,8 @@ export async function startApi(
       DATABASE_URL: queryUrl,
       DATABASE_POOL_MAX: '4',
       EVENTSTORE_ADDRESS: `127.0.0.1:${store.app.grpcPort}`,
+      // The live order feed listens where the event store publishes.
+      NATS_URL: store.nats.url,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: '0',
       OPS_HOST: '127.0.0.1',
@@ -134,4 +156,103 @@ export async function upsertOrder(pool: pg.Pool, o: OrderRowInput): Promise<void
       createdAt,
     ],
   );
+}
+
+/**
+ * Plays the event store's other writers and the order-query-worker for an order the API took:
+ * `append` adds events to its stream; `project` writes its read-model row as of a version (the
+ * projection's fold of the stream) and announces it on the live feed, unless `silent` (an
+ * announcement lost).
+ */
+export interface PlayedWorker {
+  append(orderId: string, ...types: OrderEvent['type'][]): Promise<void>;
+  project(orderId: string, version: number, opts?: { silent?: boolean }): Promise<OrderRecord>;
+  close(): Promise<void>;
+}
+
+export async function playWorker(sut: ApiUnderTest): Promise<PlayedWorker> {
+  const store = createEventStoreClient(`127.0.0.1:${sut.store.app.grpcPort}`);
+  const es: EventSourcing = { streams: grpcEventStreams(store.client), producer: 'test' };
+  const nc = await connect({ servers: sut.store.nats.url });
+  const paymentIds = new Map<string, string>();
+  const customers = new Map<string, string>();
+  const history = async (orderId: string): Promise<VersionedEvent[]> => {
+    const h = await es.streams.read(orderStreamId(orderId), AbortSignal.timeout(5000));
+    return h.events.map((e) => ({ version: e.version, createdAt: e.recordedAt, event: e.event }));
+  };
+  const eventOf = (orderId: string, type: OrderEvent['type']): OrderEvent => {
+    const paymentId = paymentIds.get(orderId) ?? randomUUID();
+    paymentIds.set(orderId, paymentId);
+    const payment = {
+      orderId,
+      customerId: customers.get(orderId) ?? 'c1',
+      amount: 1250,
+      paymentId,
+    };
+    switch (type) {
+      case 'order-payment-debited':
+      case 'order-payment-refunded':
+        return { type, data: payment };
+      case 'order-approved':
+        return { type, data: { orderId, restaurantId: 'trattoria' } };
+      case 'order-rejected':
+        return {
+          type,
+          data: { orderId, restaurantId: 'trattoria', reason: 'closed for the night' },
+        };
+      case 'order-refund-requested':
+      case 'order-cancelled':
+        return { type, data: { orderId, reason: 'restaurant-rejected' } };
+      case 'order-created':
+      case 'order-payment-declined':
+        throw new Error(`not played here: ${type}`);
+    }
+  };
+  return {
+    async append(orderId, ...types) {
+      const created = (await history(orderId))[0]?.event;
+      if (created?.type === 'order-created') customers.set(orderId, created.data.customerId);
+      await appendEvents(
+        es,
+        orderStreamId(orderId),
+        ExpectedVersion.Any,
+        types.map((t) => ({ eventId: randomUUID(), event: eventOf(orderId, t) })),
+        { cause: { correlationId: orderId, causationId: orderId } },
+      );
+    },
+    async project(orderId, version, opts = {}) {
+      const events = (await history(orderId)).filter((e) => e.version <= version);
+      const row = foldOrder(events);
+      if (!row) throw new Error(`no order ${orderId}`);
+      await sut.query.query(
+        `INSERT INTO orders (${ORDER_COLUMNS}) VALUES ($1, $2, $3, $4::JSONB, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (order_id) DO UPDATE SET status = EXCLUDED.status, version = EXCLUDED.version,
+           cancellation_reason = EXCLUDED.cancellation_reason, refunded = EXCLUDED.refunded, updated_at = EXCLUDED.updated_at`,
+        [
+          row.orderId,
+          row.customerId,
+          row.restaurantId,
+          JSON.stringify(row.items),
+          row.amount,
+          row.status,
+          row.version,
+          row.cancellationReason,
+          row.refunded,
+          row.createdAt,
+          row.updatedAt,
+        ],
+      );
+      const last = events[events.length - 1];
+      if (!opts.silent && last) {
+        const message: ProjectedOrder = { order: row, event: streamEventOf(last) };
+        nc.publish(subjects.projectedOrder(orderId), JSON.stringify(message));
+        await nc.flush();
+      }
+      return row;
+    },
+    async close() {
+      await nc.close();
+      store.close();
+    },
+  };
 }

@@ -40,10 +40,12 @@ export async function start(
     ({ pool, registry }) => {
       const ports = projectionAdapters(pool, registry);
       const handle = (e: Envelope) => projectEvent(ports, e);
-      return { orders: ports.orders, handle, validate: (e: Envelope) => void toVersionedEvent(e) };
+      const validate = (e: Envelope) => void toVersionedEvent(e);
+      return { orders: ports.orders, feed: ports.feed, handle, validate };
     },
   );
   const { opsPort, registry, parts } = service;
+  parts.feed.bind(service.nc);
   return {
     opsPort,
     orders: parts.orders,

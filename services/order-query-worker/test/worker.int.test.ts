@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { jetstream } from '@nats-io/jetstream';
+import { projectedOrderSchema, subjects, type ProjectedOrder } from '@orderflow/contracts';
 import { waitFor } from '@orderflow/testkit';
 import { foldOrder, type OrderRecord } from '../src/domain/projection';
 import { envelope, orderStory, startWorkers, type WorkersUnderTest } from './harness';
@@ -138,4 +139,29 @@ test('when poison messages arrive, then they land on orderflow.deadletter.order-
       expect.stringMatching(/unsupported schema version "99"/),
     ]),
   );
+});
+
+test('when the worker applies an order’s events, then it announces each row it wrote, with its event, on the order’s live-feed subject', async () => {
+  const orderId = randomUUID();
+  const events = orderStory(orderId, 'approved');
+  const heard: ProjectedOrder[] = [];
+  const sub = sut.nc.subscribe(subjects.projectedOrder(orderId), {
+    callback: (_err, msg) => void heard.push(projectedOrderSchema.parse(msg.json())),
+  });
+  await sut.nc.flush();
+  const envelopes = events.map((e, v) => envelope(orderId, v, e));
+  for (const e of envelopes) await sut.publish(e);
+  await waitFor('three announcements', () => heard.length >= 3);
+  // A redelivery changes nothing, so it announces nothing.
+  expect(await sut.workers[0]!.handle(envelopes[1]!)).toBe('duplicate');
+  await sut.nc.flush();
+  sub.unsubscribe();
+  // Two replicas announce what each applied; NATS keeps order per publisher only.
+  heard.sort((a, b) => a.order.version - b.order.version);
+  expect(heard.map((h) => [h.order.version, h.order.status, h.event.type])).toEqual([
+    [0, 'Pending', 'order-created'],
+    [1, 'Paid', 'order-payment-debited'],
+    [2, 'Approved', 'order-approved'],
+  ]);
+  expect(heard[2]!.order).toEqual(await orders().get(orderId));
 });

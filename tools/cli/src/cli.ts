@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { EventSource } from 'eventsource';
 import type { OrderView } from '@orderflow/contracts';
 
 /** Where the CLI writes and what it reads from its surroundings; tests pass their own. */
@@ -39,8 +40,11 @@ commands:
   list [--customer <id>] [--limit <n>] [--cursor <c>]
                               a customer's orders, newest first
   watch <orderId> [--customer <id>] [--timeout <s>] [--interval <ms>]
-                              print each status change until Approved or Cancelled
-                              (exit 0), or until the timeout (exit 1; default 30 s)
+                              follow the order live (Server-Sent Events of
+                              GET /api/orders/:id/events): print each status change
+                              until Approved or Cancelled (exit 0), or until the
+                              timeout (exit 1; default 30 s); a dropped connection
+                              resumes where it stopped after --interval (default 1000)
   token --customer <id> [--staff]
                               print a bearer token of the local development issuer
                               (make up AUTH=dev), e.g. for curl
@@ -243,9 +247,15 @@ function bodyOf(text: string): unknown {
 
 class Client {
   constructor(
-    private readonly base: string,
+    readonly base: string,
     private readonly token: () => Promise<string | undefined>,
   ) {}
+
+  /** The Authorization header of a request, when there is a token. */
+  async authorization(): Promise<Record<string, string>> {
+    const token = await this.token();
+    return token ? { authorization: `Bearer ${token}` } : {};
+  }
 
   async call(
     method: string,
@@ -325,43 +335,111 @@ function changeLine(o: Order, at: string, json: boolean): string {
   return `${at}  ${o.orderId}  ${o.status}${o.cancellationReason ? ` (${o.cancellationReason})` : ''}\n`;
 }
 
-/** The order now; undefined while it is not visible or the API is away (a restart). */
-async function poll(client: Client, path: string): Promise<Order | undefined> {
-  let a: Answer;
-  try {
-    a = await client.call('GET', path);
-  } catch (err: unknown) {
-    if (!(err instanceof ApiCallError)) throw err;
-    return undefined; // The API may be restarting: keep watching until the deadline.
-  }
-  if (a.status === 200) return a.body as Order;
-  if (a.status !== 404 && a.status < 500) throw new ApiCallError(describeProblem(a.status, a.body));
-  return undefined;
+/** One message of the live order feed (GET /api/orders/:id/events). */
+interface FeedMessage {
+  order: Order;
 }
 
-async function watch(client: Client, orderId: string, values: Values, io: Io): Promise<number> {
-  const timeoutMs = positiveInt('timeout', values.timeout, 30) * 1000;
-  const intervalMs = positiveInt('interval', values.interval, 1000);
-  const deadline = io.now() + timeoutMs;
-  const path = `/api/orders/${encodeURIComponent(orderId)}`;
-  let last: string | undefined;
-  for (;;) {
-    const o = await poll(client, path);
-    if (o) {
-      const state = `${o.status}${o.refunded ? '+refunded' : ''}`;
-      if (state !== last) io.stdout(changeLine(o, new Date(io.now()).toISOString(), values.json));
-      last = state;
-      if (FINAL_STATES.has(o.status)) return 0;
+/** How a connection of the live feed ended. */
+type Ended = { kind: 'final' } | { kind: 'retry' } | { kind: 'refused'; message: string };
+
+/**
+ * Follows an order over the API's Server-Sent Events (`GET /api/orders/:id/events`): each message
+ * is one version of the order, so every status change prints, in order. A dropped connection (an
+ * API restart, another replica) resumes with Last-Event-ID after `--interval`; so does a 503.
+ */
+class Watch {
+  private lastId: string | undefined;
+  private lastState: string | undefined;
+
+  constructor(
+    private readonly client: Client,
+    private readonly orderId: string,
+    private readonly values: Values,
+    private readonly io: Io,
+  ) {}
+
+  async run(): Promise<number> {
+    const timeoutMs = positiveInt('timeout', this.values.timeout, 30) * 1000;
+    const intervalMs = positiveInt('interval', this.values.interval, 1000);
+    const deadline = this.io.now() + timeoutMs;
+    for (;;) {
+      const ended = await this.connect(deadline - this.io.now());
+      if (ended.kind === 'final') return 0;
+      if (ended.kind === 'refused') throw new ApiCallError(ended.message);
+      if (this.io.now() + intervalMs >= deadline) {
+        this.io.stderr(
+          `timed out after ${timeoutMs / 1000} s: order ${this.orderId} is ${this.lastState ?? 'not visible yet'}\n`,
+        );
+        return 1;
+      }
+      await this.io.sleep(intervalMs);
     }
-    if (io.now() + intervalMs > deadline) {
-      io.stderr(
-        `timed out after ${timeoutMs / 1000} s: order ${orderId} is ${last ?? 'not visible yet'}\n`,
-      );
-      return 1;
-    }
-    await io.sleep(intervalMs);
+  }
+
+  private print(m: FeedMessage): boolean {
+    const o = m.order;
+    const state = `${o.status}${o.refunded ? '+refunded' : ''}`;
+    if (state !== this.lastState)
+      this.io.stdout(changeLine(o, new Date(this.io.now()).toISOString(), this.values.json));
+    this.lastState = state;
+    return FINAL_STATES.has(o.status);
+  }
+
+  /** One connection, until the order is final, the connection fails, or `budgetMs` runs out. */
+  private async connect(budgetMs: number): Promise<Ended> {
+    const auth = await this.client.authorization();
+    let refusal: { status: number; body: unknown } | undefined;
+    const url = `${this.client.base}/api/orders/${encodeURIComponent(this.orderId)}/events`;
+    const es = new EventSource(url, {
+      fetch: async (input, init) => {
+        const headers: Record<string, string> = { ...init.headers, ...auth };
+        // A new connection resumes after what was printed; the library sets it on its own reconnects.
+        if (this.lastId !== undefined) headers['Last-Event-ID'] ??= this.lastId;
+        const res = await fetch(input, { ...init, headers });
+        if (res.status !== 200 && res.status !== 204)
+          refusal = { status: res.status, body: bodyOf(await res.clone().text()) };
+        return res;
+      },
+    });
+    return new Promise<Ended>((resolve) => {
+      const done = (e: Ended) => {
+        clearTimeout(timer);
+        es.close();
+        resolve(e);
+      };
+      const timer = setTimeout(() => done({ kind: 'retry' }), Math.max(0, budgetMs));
+      es.onmessage = (e) => {
+        this.lastId = e.lastEventId || this.lastId;
+        if (this.print(JSON.parse(String(e.data)) as FeedMessage)) done({ kind: 'final' });
+      };
+      es.onerror = (e) => {
+        if (es.readyState !== es.CLOSED) return; // it reconnects by itself
+        done(ended(e.code, refusal));
+      };
+    });
   }
 }
+
+/** After a connection failed: 204 means final already, a client error is final, the rest retry. */
+function ended(
+  code: number | undefined,
+  refusal: { status: number; body: unknown } | undefined,
+): Ended {
+  if (code === 204) return { kind: 'final' };
+  if (
+    refusal &&
+    refusal.status >= 400 &&
+    refusal.status < 500 &&
+    refusal.status !== 408 &&
+    refusal.status !== 429
+  )
+    return { kind: 'refused', message: describeProblem(refusal.status, refusal.body) };
+  return { kind: 'retry' };
+}
+
+const watch = (client: Client, orderId: string, values: Values, io: Io): Promise<number> =>
+  new Watch(client, orderId, values, io).run();
 
 /** What every command gets: the parsed options, the API client and the way to print. */
 interface Ctx {

@@ -1,17 +1,26 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startIssuer, type DevIssuer } from '@orderflow/testkit';
-import { startApi, upsertOrder, type ApiUnderTest } from '../../../services/order-api/test/harness';
+import { startIssuer, waitFor, type DevIssuer } from '@orderflow/testkit';
+import {
+  playWorker,
+  startApi,
+  upsertOrder,
+  type ApiUnderTest,
+  type PlayedWorker,
+} from '../../../services/order-api/test/harness';
 import { run, type Io } from '../src/cli';
 
 let sut: ApiUnderTest;
+let worker: PlayedWorker;
 
 beforeAll(async () => {
   sut = await startApi();
+  worker = await playWorker(sut);
 });
 
 afterAll(async () => {
+  await worker.close();
   await sut.stop();
 });
 
@@ -21,7 +30,7 @@ interface Captured {
   err: () => string;
 }
 
-/** An Io that records output; `onSleep` runs between watch polls (the test plays the projection there). */
+/** An Io that records output; `onSleep` runs whenever the CLI waits. */
 function capture(onSleep: (n: number) => Promise<void> = () => Promise.resolve()): Captured {
   let out = '';
   let err = '';
@@ -88,7 +97,7 @@ describe('orders CLI against the real order API', () => {
     expect(listed.out()).toMatch(new RegExp(`${order.orderId}\\s+Paid\\s+31\\.50`));
   });
 
-  test('when an order is watched while the projection moves it to Approved, then each change prints and it exits 0', async () => {
+  test('when an order is watched while the pipeline moves it to Approved, then each change prints, in order, and it exits 0', async () => {
     const placed = capture();
     await run(
       [
@@ -105,23 +114,17 @@ describe('orders CLI against the real order API', () => {
       placed.io,
     );
     const { orderId } = JSON.parse(placed.out()) as { orderId: string };
-    const steps: Record<number, [string, number]> = { 1: ['Paid', 1], 2: ['Approved', 2] };
-    const watched = capture(async (n) => {
-      const step = steps[n];
-      if (step)
-        await upsertOrder(sut.query, {
-          orderId,
-          customerId: 'cli-c2',
-          amount: 1250,
-          status: step[0],
-          version: step[1],
-        });
-    });
-    const code = await run(
+    const watched = capture();
+    const watching = run(
       ['watch', orderId, ...api(), '--interval', '10', '--timeout', '10'],
       watched.io,
     );
-    expect(code).toBe(0);
+    await waitFor('the watch to print Pending', () => watched.out().includes('Pending'));
+    await worker.append(orderId, 'order-payment-debited');
+    await worker.project(orderId, 1);
+    await worker.append(orderId, 'order-approved');
+    await worker.project(orderId, 2);
+    expect(await watching).toBe(0);
     expect(
       watched
         .out()
@@ -129,6 +132,49 @@ describe('orders CLI against the real order API', () => {
         .split('\n')
         .map((l) => l.split(/\s+/)[2]),
     ).toEqual(['Pending', 'Paid', 'Approved']);
+  });
+
+  test('when the watch connects after the order moved on while the API was away, then it still prints the current state and ends at the final one', async () => {
+    const placed = capture();
+    await run(
+      [
+        'place',
+        ...api(),
+        '--customer',
+        'cli-c4',
+        '--restaurant',
+        'trattoria',
+        '--item',
+        'margherita:1',
+        '--json',
+      ],
+      placed.io,
+    );
+    const { orderId } = JSON.parse(placed.out()) as { orderId: string };
+    await worker.append(
+      orderId,
+      'order-payment-debited',
+      'order-rejected',
+      'order-refund-requested',
+      'order-payment-refunded',
+      'order-cancelled',
+    );
+    await worker.project(orderId, 5);
+    const watched = capture();
+    expect(await run(['watch', orderId, ...api(), '--json'], watched.io)).toBe(0);
+    expect(JSON.parse(watched.out())).toMatchObject({
+      orderId,
+      status: 'Cancelled',
+      cancellationReason: 'restaurant-rejected',
+    });
+  });
+
+  test('when the order does not exist, then the watch prints the 404 and exits 1', async () => {
+    const watched = capture();
+    expect(await run(['watch', '3b0f8a52-3c1e-4c57-9a4e-1f0c2d9e8b71', ...api()], watched.io)).toBe(
+      1,
+    );
+    expect(watched.err()).toContain('404 id: no such order');
   });
 
   test('when a watched order never reaches a final state, then it exits 1 after the timeout', async () => {

@@ -99,6 +99,8 @@ async function main(): Promise<void> {
   log(
     [
       'orderflow is up',
+      `  console                ${system.endpoints.api}/   (open it in a browser)`,
+      `  API reference          ${system.endpoints.api}/docs   (${system.endpoints.api}/openapi.json)`,
       `  order API              ${system.endpoints.api}/api/orders`,
       `  postgres               ${redactUrl(system.endpoints.postgres)}`,
       `  nats                   ${redactNatsUrl(system.endpoints.nats)}${system.nats ? ' (user admin, its URL in .run/endpoints.json; each service has its own user)' : ''}`,

@@ -148,7 +148,14 @@ async function startInfrastructure(
         config: natsAuthorizationConf(stream, passwords),
       });
   if (nats) cleanup.push(() => nats.stop());
-  const issuer = opts.auth === 'dev' ? await startIssuer() : undefined;
+  // The console at the API's origin asks the development issuer for tokens from the browser.
+  const apiPort = opts.apiPort ?? 8080;
+  const issuer =
+    opts.auth === 'dev'
+      ? await startIssuer({
+          corsOrigins: [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`],
+        })
+      : undefined;
   if (issuer) cleanup.push(() => issuer.stop());
   const auth: AuthEndpoint = issuer
     ? { mode: 'dev', issuer: issuer.issuer, tokenUrl: issuer.tokenUrl, audience: issuer.audience }
@@ -198,8 +205,8 @@ async function spawnService(
     LOG_LEVEL: 'info',
     OPS_HOST: '127.0.0.1',
     OPS_PORT: String(opsPort),
-    // Each service connects as its own NATS user; the order API does not use NATS.
-    ...(service === 'order-api' ? {} : { NATS_URL: l.infra.natsUrl(service) }),
+    // Each service connects as its own NATS user (the order API for its live order feed).
+    NATS_URL: l.infra.natsUrl(service),
     EVENTSTORE_ADDRESS: l.eventstoreAddress,
     DATABASE_URL: l.databaseUrl(service),
     OTEL_SERVICE_NAME: service,

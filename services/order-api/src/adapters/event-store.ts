@@ -13,6 +13,7 @@ import {
   isTransientGrpcError,
   type EventSourcing,
 } from '@orderflow/platform';
+import type { VersionedEvent } from '@orderflow/contracts';
 import type { OrderEventsPort, StoredOrderCreated } from '../application/ports';
 import type { OrderCreated } from '../domain/order';
 import { fail } from '../domain/problems';
@@ -104,6 +105,20 @@ export class EventStoreGateway implements OrderEventsPort {
     } catch (err: unknown) {
       if (err instanceof InvalidEventError) return undefined;
       throw err;
+    }
+  }
+
+  /** Every event of the order's stream this build knows, in version order (empty: no such order). */
+  async readStream(orderId: string): Promise<VersionedEvent[]> {
+    try {
+      const history = await this.es.streams.read(orderStreamId(orderId), this.signal());
+      return history.events.map((e) => ({
+        version: e.version,
+        createdAt: e.recordedAt,
+        event: e.event,
+      }));
+    } catch (err: unknown) {
+      throw mapError(err, orderId);
     }
   }
 

@@ -1,4 +1,4 @@
-import { indexCatalog, type MenuIndex } from '@orderflow/menu';
+import { indexCatalog, type Catalog, type MenuIndex } from '@orderflow/menu';
 import { loadCatalogFile, watchCatalog, type Logger } from '@orderflow/platform';
 import type { Config } from '../config';
 
@@ -10,8 +10,9 @@ import type { Config } from '../config';
 export async function followMenu(
   config: Config,
   logger: Logger,
-): Promise<{ menu: () => MenuIndex; close: () => void }> {
+): Promise<{ menu: () => MenuIndex; catalog: () => Catalog; close: () => void }> {
   const fileCatalog = await loadCatalogFile(config.CATALOG_FILE);
+  let catalog = fileCatalog;
   let menu = indexCatalog(fileCatalog);
   logger.info(
     { restaurants: fileCatalog.restaurants.length, source: config.CATALOG_FILE },
@@ -22,10 +23,14 @@ export async function followMenu(
     catalogFile: config.CATALOG_FILE,
     runtimeConfigFile: config.RUNTIME_CONFIG_FILE,
     logger,
-    onChange: ({ catalog, source }) => {
-      menu = indexCatalog(catalog);
-      logger.info({ restaurants: catalog.restaurants.length, source }, 'catalog replaced');
+    onChange: (change) => {
+      catalog = change.catalog;
+      menu = indexCatalog(change.catalog);
+      logger.info(
+        { restaurants: change.catalog.restaurants.length, source: change.source },
+        'catalog replaced',
+      );
     },
   });
-  return { menu: () => menu, close: () => watch.close() };
+  return { menu: () => menu, catalog: () => catalog, close: () => watch.close() };
 }

@@ -83,6 +83,20 @@ export class PgReadModel implements ReadModelPort {
     }
   }
 
+  /** The version of each order that has a row: one query for every order the live feed follows. */
+  async versions(orderIds: readonly string[]): Promise<Map<string, number>> {
+    if (orderIds.length === 0) return new Map();
+    try {
+      const r = await this.pool.query<{ order_id: string; version: string }>(
+        'SELECT order_id, version FROM orders WHERE order_id = ANY($1::UUID[])',
+        [orderIds],
+      );
+      return new Map(r.rows.map((row) => [row.order_id, Number(row.version)]));
+    } catch (err: unknown) {
+      throw mapError(err);
+    }
+  }
+
   async ping(): Promise<void> {
     await this.pool.query('SELECT 1');
   }

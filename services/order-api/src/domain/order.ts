@@ -1,5 +1,10 @@
 import { z } from 'zod';
-import { deterministicEventId, type EventOf, type OrderItem } from '@orderflow/events';
+import {
+  deterministicEventId,
+  orderItemSchema,
+  type EventOf,
+  type OrderItem,
+} from '@orderflow/events';
 import type { RequestedItem } from '@orderflow/menu';
 
 /**
@@ -36,11 +41,14 @@ const integer = (min: number, max: number, what: string) =>
 
 // Limits match the `order-created` payload in @orderflow/events, so a valid request always makes a valid event.
 const itemSchema = z.strictObject({
-  code: requiredString('code', 100),
-  /** Accepted so that older clients keep working; the menu's name is what is stored. */
-  name: requiredString('name', 200).optional(),
-  /** The price the client expects to pay; the menu sets the price (a different one answers 409). */
-  unitPrice: integer(0, Number.MAX_SAFE_INTEGER, 'number of cents >= 0').optional(),
+  code: requiredString('code', 100).meta({ description: "The item's code on the menu." }),
+  name: requiredString('name', 200).optional().meta({
+    description: "Accepted and ignored (older clients send it): the menu's name is stored.",
+  }),
+  unitPrice: integer(0, Number.MAX_SAFE_INTEGER, 'number of cents >= 0').optional().meta({
+    description:
+      'The unit price in cents the client expects to pay. The menu sets the price: a different one answers 409 price-changed and nothing is ordered.',
+  }),
   quantity: integer(1, 100, 'from 1 to 100'),
 });
 
@@ -49,9 +57,13 @@ export const MAX_ITEMS = 50;
 /** The body of `POST /api/orders`: the one place that defines it. Unknown keys are rejected. */
 export const placeOrderBodySchema = z.strictObject(
   {
-    /** With a token it defaults to the token's customer and may not name another (403). */
-    customerId: requiredString('customerId', MAX_ID).optional(),
-    restaurantId: requiredString('restaurantId', MAX_ID),
+    customerId: requiredString('customerId', MAX_ID).optional().meta({
+      description:
+        "The customer. Required without authentication; with a token it defaults to the token's customer and may not name another (403).",
+    }),
+    restaurantId: requiredString('restaurantId', MAX_ID).meta({
+      description: 'The restaurant whose menu prices the order (GET /api/restaurants).',
+    }),
     items: z
       .array(itemSchema, {
         error: (iss) => (iss.input === undefined ? 'is required' : 'must be an array of items'),
@@ -123,12 +135,15 @@ export function validatePlaceOrder(body: unknown): Validated<PlaceOrderRequest> 
 
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 
+/** The Idempotency-Key header: 1 to 200 printable ASCII characters. */
+export const idempotencyKeySchema = z.string().regex(/^[\x20-\x7e]{1,200}$/);
+
 /** An Idempotency-Key is 1 to 200 printable ASCII characters; absent is fine. */
 export function validateIdempotencyKey(
   header: string | string[] | undefined,
 ): Validated<string | undefined> {
   if (header === undefined) return { ok: true, value: undefined };
-  if (Array.isArray(header) || !/^[\x20-\x7e]{1,200}$/.test(header)) {
+  if (Array.isArray(header) || !idempotencyKeySchema.safeParse(header).success) {
     return {
       ok: false,
       errors: [
@@ -216,6 +231,16 @@ export interface CreatedOrder {
   restaurantId: string;
   items: OrderItem[];
 }
+
+/** The body of a 201 to `POST /api/orders`. */
+export const createdOrderSchema = z.strictObject({
+  orderId: z.uuid(),
+  status: z.literal('Pending'),
+  amount: z.number().int().nonnegative().meta({ description: 'Σ unitPrice × quantity, in cents.' }),
+  customerId: z.string(),
+  restaurantId: z.string(),
+  items: z.array(orderItemSchema),
+}) satisfies z.ZodType<CreatedOrder>;
 
 export function createdOrder(payload: OrderCreated): CreatedOrder {
   return {

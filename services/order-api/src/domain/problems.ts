@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import { describeUnavailable, type PriceChange, type Unavailable } from '@orderflow/menu';
 import type { FieldError } from './order';
 
@@ -24,6 +25,8 @@ export type ApiFailure =
   /** Authenticated, but not allowed to act as or read that customer. */
   | { code: 'forbidden'; field: string; message: string }
   | { code: 'rate-limited'; limit: number; retryAfterSeconds: number }
+  /** This instance follows as many live order streams as it may (SSE_MAX_STREAMS). */
+  | { code: 'too-many-streams'; limit: number; retryAfterSeconds: number }
   | { code: 'request-timeout' }
   | { code: 'header-too-large'; limitBytes: number }
   | {
@@ -62,6 +65,38 @@ export interface Problem {
   /** Extension members of the problem type (RFC 9457 §3.2), e.g. both prices of a price change. */
   [extension: string]: unknown;
 }
+
+/** An RFC 9457 problem as the API answers it (`application/problem+json`). */
+export const problemSchema = z.looseObject({
+  type: z.url().meta({ description: 'The problem type: https://orderflow.dev/problems/<slug>.' }),
+  title: z.string(),
+  status: z.number().int().min(400).max(599),
+  detail: z.string(),
+  instance: z.string().meta({ description: 'The request path.' }),
+  requestId: z
+    .string()
+    .optional()
+    .meta({ description: 'X-Request-Id of the request (absent when the request never parsed).' }),
+  errors: z
+    .array(z.strictObject({ field: z.string(), message: z.string() }))
+    .optional()
+    .meta({
+      description:
+        'Each offending field: a body path (items[0].quantity), a query or path parameter, or a header (Idempotency-Key, Authorization, Last-Event-ID).',
+    }),
+  items: z
+    .array(
+      z.strictObject({
+        field: z.string(),
+        code: z.string(),
+        name: z.string(),
+        expectedUnitPrice: z.number().int(),
+        menuUnitPrice: z.number().int(),
+      }),
+    )
+    .optional()
+    .meta({ description: 'price-changed only: both prices of each changed item.' }),
+});
 
 export interface ProblemAnswer {
   problem: Problem;
@@ -202,6 +237,15 @@ const answers: Answers = {
       'rate-limited',
       'Too many requests',
       `more than ${f.limit} orders in the window; retry after ${f.retryAfterSeconds} s`,
+      undefined,
+      { 'retry-after': String(f.retryAfterSeconds) },
+    ),
+  'too-many-streams': (f) =>
+    answer(
+      503,
+      'too-many-streams',
+      'Too many live streams',
+      `this instance already serves ${f.limit} live order streams; retry after ${f.retryAfterSeconds} s`,
       undefined,
       { 'retry-after': String(f.retryAfterSeconds) },
     ),

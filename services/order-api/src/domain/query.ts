@@ -42,6 +42,8 @@ export function pendingView(created: OrderCreated, createdAt: string): OrderView
 }
 
 const uuid = z.uuid({ error: 'must be a UUID' });
+/** The `:id` of an order's routes. */
+export const orderIdSchema = uuid;
 
 export function validateOrderId(id: unknown): Validated<string> {
   const r = uuid.safeParse(id);
@@ -89,23 +91,30 @@ export type ListRequest = Omit<ListQuery, 'customerId'> & { customerId: string |
 const single = (name: string) => (v: unknown) =>
   Array.isArray(v) ? `${name} must be given once` : undefined;
 
-const listQuerySchema = z.object({
+/** The query of `GET /api/orders`. */
+export const listQuerySchema = z.object({
   customerId: z
     .string({
       error: (iss) => single('customerId')(iss.input) ?? 'must be a string',
     })
     .min(1, { error: 'must be 1 to 200 characters' })
     .max(200, { error: 'must be 1 to 200 characters' })
-    .optional(),
+    .optional()
+    .meta({
+      description:
+        "Whose orders. Required without authentication; with a token it defaults to the token's customer (another's: staff only, else 403).",
+    }),
   limit: z
     .string({ error: (iss) => single('limit')(iss.input) ?? 'must be an integer from 1 to 100' })
     .regex(/^\d{1,3}$/, { error: 'must be an integer from 1 to 100' })
     .transform(Number)
     .refine((n) => n >= 1 && n <= 100, { error: 'must be an integer from 1 to 100' })
-    .optional(),
+    .optional()
+    .meta({ description: 'Orders per page, 1 to 100 (default 20).' }),
   cursor: z
     .string({ error: (iss) => single('cursor')(iss.input) ?? 'must be a string' })
-    .optional(),
+    .optional()
+    .meta({ description: 'The nextCursor of the page before (opaque).' }),
 });
 
 export const DEFAULT_LIMIT = 20;

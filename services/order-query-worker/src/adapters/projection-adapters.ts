@@ -1,13 +1,14 @@
 import { counter, type Pool, type Registry } from '@orderflow/platform';
 import type { ProjectionPorts } from '../application/project-event';
 import { endToEndLatency } from './order-latency-metric';
+import { orderFeed, type OrderFeed } from './order-feed';
 import { PgOrders } from './pg-orders';
 
-/** The worker's adapters on its pool and registry: the read model and its metrics. */
+/** The worker's adapters on its pool and registry: the read model, its metrics, the live feed. */
 export function projectionAdapters(
   pool: Pool,
   registry: Registry,
-): ProjectionPorts & { orders: PgOrders } {
+): ProjectionPorts & { orders: PgOrders; feed: OrderFeed } {
   const orders = new PgOrders(pool);
   const projected = counter(registry, {
     name: 'orderflow_query_projected_total',
@@ -18,5 +19,7 @@ export function projectionAdapters(
   const observeApplied = endToEndLatency(registry, {
     get: async (orderId) => orders.remembered(orderId) ?? orders.get(orderId),
   });
-  return { orders, projected, observeApplied };
+  // The row just written is in memory: announced without a read.
+  const feed = orderFeed(registry, (orderId) => orders.remembered(orderId));
+  return { orders, projected, observeApplied, feed, announce: feed.announce };
 }

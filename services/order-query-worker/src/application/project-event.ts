@@ -12,11 +12,16 @@ export interface ProjectionPorts {
   projected: Pick<Counter<'event_type' | 'result'>, 'inc'>;
   /** Observes the end-to-end latency of an order whose final state this applied. */
   observeApplied: (orderId: string, applied: Envelope) => Promise<void>;
+  /**
+   * Tells the live order feed that the order's row moved (best effort, never fails the message:
+   * a reader that misses it fills the gap from the event store).
+   */
+  announce: (orderId: string, applied: VersionedEvent) => void;
 }
 
 /**
- * Every order event: project it into the read model when it is the next version; a duplicate is
- * acked, a gap retried later (docs/flow.md).
+ * Every order event: project it into the read model when it is the next version, then announce
+ * the new row on the live feed; a duplicate is acked, a gap retried later (docs/flow.md).
  */
 export async function projectEvent(
   ports: ProjectionPorts,
@@ -27,6 +32,7 @@ export async function projectEvent(
   ports.projected.inc({ event_type: event.event.type, result });
   switch (result) {
     case 'applied':
+      ports.announce(orderId, event);
       await ports.observeApplied(orderId, envelope);
       return 'handled';
     case 'duplicate':

@@ -1,11 +1,30 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { listRestaurants } from '../../application/list-restaurants';
 import { getOrder, listOrders } from '../../application/read-orders';
 import { placeOrder } from '../../application/place-order';
 import type { OrderApiPorts } from '../../application/ports';
 import type { Principal } from '../../domain/auth';
 import { fail } from '../../domain/problems';
 import type { Authenticate } from '../../authenticate';
+import {
+  getOrderDoc,
+  listOrdersDoc,
+  orderEventsDoc,
+  placeOrderDoc,
+  restaurantsDoc,
+} from './api-docs';
+import type { LiveStreams } from './live';
+import type { OperationDoc } from './openapi';
 import { traced } from './traced';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** The route's part of /openapi.json; a route without it is not documented (a test fails). */
+    openapi?: OperationDoc;
+    /** Set on the routes that answer 405 for the methods a path does not allow. */
+    methodNotAllowed?: boolean;
+  }
+}
 
 export const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 
@@ -15,6 +34,7 @@ export interface RouteOptions {
   /** Orders per client per window; 0 turns the limit off. */
   rateLimitMax: number;
   rateLimitWindowMs: number;
+  live: LiveStreams;
 }
 
 const principalOf = (req: FastifyRequest): Principal => {
@@ -23,10 +43,15 @@ const principalOf = (req: FastifyRequest): Principal => {
 };
 
 /** Known paths answer 405 (with Allow) for other methods, before any body is read. */
-function methodNotAllowed(app: FastifyInstance, url: string, allow: readonly string[]): void {
+export function methodNotAllowed(
+  app: FastifyInstance,
+  url: string,
+  allow: readonly string[],
+): void {
   app.route({
     method: METHODS.filter((m) => !allow.includes(m)),
     url,
+    config: { methodNotAllowed: true },
     onRequest: async (req) => {
       await Promise.resolve();
       throw fail({ code: 'method-not-allowed', method: req.method, allow });
@@ -34,6 +59,8 @@ function methodNotAllowed(app: FastifyInstance, url: string, allow: readonly str
     handler: (_req, reply) => reply.code(405).send(),
   });
 }
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /** The routes of the public API: each hands its request to its use case (application/). */
 export function registerRoutes(
@@ -48,11 +75,11 @@ export function registerRoutes(
   };
   const rateLimit =
     opts.rateLimitMax > 0
-      ? { config: { rateLimit: { max: opts.rateLimitMax, timeWindow: opts.rateLimitWindowMs } } }
+      ? { rateLimit: { max: opts.rateLimitMax, timeWindow: opts.rateLimitWindowMs } }
       : {};
   app.post(
     '/api/orders',
-    { onRequest, ...rateLimit },
+    { onRequest, config: { openapi: placeOrderDoc, ...rateLimit } },
     span('/api/orders', async (req, reply, s) => {
       const placed = await placeOrder(ports, {
         principal: principalOf(req),
@@ -68,16 +95,28 @@ export function registerRoutes(
   );
   app.get(
     '/api/orders',
-    { onRequest },
+    { onRequest, config: { openapi: listOrdersDoc } },
     span('/api/orders', (req) => listOrders(ports, principalOf(req), req.query)),
   );
   app.get<{ Params: { id: string } }>(
     '/api/orders/:id',
-    { onRequest },
-    span('/api/orders/:id', (req: FastifyRequest<{ Params: { id: string } }>) =>
-      getOrder(ports, principalOf(req), req.params.id),
+    { onRequest, config: { openapi: getOrderDoc } },
+    span('/api/orders/:id', (req: IdRequest) => getOrder(ports, principalOf(req), req.params.id)),
+  );
+  app.get<{ Params: { id: string } }>(
+    '/api/orders/:id/events',
+    { onRequest, config: { openapi: orderEventsDoc } },
+    span('/api/orders/:id/events', (req: IdRequest, reply) =>
+      opts.live.serve(req, reply, principalOf(req)),
     ),
+  );
+  app.get(
+    '/api/restaurants',
+    { onRequest, config: { openapi: restaurantsDoc } },
+    span('/api/restaurants', () => Promise.resolve(listRestaurants(ports))),
   );
   methodNotAllowed(app, '/api/orders', ['GET', 'HEAD', 'POST']);
   methodNotAllowed(app, '/api/orders/:id', ['GET', 'HEAD']);
+  methodNotAllowed(app, '/api/orders/:id/events', ['GET', 'HEAD']);
+  methodNotAllowed(app, '/api/restaurants', ['GET', 'HEAD']);
 }

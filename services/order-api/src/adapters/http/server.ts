@@ -7,6 +7,14 @@ import type { Authenticate } from '../../authenticate';
 import type { Config } from '../../config';
 import type { Principal } from '../../domain/auth';
 import { fail } from '../../domain/problems';
+import { createdOrderSchema, placeOrderBodySchema } from '../../domain/order';
+import { feedMessageSchema } from '../../domain/live';
+import { problemSchema } from '../../domain/problems';
+import { orderStreamEventSchema, orderViewSchema } from '@orderflow/contracts';
+import { orderPageSchema, restaurantsSchema } from './api-docs';
+import type { LiveStreams } from './live';
+import { openApiDocument, type DocumentedRoute } from './openapi';
+import { registerPages } from './pages';
 import { clientErrorHandler, failureOf, sendProblem } from './problems';
 import { METHODS, registerRoutes } from './routes';
 
@@ -36,13 +44,65 @@ export interface HttpDeps {
   registry: Registry;
   logger: Logger;
   limits: HttpLimits;
+  live: LiveStreams;
+  /** How the API authenticates (the document and the console say so) and the dev issuer. */
+  auth: { mode: 'oidc' | 'dev' | 'none'; issuer: string | undefined };
 }
+
+/** The OpenAPI document's named schemas (components.schemas). */
+export const NAMED_SCHEMAS = {
+  PlaceOrder: placeOrderBodySchema,
+  CreatedOrder: createdOrderSchema,
+  Order: orderViewSchema,
+  OrderPage: orderPageSchema,
+  OrderFeedMessage: feedMessageSchema,
+  OrderStreamEvent: orderStreamEventSchema,
+  Restaurants: restaurantsSchema,
+  Problem: problemSchema,
+};
+
+/** A route as registered (HEAD routes fastify adds for GET are left out). */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  documented: boolean;
+  /** A route that only answers 405 for the methods a path does not allow. */
+  methodNotAllowed: boolean;
+}
+
+/** Every route as it is registered; the document is made from those that carry documentation. */
+function documentRoutes(app: FastifyInstance, deps: HttpDeps) {
+  const documented: DocumentedRoute[] = [];
+  const registered: RegisteredRoute[] = [];
+  app.addHook('onRoute', (r) => {
+    const doc = r.config?.openapi;
+    const methods = Array.isArray(r.method) ? r.method : [r.method];
+    for (const method of methods.filter((m) => m !== 'HEAD')) {
+      if (doc) documented.push({ method, url: r.url, doc });
+      const methodNotAllowed = r.config?.methodNotAllowed === true;
+      registered.push({ method, url: r.url, documented: doc !== undefined, methodNotAllowed });
+    }
+  });
+  let document: unknown;
+  const make = () =>
+    (document ??= openApiDocument(documented, {
+      authMode: deps.auth.mode,
+      version: API_VERSION,
+      schemas: NAMED_SCHEMAS,
+    }));
+  return { document: make, registered };
+}
+
+/** The API's version in the document: the package's. */
+const API_VERSION = '0.1.0';
 
 /** The HTTP server and the switch that starts its drain (SIGTERM). */
 export interface OrderHttp {
   app: FastifyInstance;
   /** From now on every response says `Connection: close`, so clients leave this instance. */
   drain: () => void;
+  /** What was registered (the document's test compares it with the document). */
+  routes: readonly RegisteredRoute[];
 }
 
 function createFastify(limits: HttpLimits): FastifyInstance {
@@ -150,9 +210,12 @@ export async function buildHttp(deps: HttpDeps): Promise<OrderHttp> {
   });
   observeRequests(app, deps.registry);
   answerProblems(app, deps.logger, limits.bodyLimitBytes);
-  registerRoutes(app, deps.ports, { authenticate: deps.authenticate, ...limits });
+  const { document, registered } = documentRoutes(app, deps);
+  registerRoutes(app, deps.ports, { authenticate: deps.authenticate, live: deps.live, ...limits });
+  registerPages(app, { authMode: deps.auth.mode, issuer: deps.auth.issuer, document });
   return {
     app,
+    routes: registered,
     drain: () => {
       draining = true;
     },
