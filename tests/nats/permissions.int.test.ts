@@ -222,7 +222,7 @@ describe('the live order feed', () => {
     const worker = await as('order-query-worker');
     const heard: string[] = [];
     const sub = api.subscribe(subjects.allProjectedOrders, {
-      callback: (_err, m) => heard.push(m.subject),
+      callback: (_err, m) => void heard.push(m.subject),
     });
     await api.flush();
     const orderId = randomUUID();
